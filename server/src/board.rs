@@ -1,0 +1,1 @@
+//! The workshop and board model: Y.Doc schema, templates and exports. No IO.

@@ -1,0 +1,3 @@
+//! y-protocols frames (sync, awareness, auth, query-awareness) <-> typed messages. No IO.
+
+pub mod bounds;

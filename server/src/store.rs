@@ -1,0 +1,78 @@
+//! Durable storage of documents: an append-only update log plus snapshots, behind [`Store`].
+//!
+//! Only this module touches the disk. The room layer talks to a `dyn Store`, so a
+//! PostgreSQL (or any other) backend can replace the embedded SQLite one without
+//! touching sync logic.
+
+pub mod sqlite;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+
+/// Position of an update in one doc's log. Strictly increasing per doc.
+pub type Seq = u64;
+
+/// What is stored for one doc: the latest snapshot and the log entries written after it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// Full-state update (yrs v1 encoding) covering every log entry up to `snapshot_seq`.
+    pub snapshot: Option<Vec<u8>>,
+    /// Highest log sequence folded into `snapshot` (0 when there is none).
+    pub snapshot_seq: Seq,
+    /// Log entries after the snapshot, in append order.
+    pub updates: Vec<(Seq, Vec<u8>)>,
+}
+
+/// Errors from a storage backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The underlying database reported an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The data directory or database file could not be opened or is not a database.
+    #[error("cannot open storage at {path}: {reason}")]
+    Open {
+        /// Path that failed to open.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The store's worker has stopped (shutdown or crash); nothing more can be written.
+    #[error("storage is closed")]
+    Closed,
+}
+
+/// A durable home for documents.
+///
+/// Every method returns a `'static` future so callers never hold a borrow of the store
+/// across an await, and implementations are free to do their I/O on threads of their own:
+/// nothing here may block the async executor.
+pub trait Store: Send + Sync + 'static {
+    /// Loads a doc's snapshot and log tail. A doc that was never written loads as empty.
+    fn load(&self, doc: &str) -> BoxFuture<'static, Result<StoredDoc, StoreError>>;
+
+    /// Appends one update to the doc's log. Resolves once the entry is durable
+    /// (committed and synced to disk), with the entry's sequence number.
+    fn append(&self, doc: &str, update: Bytes) -> BoxFuture<'static, Result<Seq, StoreError>>;
+
+    /// Atomically stores `snapshot` as the doc's full state and removes log entries `<= upto`.
+    fn compact(
+        &self,
+        doc: &str,
+        snapshot: Vec<u8>,
+        upto: Seq,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Removes a doc entirely (snapshot and log).
+    fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Reads a small metadata record (workshop registry, credentials), if present.
+    fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>>;
+
+    /// Durably writes a small metadata record, replacing any previous value.
+    fn put_meta(&self, key: &str, value: Vec<u8>) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Resolves when everything queued before the call is durable.
+    fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+}

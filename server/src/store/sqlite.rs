@@ -1,0 +1,1 @@
+//! SQLite (WAL) implementation of [`super::Store`] with group commit on a dedicated thread.
