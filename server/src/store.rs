@@ -9,7 +9,6 @@ pub mod sqlite;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-
 /// Position of an update in one doc's log. Strictly increasing per doc.
 pub type Seq = u64;
 
