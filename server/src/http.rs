@@ -117,7 +117,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.store.stats();
-    let body = state.metrics.render(&stats.commit_latency);
+    let body = state.metrics.render(&stats);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dashmap::DashMap;
 
+use crate::store::StoreStats;
+
 /// Counters shared by every part of the server. Cheap to update from any task.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -32,17 +34,6 @@ pub struct Metrics {
     rejected: DashMap<&'static str, AtomicU64>,
 }
 
-/// One histogram in Prometheus' cumulative form, as a storage backend reports it.
-#[derive(Debug, Clone, Default)]
-pub struct Histogram {
-    /// (upper bound in seconds, cumulative count); the last bound may be +Inf.
-    pub buckets: Vec<(f64, u64)>,
-    /// Sum of all observations, in seconds.
-    pub sum: f64,
-    /// Number of observations.
-    pub count: u64,
-}
-
 impl Metrics {
     /// Counts one rejection for `reason` (a stable snake_case label).
     pub fn reject(&self, reason: &'static str) {
@@ -57,8 +48,8 @@ impl Metrics {
         self.rejected.get(reason).map_or(0, |c| c.load(Relaxed))
     }
 
-    /// Renders every counter, plus the storage commit-latency histogram, as Prometheus text.
-    pub fn render(&self, commit_latency: &Histogram) -> String {
+    /// Renders every counter, plus the storage statistics, as Prometheus text.
+    pub fn render(&self, store: &StoreStats) -> String {
         let mut out = String::with_capacity(2048);
         let gauges: [(&str, &str, &AtomicU64); 2] = [
             ("palabre_connections", "Open WebSocket connections.", &self.connections),
@@ -90,13 +81,23 @@ impl Metrics {
         for (reason, n) in reasons {
             let _ = writeln!(out, "palabre_rejected_total{{reason=\"{reason}\"}} {n}");
         }
+        let store_counters = [
+            ("palabre_store_commits_total", "Group commits written.", store.commits),
+            ("palabre_store_failed_batches_total", "Group commits rolled back.", store.failed_batches),
+            ("palabre_store_rows_total", "Log entries durably appended.", store.rows_appended),
+            ("palabre_store_bytes_total", "Update bytes durably appended.", store.bytes_appended),
+        ];
+        for (name, help, value) in store_counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        let commit_latency = &store.commit_latency;
         let name = "palabre_commit_latency_seconds";
         let _ = writeln!(out, "# HELP {name} Time from queueing a write to its durable commit.\n# TYPE {name} histogram");
         for (le, n) in &commit_latency.buckets {
             let le = if le.is_infinite() { "+Inf".to_string() } else { le.to_string() };
             let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
         }
-        let _ = writeln!(out, "{name}_sum {}\n{name}_count {}", commit_latency.sum, commit_latency.count);
+        let _ = writeln!(out, "{name}_sum {}\n{name}_count {}", commit_latency.sum_seconds, commit_latency.count);
         out
     }
 }
