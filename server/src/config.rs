@@ -68,6 +68,68 @@ pub struct Config {
     /// Awareness (presence) states not renewed for this long are removed.
     #[arg(long, env = "PALABRE_AWARENESS_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub awareness_timeout: Duration,
+
+    /// Serve docs that belong to no workshop without a token (plain y-websocket clients,
+    /// benchmarks). Workshop docs always require their links' secrets.
+    #[arg(long, env = "PALABRE_OPEN_DOCS")]
+    pub open_docs: bool,
+
+    /// Extra origins (e.g. https://board.example.org) allowed to open WebSockets; the server's
+    /// own origin always is. Comma-separated.
+    #[arg(long, env = "PALABRE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    #[arg(long, env = "PALABRE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Open WebSocket connections allowed per client address (a venue's Wi-Fi is one address).
+    #[arg(long, env = "PALABRE_MAX_CONNS_PER_ADDR", default_value_t = 2000)]
+    pub max_conns_per_addr: usize,
+
+    /// Open WebSocket connections allowed per document.
+    #[arg(long, env = "PALABRE_MAX_CONNS_PER_DOC", default_value_t = 2000)]
+    pub max_conns_per_doc: usize,
+
+    /// Largest a document may grow through participants' updates, in bytes.
+    #[arg(long, env = "PALABRE_MAX_DOC_BYTES", default_value_t = 64 << 20)]
+    pub max_doc_bytes: u64,
+
+    /// Most items (notes, cards, answers…) participants may put on one board.
+    #[arg(long, env = "PALABRE_MAX_ITEMS", default_value_t = 5000)]
+    pub max_items: usize,
+
+    /// Sustained document updates per second allowed per connection.
+    #[arg(long, env = "PALABRE_UPDATES_PER_SEC", default_value_t = 50.0)]
+    pub updates_per_sec: f64,
+
+    /// Updates a connection may send in a burst above the sustained rate.
+    #[arg(long, env = "PALABRE_UPDATE_BURST", default_value_t = 300.0)]
+    pub update_burst: f64,
+
+    /// Sustained awareness (presence) messages per second allowed per connection.
+    #[arg(long, env = "PALABRE_AWARENESS_PER_SEC", default_value_t = 10.0)]
+    pub awareness_per_sec: f64,
+
+    /// Awareness messages a connection may send in a burst.
+    #[arg(long, env = "PALABRE_AWARENESS_BURST", default_value_t = 50.0)]
+    pub awareness_burst: f64,
+
+    /// Largest awareness message accepted, in bytes.
+    #[arg(long, env = "PALABRE_MAX_AWARENESS_BYTES", default_value_t = 16 * 1024)]
+    pub max_awareness_bytes: usize,
+
+    /// A connection throttled without pause for this long is closed (a flood).
+    #[arg(long, env = "PALABRE_FLOOD_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub flood_grace: Duration,
+
+    /// Wrong join codes allowed per address within 10 minutes before a lockout.
+    #[arg(long, env = "PALABRE_JOIN_ATTEMPTS", default_value_t = 10)]
+    pub join_attempts: u32,
+
+    /// How long an address that guessed too many join codes is locked out.
+    #[arg(long, env = "PALABRE_JOIN_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub join_lockout: Duration,
 }
 
 impl Config {
@@ -87,6 +149,21 @@ impl Config {
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(40),
             awareness_timeout: Duration::from_secs(30),
+            open_docs: false,
+            allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+            max_conns_per_addr: 2000,
+            max_conns_per_doc: 2000,
+            max_doc_bytes: 64 << 20,
+            max_items: 5000,
+            updates_per_sec: 50.0,
+            update_burst: 300.0,
+            awareness_per_sec: 10.0,
+            awareness_burst: 50.0,
+            max_awareness_bytes: 16 * 1024,
+            flood_grace: Duration::from_secs(5),
+            join_attempts: 10,
+            join_lockout: Duration::from_secs(15 * 60),
         }
     }
 }

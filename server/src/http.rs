@@ -1,5 +1,6 @@
 //! HTTP edge: routes, JSON errors, the WebSocket endpoint, health, metrics and the web client.
 
+pub mod limits;
 pub mod ws;
 
 use std::path::Path;
@@ -13,6 +14,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::services::{ServeDir, ServeFile};
 
+use dashmap::DashMap;
+
+use crate::auth::{GuessLimiter, GuessLimits, Registry, Role};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -38,6 +42,25 @@ pub struct AppInner {
     pub next_conn: AtomicU64,
     /// Set once shutdown begins: new connections are refused.
     pub shutting_down: AtomicBool,
+    /// Workshop credentials.
+    pub registry: Registry,
+    /// Join-code guessing limiter.
+    pub guesses: GuessLimiter,
+    /// Open connections per address and per doc.
+    pub conn_limits: Arc<limits::ConnLimits>,
+    /// Connections opened with a workshop credential, so a rotation can close them.
+    pub sessions: DashMap<u64, Session>,
+}
+
+/// A WebSocket connection opened with a workshop credential.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The workshop whose secret was used.
+    pub workshop: String,
+    /// The role that secret granted.
+    pub role: Role,
+    /// The doc the connection is attached to.
+    pub doc: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -50,14 +73,23 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Bundles the server's shared parts.
     pub fn new(hub: Hub, metrics: Arc<Metrics>, config: Arc<Config>, store: SqliteStore) -> Self {
+        let guesses = GuessLimiter::new(GuessLimits {
+            per_address: config.join_attempts.max(1),
+            window: std::time::Duration::from_secs(600),
+            lockout: config.join_lockout,
+        });
         AppState {
             inner: Arc::new(AppInner {
                 hub,
                 metrics,
+                registry: Registry::new(Arc::new(store.clone())),
                 config,
                 store,
                 next_conn: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
+                guesses,
+                conn_limits: Arc::default(),
+                sessions: DashMap::new(),
             }),
         }
     }
@@ -73,11 +105,30 @@ pub struct ApiError {
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into() }
+        ApiError {
+            status,
+            message: message.into(),
+        }
     }
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    /// 401: no credential.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    /// 403: a credential that does not allow this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    /// 500, logged; the client only learns that it failed.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error, see the server log",
+        )
     }
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -87,8 +138,52 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
     }
+}
+
+/// The role `token` grants in workshop `wid`: 401 without a token, 403 with a wrong one or for a
+/// workshop that does not exist (so probing ids teaches nothing).
+pub(crate) async fn role_in(
+    state: &AppState,
+    wid: &str,
+    token: Option<&str>,
+) -> Result<Role, ApiError> {
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        state.metrics.reject("no_token");
+        ApiError::unauthorized("this needs the link's secret (token)")
+    })?;
+    let creds = state.registry.get(wid).await.map_err(ApiError::internal)?;
+    match creds.and_then(|c| c.role_of(token)) {
+        Some(role) => Ok(role),
+        None => {
+            state.metrics.reject("bad_token");
+            Err(ApiError::forbidden("unknown workshop or wrong link"))
+        }
+    }
+}
+
+/// The client's address: the peer, or the first X-Forwarded-For hop behind a trusted proxy.
+pub(crate) fn client_addr(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> std::net::IpAddr {
+    if state.config.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
 }
 
 /// The whole HTTP surface of Palabre.
@@ -109,7 +204,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    if state.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
+    if state
+        .shutting_down
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     "ok\n".into_response()

@@ -9,9 +9,10 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
 
+use crate::access::{Access, Locks};
 use crate::metrics::Metrics;
 use crate::protocol::Message;
-use crate::room::{self, Access, CloseReason, ConnId, Room, RoomConfig, RoomError, RoomMsg, Subscriber};
+use crate::room::{self, CloseReason, ConnId, Room, RoomConfig, RoomError, RoomMsg, Subscriber};
 use crate::store::Store;
 
 /// Messages a room's inbox holds before senders wait (back-pressure on reading sockets).
@@ -30,6 +31,7 @@ struct Inner {
     store: Arc<dyn Store>,
     cfg: Arc<RoomConfig>,
     metrics: Arc<Metrics>,
+    locks: Arc<Locks>,
     next_room: AtomicU64,
 }
 
@@ -54,14 +56,22 @@ impl Membership {
     /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
     /// Returns false when the room is gone.
     pub async fn send(&self, msg: Message) -> bool {
-        self.tx.send(RoomMsg::Frame { conn: self.conn, msg }).await.is_ok()
+        self.tx
+            .send(RoomMsg::Frame {
+                conn: self.conn,
+                msg,
+            })
+            .await
+            .is_ok()
     }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
         // Leave must reach the room even when its inbox is full; try first, then queue it.
-        if let Err(mpsc::error::TrySendError::Full(msg)) = self.tx.try_send(RoomMsg::Leave { conn: self.conn }) {
+        if let Err(mpsc::error::TrySendError::Full(msg)) =
+            self.tx.try_send(RoomMsg::Leave { conn: self.conn })
+        {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let _ = tx.send(msg).await;
@@ -90,9 +100,15 @@ impl Hub {
                 store,
                 cfg: Arc::new(cfg),
                 metrics,
+                locks: Arc::new(Locks::default()),
                 next_room: AtomicU64::new(1),
             }),
         }
+    }
+
+    /// Board locks as published by the workshop rooms.
+    pub fn locks(&self) -> &Locks {
+        &self.inner.locks
     }
 
     /// Number of rooms in memory.
@@ -125,16 +141,15 @@ impl Hub {
                 }
             };
             match room::load(&inner.store, &doc_id).await {
-                Ok((doc, entries, last_seq)) => {
+                Ok(loaded) => {
                     inner.metrics.rooms_loaded.fetch_add(1, Relaxed);
                     let room = Room::new(
                         doc_id.clone(),
-                        doc,
                         inner.cfg.clone(),
                         inner.store.clone(),
                         inner.metrics.clone(),
-                        entries,
-                        last_seq,
+                        inner.locks.clone(),
+                        loaded,
                     );
                     room.run(rx, Box::new(forget)).await;
                     inner.metrics.rooms_loaded.fetch_sub(1, Relaxed);
@@ -162,12 +177,30 @@ impl Hub {
             let (out_tx, outbox) = mpsc::channel(queue.max(1));
             let (close_tx, close) = oneshot::channel();
             let (joined_tx, joined) = oneshot::channel();
-            let sub = Subscriber { id: conn, outbox: out_tx, close: close_tx, access };
-            if entry.tx.send(RoomMsg::Join { sub, joined: joined_tx }).await.is_err() {
+            let sub = Subscriber {
+                id: conn,
+                outbox: out_tx,
+                close: close_tx,
+                access: access.clone(),
+            };
+            if entry
+                .tx
+                .send(RoomMsg::Join {
+                    sub,
+                    joined: joined_tx,
+                })
+                .await
+                .is_err()
+            {
                 continue;
             }
             if joined.await.is_ok() {
-                return Ok(Membership { conn, tx: entry.tx, outbox, close });
+                return Ok(Membership {
+                    conn,
+                    tx: entry.tx,
+                    outbox,
+                    close,
+                });
             }
         }
         Err(HubError::Unavailable(doc_id.to_string()))
@@ -213,18 +246,30 @@ impl Hub {
             let job = Box::new(move |doc: &Doc| {
                 let _ = tx.send(f(doc));
             });
-            if entry.tx.send(RoomMsg::Edit { job, done: done_tx }).await.is_err() {
+            if entry
+                .tx
+                .send(RoomMsg::Edit { job, done: done_tx })
+                .await
+                .is_err()
+            {
                 continue;
             }
             let Ok(value) = rx.await else { continue };
-            done_rx.await.map_err(|_| HubError::Unavailable(doc_id.to_string()))??;
+            done_rx
+                .await
+                .map_err(|_| HubError::Unavailable(doc_id.to_string()))??;
             return Ok(value);
         }
         Err(HubError::Unavailable(doc_id.to_string()))
     }
 
     /// Closes every connection of `doc_id` for which `which` is true.
-    pub async fn kick(&self, doc_id: &str, which: Box<dyn Fn(ConnId) -> bool + Send>, reason: CloseReason) {
+    pub async fn kick(
+        &self,
+        doc_id: &str,
+        which: Box<dyn Fn(ConnId) -> bool + Send>,
+        reason: CloseReason,
+    ) {
         let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
         if let Some(entry) = entry {
             let _ = entry.tx.send(RoomMsg::Kick { which, reason }).await;

@@ -13,6 +13,8 @@
 //! - [`board`] — the workshop and board model (Y.Doc schema, templates, exports). No IO.
 //! - [`config`], [`metrics`] — options and counters.
 
+pub mod access;
+pub mod auth;
 pub mod board;
 pub mod config;
 pub mod http;
@@ -69,6 +71,8 @@ pub async fn run(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+        max_doc_bytes: config.max_doc_bytes,
+        max_items: config.max_items,
     };
     let hub = hub::Hub::new(Arc::new(store.clone()), room_cfg, metrics.clone());
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());

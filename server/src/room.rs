@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::access::{Access, Locks};
 use crate::config::Durability;
 use crate::metrics::Metrics;
 use crate::protocol::{self, Message};
@@ -40,17 +41,11 @@ pub struct CloseReason {
 impl CloseReason {
     /// A close reason with the given code and text.
     pub fn new(code: u16, reason: impl Into<String>) -> Self {
-        CloseReason { code, reason: reason.into() }
+        CloseReason {
+            code,
+            reason: reason.into(),
+        }
     }
-}
-
-/// What a connection may do to this room's document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// May send updates.
-    ReadWrite,
-    /// Receives everything, may change nothing (awareness included).
-    ReadOnly,
 }
 
 /// A connection as the room sees it: where to send frames and how to close it.
@@ -63,7 +58,7 @@ pub struct Subscriber {
     /// Fired once to make the connection close with a code and reason.
     pub close: oneshot::Sender<CloseReason>,
     /// What this connection may change.
-    pub access: Access,
+    pub access: crate::access::Access,
 }
 
 /// Errors of server-side operations on a room.
@@ -85,17 +80,26 @@ type Job = Box<dyn FnOnce(&Doc) + Send>;
 /// Messages a room's inbox accepts.
 pub(crate) enum RoomMsg {
     /// A connection joins; `joined` fires once it is registered.
-    Join { sub: Subscriber, joined: oneshot::Sender<()> },
+    Join {
+        sub: Subscriber,
+        joined: oneshot::Sender<()>,
+    },
     /// A connection left (its socket closed).
     Leave { conn: ConnId },
     /// A decoded message from a connection.
     Frame { conn: ConnId, msg: Message },
     /// A server-side change; `done` fires once it is durable.
-    Edit { job: Job, done: oneshot::Sender<Result<(), RoomError>> },
+    Edit {
+        job: Job,
+        done: oneshot::Sender<Result<(), RoomError>>,
+    },
     /// A read of the current state.
     Read { job: Job },
     /// Close every connection matching the predicate (e.g. a revoked credential).
-    Kick { which: Box<dyn Fn(ConnId) -> bool + Send>, reason: CloseReason },
+    Kick {
+        which: Box<dyn Fn(ConnId) -> bool + Send>,
+        reason: CloseReason,
+    },
     /// Flush, compact and stop; `done` fires when finished.
     Shutdown { done: oneshot::Sender<()> },
 }
@@ -115,7 +119,14 @@ pub struct RoomConfig {
     pub idle: Duration,
     /// Awareness states not renewed for this long are dropped.
     pub awareness_timeout: Duration,
+    /// A non-facilitator update that would grow the doc past this many bytes is refused.
+    pub max_doc_bytes: u64,
+    /// A non-facilitator update that would put more items (notes, cards…) on a board is refused.
+    pub max_items: usize,
 }
+
+/// Refused writes tolerated on one connection before it is closed.
+const DENIALS_BEFORE_CLOSE: u32 = 20;
 
 /// Called by the room when it stops, so the hub forgets it (only if it is still the same room).
 pub(crate) type OnExit = Box<dyn FnOnce() + Send>;
@@ -124,6 +135,8 @@ struct Conn {
     outbox: mpsc::Sender<Bytes>,
     close: Option<oneshot::Sender<CloseReason>>,
     access: Access,
+    /// Writes refused so far on this connection.
+    denials: u32,
     /// Awareness client ids this connection announced, removed when it leaves.
     clients: Vec<ClientID>,
 }
@@ -160,12 +173,16 @@ pub(crate) fn doc_from_stored(doc_id: &str, stored: &crate::store::StoredDoc) ->
         .map(|s| (0, s.as_slice()))
         .chain(stored.updates.iter().map(|(seq, u)| (*seq, u.as_slice())));
     for (seq, bytes) in parts {
-        let outcome = protocol::decode_update(bytes).map_err(|e| e.to_string()).and_then(|u| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                doc.transact_mut().apply_update(u).map_err(|e| e.to_string())
-            }))
-            .unwrap_or_else(|_| Err("yrs panicked".to_string()))
-        });
+        let outcome = protocol::decode_update(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|u| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    doc.transact_mut()
+                        .apply_update(u)
+                        .map_err(|e| e.to_string())
+                }))
+                .unwrap_or_else(|_| Err("yrs panicked".to_string()))
+            });
         if let Err(e) = outcome {
             tracing::error!(doc = doc_id, seq, error = %e, "skipping a stored update that no longer applies");
         }
@@ -179,6 +196,9 @@ pub(crate) struct Room {
     cfg: Arc<RoomConfig>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    locks: Arc<Locks>,
+    /// Approximate encoded size of the doc: what was loaded plus every update since.
+    doc_bytes: u64,
     conns: HashMap<ConnId, Conn>,
     presence: HashMap<ClientID, Presence>,
     presence_changes: HashMap<ClientID, AwarenessUpdateEntry>,
@@ -203,20 +223,27 @@ pub(crate) struct Room {
 impl Room {
     pub(crate) fn new(
         doc_id: Arc<str>,
-        doc: Doc,
         cfg: Arc<RoomConfig>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
-        log_entries: u64,
-        last_seq: Seq,
+        locks: Arc<Locks>,
+        loaded: LoadedDoc,
     ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Room {
+        let LoadedDoc {
+            doc,
+            log_entries,
+            last_seq,
+            bytes,
+        } = loaded;
+        let room = Room {
             doc_id,
             doc,
             cfg,
             store,
             metrics,
+            locks,
+            doc_bytes: bytes,
             conns: HashMap::new(),
             presence: HashMap::new(),
             presence_changes: HashMap::new(),
@@ -233,12 +260,23 @@ impl Room {
             empty_since: Some(Instant::now()),
             done_tx,
             done_rx,
+        };
+        room.publish_locks();
+        room
+    }
+
+    /// A workshop doc's room republishes its boards' locks after every change.
+    fn publish_locks(&self) {
+        if !self.doc_id.contains('.') {
+            self.locks
+                .publish(&self.doc_id, crate::access::locked_boards(&self.doc));
         }
     }
 
     /// Runs the room until it is evicted or shut down.
     pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<RoomMsg>, on_exit: OnExit) {
-        let tick_every = (self.cfg.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let tick_every =
+            (self.cfg.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut on_exit = Some(on_exit);
@@ -283,7 +321,9 @@ impl Room {
         self.conns.is_empty()
             && self.open.is_none()
             && !self.committing
-            && self.empty_since.is_some_and(|t| t.elapsed() >= self.cfg.idle)
+            && self
+                .empty_since
+                .is_some_and(|t| t.elapsed() >= self.cfg.idle)
     }
 
     async fn handle(&mut self, msg: RoomMsg) {
@@ -308,12 +348,16 @@ impl Room {
             outbox: sub.outbox,
             close: Some(sub.close),
             access: sub.access,
+            denials: 0,
             clients: Vec::new(),
         };
         // Like the reference server: announce our state vector so the client sends what we lack,
         // then the presence of everyone already here.
         let sv = self.doc.transact().state_vector();
-        let mut ok = conn.outbox.try_send(protocol::encode_sync_step1(&sv)).is_ok();
+        let mut ok = conn
+            .outbox
+            .try_send(protocol::encode_sync_step1(&sv))
+            .is_ok();
         if !self.presence.is_empty() {
             ok &= conn.outbox.try_send(self.presence_frame()).is_ok();
         }
@@ -359,7 +403,7 @@ impl Room {
     }
 
     async fn on_frame(&mut self, conn: ConnId, msg: Message) {
-        let Some(access) = self.conns.get(&conn).map(|c| c.access) else {
+        let Some(access) = self.conns.get(&conn).map(|c| c.access.clone()) else {
             return;
         };
         match msg {
@@ -368,23 +412,50 @@ impl Room {
                 self.send_when_durable(conn, frame);
             }
             Message::SyncStep2(update) | Message::Update(update) => {
-                if access == Access::ReadOnly {
-                    if !is_empty_update(&update) {
-                        self.metrics.reject("read_only_write");
-                        self.disconnect(conn, CloseReason::new(1008, "this link is read-only"));
-                    }
-                    return;
-                }
-                self.metrics.updates_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .updates_in
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if is_empty_update(&update) {
                     return;
                 }
+                if let Err(reason) = access.may_write(&self.doc_id, &self.locks) {
+                    self.deny(conn, "write_denied", reason);
+                    return;
+                }
+                let grows_past =
+                    self.doc_bytes.saturating_add(update.len() as u64) > self.cfg.max_doc_bytes;
+                if grows_past && access != Access::Full {
+                    self.deny(
+                        conn,
+                        "doc_too_large",
+                        "the document has reached its size limit",
+                    );
+                    return;
+                }
+                let items_before =
+                    (access != Access::Full).then(|| crate::access::item_count(&self.doc));
                 match self.apply_client_update(&update) {
-                    Ok(()) => self.push(update, None, Some(conn)),
+                    Ok(()) => {
+                        let over = items_before.is_some_and(|before| {
+                            let after = crate::access::item_count(&self.doc);
+                            after > before && after > self.cfg.max_items
+                        });
+                        if over {
+                            // Undo by rebuilding from storage, which never saw this update.
+                            self.deny(conn, "too_many_items", "this board is full");
+                            self.recover().await;
+                            return;
+                        }
+                        self.doc_bytes += update.len() as u64;
+                        self.push(update, None, Some(conn));
+                    }
                     Err(reason) => {
                         self.metrics.reject("update_rejected");
                         tracing::warn!(doc = %self.doc_id, conn, %reason, "rejected an update");
-                        self.disconnect(conn, CloseReason::new(1007, format!("update rejected: {reason}")));
+                        self.disconnect(
+                            conn,
+                            CloseReason::new(1007, format!("update rejected: {reason}")),
+                        );
                         if reason.poisoned {
                             self.recover().await;
                         }
@@ -392,7 +463,7 @@ impl Room {
                 }
             }
             Message::Awareness { update, .. } => {
-                if access == Access::ReadOnly {
+                if !access.may_announce() {
                     // Viewers (the projector) may still be counted as present, but may not
                     // announce a state: they get nothing to relay.
                     return;
@@ -404,6 +475,21 @@ impl Room {
                 self.send_to(conn, frame);
             }
             Message::Auth { .. } => {}
+        }
+    }
+
+    /// Refuses a write: tells the client why (y-protocols permission denied) and keeps the
+    /// connection, unless it keeps trying.
+    fn deny(&mut self, conn: ConnId, metric: &'static str, reason: &str) {
+        self.metrics.reject(metric);
+        let denials = self.conns.get_mut(&conn).map_or(0, |c| {
+            c.denials += 1;
+            c.denials
+        });
+        if denials > DENIALS_BEFORE_CLOSE {
+            self.disconnect(conn, CloseReason::new(1008, reason));
+        } else {
+            self.send_to(conn, protocol::encode_permission_denied(reason));
         }
     }
 
@@ -440,8 +526,14 @@ impl Room {
         match outcome {
             Ok(Ok(())) => Ok(()),
             // The update may have been partly integrated before yrs gave up.
-            Ok(Err(message)) => Err(ApplyFailure { message, poisoned: true }),
-            Err(_) => Err(ApplyFailure { message: "the document engine failed on it".into(), poisoned: true }),
+            Ok(Err(message)) => Err(ApplyFailure {
+                message,
+                poisoned: true,
+            }),
+            Err(_) => Err(ApplyFailure {
+                message: "the document engine failed on it".into(),
+                poisoned: true,
+            }),
         }
     }
 
@@ -453,12 +545,17 @@ impl Room {
         self.drain_commits().await;
         match self.store.load(&self.doc_id).await {
             Ok(stored) => {
+                self.doc_bytes = stored_bytes(&stored);
                 self.doc = doc_from_stored(&self.doc_id, &stored);
                 self.full_state = None;
+                self.publish_locks();
             }
             Err(e) => {
                 tracing::error!(doc = %self.doc_id, error = %e, "cannot reload document; closing its connections");
-                self.kick_all(CloseReason::new(1011, "document unavailable, reconnect later"));
+                self.kick_all(CloseReason::new(
+                    1011,
+                    "document unavailable, reconnect later",
+                ));
             }
         }
     }
@@ -483,7 +580,10 @@ impl Room {
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(doc)));
         let _ = self.doc.unobserve_update_v1(key);
         self.full_state = None;
-        let updates = captured.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        let updates = captured
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
         if outcome.is_err() {
             let _ = done.send(Err(RoomError::Rejected("edit failed".into())));
             self.recover().await;
@@ -508,10 +608,16 @@ impl Room {
         waiter: Option<oneshot::Sender<Result<(), RoomError>>>,
         origin: Option<ConnId>,
     ) {
+        self.publish_locks();
         if self.open.is_none() {
             let epoch = self.next_epoch;
             self.next_epoch += 1;
-            self.open = Some(Batch { epoch, updates: Vec::new(), waiters: Vec::new(), origins: Vec::new() });
+            self.open = Some(Batch {
+                epoch,
+                updates: Vec::new(),
+                waiters: Vec::new(),
+                origins: Vec::new(),
+            });
             if !self.committing && self.flush_at.is_none() {
                 self.flush_at = Some(tokio::time::Instant::now() + self.cfg.coalesce);
             }
@@ -527,7 +633,9 @@ impl Room {
     fn flush(&mut self) {
         self.flush_at = None;
         if !self.presence_changes.is_empty() {
-            let update = AwarenessUpdate { clients: std::mem::take(&mut self.presence_changes) };
+            let update = AwarenessUpdate {
+                clients: std::mem::take(&mut self.presence_changes),
+            };
             self.broadcast(protocol::encode_awareness(&update));
         }
         if !self.committing {
@@ -536,7 +644,9 @@ impl Room {
     }
 
     fn submit(&mut self) {
-        let Some(batch) = self.open.take() else { return };
+        let Some(batch) = self.open.take() else {
+            return;
+        };
         let merged: Vec<Bytes> = if batch.updates.len() == 1 {
             batch.updates
         } else {
@@ -579,7 +689,13 @@ impl Room {
                     }
                 }
             }
-            let _ = done_tx.send(CommitDone { epoch, frames, waiters, origins, result });
+            let _ = done_tx.send(CommitDone {
+                epoch,
+                frames,
+                waiters,
+                origins,
+                result,
+            });
         });
     }
 
@@ -600,7 +716,9 @@ impl Room {
                     let _ = w.send(Ok(()));
                 }
                 self.release_held();
-                if self.log_entries >= self.cfg.compact_updates || self.log_bytes >= self.cfg.compact_bytes {
+                if self.log_entries >= self.cfg.compact_updates
+                    || self.log_bytes >= self.cfg.compact_bytes
+                {
                     self.compact_in_background();
                 }
             }
@@ -614,13 +732,18 @@ impl Room {
                     let _ = w.send(Err(RoomError::Store(StoreError::Database(e.to_string()))));
                 }
                 for origin in done.origins {
-                    self.disconnect(origin, CloseReason::new(1011, "storage error, reconnect later"));
+                    self.disconnect(
+                        origin,
+                        CloseReason::new(1011, "storage error, reconnect later"),
+                    );
                 }
                 self.release_held();
             }
         }
         if self.open.is_some() {
-            let due = self.flush_at.is_none_or(|t| t <= tokio::time::Instant::now());
+            let due = self
+                .flush_at
+                .is_none_or(|t| t <= tokio::time::Instant::now());
             if due {
                 self.flush();
             }
@@ -655,11 +778,16 @@ impl Room {
     }
 
     fn compact_in_background(&mut self) {
-        let snapshot = self.doc.transact().encode_state_as_update_v1(&StateVector::default());
+        let snapshot = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
         let upto = self.last_seq;
         self.log_entries = 0;
         self.log_bytes = 0;
-        self.metrics.compactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .compactions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fut = self.store.compact(&self.doc_id, snapshot, upto);
         let doc_id = self.doc_id.clone();
         tokio::spawn(async move {
@@ -690,9 +818,18 @@ impl Room {
         self.flush_at = None;
         self.drain_commits().await;
         if self.log_entries > 0 {
-            let snapshot = self.doc.transact().encode_state_as_update_v1(&StateVector::default());
-            self.metrics.compactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if let Err(e) = self.store.compact(&self.doc_id, snapshot, self.last_seq).await {
+            let snapshot = self
+                .doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            self.metrics
+                .compactions
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = self
+                .store
+                .compact(&self.doc_id, snapshot, self.last_seq)
+                .await
+            {
                 tracing::error!(doc = %self.doc_id, error = %e, "final compaction failed; the log is kept");
             }
             self.log_entries = 0;
@@ -710,19 +847,27 @@ impl Room {
             }
         }
         let n = (self.conns.len() - slow.len()) as u64;
-        self.metrics.frames_relayed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        self.metrics.bytes_out.fetch_add(n * frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .frames_relayed
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .bytes_out
+            .fetch_add(n * frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for id in slow {
             self.too_slow(id);
         }
     }
 
     fn send_to(&mut self, id: ConnId, frame: Bytes) {
-        let Some(conn) = self.conns.get(&id) else { return };
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
         let len = frame.len() as u64;
         match conn.outbox.try_send(frame) {
             Ok(()) => {
-                self.metrics.bytes_out.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .bytes_out
+                    .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Full(_)) => self.too_slow(id),
             Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -730,7 +875,9 @@ impl Room {
     }
 
     fn too_slow(&mut self, id: ConnId) {
-        self.metrics.slow_disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .slow_disconnects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(doc = %self.doc_id, conn = id, "disconnecting a client that fell behind");
         self.disconnect(id, CloseReason::new(1013, "too slow: reconnect to resync"));
     }
@@ -757,7 +904,14 @@ impl Room {
             if is_null {
                 self.presence.remove(&client);
             } else {
-                self.presence.insert(client, Presence { clock: entry.clock, json: entry.json.clone(), renewed: now });
+                self.presence.insert(
+                    client,
+                    Presence {
+                        clock: entry.clock,
+                        json: entry.json.clone(),
+                        renewed: now,
+                    },
+                );
                 claimed.push(client);
             }
             self.presence_changes.insert(client, entry);
@@ -779,7 +933,10 @@ impl Room {
             if let Some(p) = self.presence.remove(&client) {
                 self.presence_changes.insert(
                     client,
-                    AwarenessUpdateEntry { clock: p.clock.wrapping_add(1), json: Arc::from("null") },
+                    AwarenessUpdateEntry {
+                        clock: p.clock.wrapping_add(1),
+                        json: Arc::from("null"),
+                    },
                 );
             }
         }
@@ -805,7 +962,15 @@ impl Room {
         let clients = self
             .presence
             .iter()
-            .map(|(c, p)| (*c, AwarenessUpdateEntry { clock: p.clock, json: p.json.clone() }))
+            .map(|(c, p)| {
+                (
+                    *c,
+                    AwarenessUpdateEntry {
+                        clock: p.clock,
+                        json: p.json.clone(),
+                    },
+                )
+            })
             .collect();
         protocol::encode_awareness(&AwarenessUpdate { clients })
     }
@@ -835,19 +1000,46 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
+/// A doc as loaded from the store, with what the room needs to know about its log.
+pub(crate) struct LoadedDoc {
+    doc: Doc,
+    log_entries: u64,
+    last_seq: Seq,
+    bytes: u64,
+}
+
+fn stored_bytes(stored: &crate::store::StoredDoc) -> u64 {
+    let snapshot = stored.snapshot.as_ref().map_or(0, |s| s.len() as u64);
+    snapshot
+        + stored
+            .updates
+            .iter()
+            .map(|(_, u)| u.len() as u64)
+            .sum::<u64>()
+}
+
 /// Loads a doc's stored state into a fresh `Doc` off the async executor.
 pub(crate) async fn load(
     store: &Arc<dyn Store>,
     doc_id: &Arc<str>,
-) -> Result<(Doc, u64, Seq), StoreError> {
+) -> Result<LoadedDoc, StoreError> {
     let stored = store.load(doc_id).await?;
     let doc_id = doc_id.clone();
-    let entries = stored.updates.len() as u64;
-    let last_seq = stored.updates.last().map_or(stored.snapshot_seq, |(s, _)| *s);
+    let log_entries = stored.updates.len() as u64;
+    let last_seq = stored
+        .updates
+        .last()
+        .map_or(stored.snapshot_seq, |(s, _)| *s);
+    let bytes = stored_bytes(&stored);
     let doc = tokio::task::spawn_blocking(move || doc_from_stored(&doc_id, &stored))
         .await
         .map_err(|e| StoreError::Database(format!("loading task failed: {e}")))?;
-    Ok((doc, entries, last_seq))
+    Ok(LoadedDoc {
+        doc,
+        log_entries,
+        last_seq,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -858,7 +1050,9 @@ mod tests {
     #[test]
     fn empty_update_is_recognised() {
         let doc = Doc::new();
-        let empty = doc.transact().encode_state_as_update_v1(&StateVector::default());
+        let empty = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
         assert!(is_empty_update(&empty));
         assert!(Update::decode_v1(&empty).is_ok());
     }

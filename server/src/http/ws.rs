@@ -5,16 +5,22 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio::time::Instant;
 
-use super::{ApiError, AppState};
+use super::limits::{self, Bucket, Over, Verdict};
+use super::{client_addr, role_in, ApiError, AppState, Session};
+use crate::access::{self, Access};
+use crate::auth::Role;
 use crate::hub::Membership;
-use crate::protocol;
-use crate::room::{Access, CloseReason};
+use crate::protocol::{self, Message};
+use crate::room::CloseReason;
 
 /// Frames written to the socket in one go before flushing.
 const WRITE_BATCH: usize = 64;
@@ -24,48 +30,191 @@ const READ_BUFFER: usize = 4 * 1024;
 /// True for 1–128 characters of `[A-Za-z0-9._-]`.
 pub fn valid_doc_id(doc: &str) -> bool {
     (1..=128).contains(&doc.len())
-        && doc.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && doc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// `GET /ws/{doc}`: validates the request, then upgrades.
+/// Query string of the WebSocket URL.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct WsQuery {
+    /// The link's secret; y-websocket sends it through its `params` option.
+    token: Option<String>,
+}
+
+/// `GET /ws/{doc}`: checks origin, credential and limits, then upgrades.
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     Path(doc): Path<String>,
+    Query(query): Query<WsQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if state.shutting_down.load(Relaxed) {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is restarting, retry shortly",
+        )
+        .into_response();
+    }
     if !valid_doc_id(&doc) {
         state.metrics.reject("invalid_doc_id");
-        return ApiError::bad_request("document ids are 1-128 characters of A-Z a-z 0-9 . _ -").into_response();
+        return ApiError::bad_request("document ids are 1-128 characters of A-Z a-z 0-9 . _ -")
+            .into_response();
     }
-    let max = state.config.max_message_bytes;
+    if !origin_allowed(&state, &headers) {
+        state.metrics.reject("bad_origin");
+        return ApiError::forbidden("this origin may not open connections to this server")
+            .into_response();
+    }
+    let (access, session) = match authorize(&state, &doc, query.token.as_deref()).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let addr = client_addr(&state, peer, &headers);
+    let cfg = &state.config;
+    let slot = match limits::acquire(
+        &state.conn_limits,
+        addr,
+        &doc,
+        cfg.max_conns_per_addr,
+        cfg.max_conns_per_doc,
+    ) {
+        Ok(slot) => slot,
+        Err(over) => {
+            let (reason, message) = match over {
+                Over::Address => (
+                    "too_many_conns_addr",
+                    "too many connections from your address",
+                ),
+                Over::Document => (
+                    "too_many_conns_doc",
+                    "too many connections on this document",
+                ),
+            };
+            state.metrics.reject(reason);
+            return ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+        }
+    };
+    let max = cfg.max_message_bytes;
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         // Tungstenite enforces a hard ceiling a bit above ours so that an oversized message is
         // usually seen whole by us and answered with a clean 1009.
         .max_message_size(max.saturating_add(max / 8).max(64 * 1024))
         .max_frame_size(max.saturating_add(max / 8).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, doc, Access::ReadWrite))
+        .on_upgrade(move |socket| serve(socket, state, doc, access, session, slot))
 }
 
-async fn serve(mut socket: WebSocket, state: AppState, doc: String, access: Access) {
+/// Decides what a connection to `doc` with `token` may do (see [`Access`]).
+async fn authorize(
+    state: &AppState,
+    doc: &str,
+    token: Option<&str>,
+) -> Result<(Access, Option<Session>), ApiError> {
+    let wid = doc.split('.').next().unwrap_or(doc);
+    let is_workshop = state
+        .registry
+        .get(wid)
+        .await
+        .map_err(ApiError::internal)?
+        .is_some();
+    if !is_workshop {
+        if state.config.open_docs {
+            return Ok((Access::Full, None));
+        }
+        return Err(match token {
+            None => {
+                state.metrics.reject("no_token");
+                ApiError::unauthorized("this needs the link's secret (token)")
+            }
+            Some(_) => {
+                state.metrics.reject("bad_token");
+                ApiError::forbidden("unknown workshop or wrong link")
+            }
+        });
+    }
+    let role = role_in(state, wid, token).await?;
+    let on_workshop_doc = doc == wid;
+    let access = match role {
+        Role::Facilitator => Access::Full,
+        Role::Viewer => Access::ReadOnly(access::VIEWER),
+        Role::Participant if on_workshop_doc => Access::ReadOnly(access::WORKSHOP_DOC),
+        Role::Participant => {
+            // A board's room checks locks published by its workshop's room: make sure that
+            // room has been loaded once since start.
+            if !state.hub.locks().knows(wid) {
+                let _ = state.hub.read(wid, |_| ()).await;
+            }
+            Access::UnlessLocked
+        }
+    };
+    let session = Session {
+        workshop: wid.to_string(),
+        role,
+        doc: doc.to_string(),
+    };
+    Ok((access, Some(session)))
+}
+
+/// Browsers always send Origin: it must be this server's own, or one allowed by configuration.
+/// Clients that are not browsers send none and are judged by their token alone.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    if state
+        .config
+        .allowed_origins
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+}
+
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    doc: String,
+    access: Access,
+    session: Option<Session>,
+    slot: limits::ConnSlot,
+) {
     let conn = state.next_conn.fetch_add(1, Relaxed);
     let metrics = state.metrics.clone();
     metrics.connections.fetch_add(1, Relaxed);
     metrics.connections_total.fetch_add(1, Relaxed);
-    let membership = match state.hub.join(&doc, conn, access, state.config.send_queue).await {
-        Ok(m) => m,
+    if let Some(s) = session {
+        state.sessions.insert(conn, s);
+    }
+    match state
+        .hub
+        .join(&doc, conn, access, state.config.send_queue)
+        .await
+    {
+        Ok(membership) => {
+            if let Some(reason) = pump(&mut socket, &state, membership).await {
+                close(&mut socket, reason).await;
+            }
+        }
         Err(e) => {
             tracing::warn!(doc, error = %e, "join failed");
-            close(&mut socket, CloseReason::new(1011, "document unavailable, retry later")).await;
-            metrics.connections.fetch_sub(1, Relaxed);
-            return;
+            close(
+                &mut socket,
+                CloseReason::new(1011, "document unavailable, retry later"),
+            )
+            .await;
         }
-    };
-    let reason = pump(&mut socket, &state, membership).await;
-    if let Some(reason) = reason {
-        close(&mut socket, reason).await;
     }
+    state.sessions.remove(&conn);
     metrics.connections.fetch_sub(1, Relaxed);
+    drop(slot);
 }
 
 /// Moves frames both ways until either side ends; returns the close to send, if any.
@@ -74,6 +223,8 @@ async fn pump(socket: &mut WebSocket, state: &AppState, mut m: Membership) -> Op
     let metrics = &state.metrics;
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
     let mut last_heard = Instant::now();
+    let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
+    let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
     loop {
         tokio::select! {
             biased;
@@ -104,7 +255,33 @@ async fn pump(socket: &mut WebSocket, state: &AppState, mut m: Membership) -> Op
                             return Some(CloseReason::new(1009, format!("message larger than {} bytes", cfg.max_message_bytes)));
                         }
                         match protocol::decode_message(&data) {
-                            Ok(msg) => {
+                                Ok(msg) => {
+                                let bucket = match &msg {
+                                    Message::Awareness { .. } if data.len() > cfg.max_awareness_bytes => {
+                                        metrics.reject("awareness_too_big");
+                                        continue;
+                                    }
+                                    Message::Awareness { .. } => Some(&mut presence),
+                                    Message::Update(_) | Message::SyncStep2(_) => Some(&mut updates),
+                                    _ => None,
+                                };
+                                if let Some(bucket) = bucket {
+                                    match bucket.take(Instant::now(), cfg.flood_grace) {
+                                        Verdict::Pass => {}
+                                        Verdict::Wait(d) => {
+                                            metrics.reject("throttled");
+                                            // Not reading is the throttle: the client's socket fills up.
+                                            tokio::select! {
+                                                _ = tokio::time::sleep(d) => {}
+                                                reason = &mut m.close => return Some(closed(reason)),
+                                            }
+                                        }
+                                        Verdict::Flood => {
+                                            metrics.reject("flood");
+                                            return Some(CloseReason::new(1008, "too many messages, slow down"));
+                                        }
+                                    }
+                                }
                                 if !m.send(msg).await {
                                     return Some(CloseReason::new(1011, "document closed"));
                                 }
@@ -174,7 +351,10 @@ fn read_error(e: axum::Error, metrics: &crate::metrics::Metrics) -> Option<Close
         }
         Some(WsError::Protocol(p)) => {
             metrics.reject("websocket_protocol");
-            Some(CloseReason::new(1002, format!("websocket protocol error: {p}")))
+            Some(CloseReason::new(
+                1002,
+                format!("websocket protocol error: {p}"),
+            ))
         }
         _ => None,
     }
@@ -187,6 +367,13 @@ async fn close(socket: &mut WebSocket, reason: CloseReason) {
     while text.len() > 123 {
         text.pop();
     }
-    let frame = CloseFrame { code: reason.code, reason: text.into() };
-    let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(WsMessage::Close(Some(frame)))).await;
+    let frame = CloseFrame {
+        code: reason.code,
+        reason: text.into(),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        socket.send(WsMessage::Close(Some(frame))),
+    )
+    .await;
 }

@@ -198,10 +198,14 @@ impl Writer {
             });
         match checkpoint {
             Ok(0) => {}
-            Ok(_) => tracing::warn!("WAL checkpoint at shutdown could not complete (database busy)"),
+            Ok(_) => {
+                tracing::warn!("WAL checkpoint at shutdown could not complete (database busy)")
+            }
             Err(error) => tracing::warn!(error = %error, "WAL checkpoint at shutdown failed"),
         }
-        self.conn.close().map_err(|(_, error)| database_error(&error))?;
+        self.conn
+            .close()
+            .map_err(|(_, error)| database_error(&error))?;
         tracing::info!("store closed");
         Ok(())
     }
