@@ -139,12 +139,10 @@ impl SqliteStore {
                 ))
             })?;
         }
-        let mut write_conn =
-            open_connection(&path, config.synchronous_full).map_err(fail)?;
+        let mut write_conn = open_connection(&path, config.synchronous_full).map_err(fail)?;
         check_integrity(&write_conn).map_err(fail)?;
         migrate(&mut write_conn).map_err(fail)?;
-        let read_conn =
-            open_connection(&path, config.synchronous_full).map_err(fail)?;
+        let read_conn = open_connection(&path, config.synchronous_full).map_err(fail)?;
         read_conn
             .pragma_update(None, "query_only", true)
             .map_err(|e| fail(open_reason(&e)))?;
@@ -207,7 +205,11 @@ impl SqliteStore {
             }
             // The reader goes first so that no read transaction holds the checkpoint back.
             let (stop, stopped) = oneshot::channel();
-            if inner.reads.send(reader::Command::Stop { reply: stop }).is_ok() {
+            if inner
+                .reads
+                .send(reader::Command::Stop { reply: stop })
+                .is_ok()
+            {
                 drop(stopped.await);
             }
             let (reply, done) = oneshot::channel();

@@ -20,7 +20,10 @@ use crate::store::{Seq, StoredDoc};
 /// A request to the reader thread.
 pub(super) enum Command {
     /// Load a doc's snapshot and log tail.
-    Load { doc: String, reply: Reply<StoredDoc> },
+    Load {
+        doc: String,
+        reply: Reply<StoredDoc>,
+    },
     /// Read one metadata record.
     GetMeta {
         key: String,

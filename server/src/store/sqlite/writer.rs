@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -124,10 +124,8 @@ impl Writer {
                 if batch.len() >= self.max_batch {
                     break;
                 }
-                next = match commands.try_recv() {
-                    Ok(command) => Some(command),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-                };
+                // Empty or disconnected: either way the batch is complete.
+                next = commands.try_recv().ok();
             }
             self.commit_batch(batch);
             if let Some(reply) = shutdown {
@@ -198,10 +196,14 @@ impl Writer {
             });
         match checkpoint {
             Ok(0) => {}
-            Ok(_) => tracing::warn!("WAL checkpoint at shutdown could not complete (database busy)"),
+            Ok(_) => {
+                tracing::warn!("WAL checkpoint at shutdown could not complete (database busy)")
+            }
             Err(error) => tracing::warn!(error = %error, "WAL checkpoint at shutdown failed"),
         }
-        self.conn.close().map_err(|(_, error)| database_error(&error))?;
+        self.conn
+            .close()
+            .map_err(|(_, error)| database_error(&error))?;
         tracing::info!("store closed");
         Ok(())
     }
