@@ -59,6 +59,15 @@ impl Command {
         }
     }
 
+    fn doc(&self) -> Option<&str> {
+        match self {
+            Command::Append { doc, .. }
+            | Command::Compact { doc, .. }
+            | Command::Delete { doc, .. } => Some(doc),
+            _ => None,
+        }
+    }
+
     /// Answers the command with a database error.
     fn fail(self, reason: &str) {
         fn error<T>(reason: &str) -> Result<T, StoreError> {
@@ -182,6 +191,12 @@ impl Writer {
                 );
                 let reason = error.to_string();
                 for command in batch {
+                    // Re-read these docs' next seq from disk next time: after an I/O error
+                    // inside COMMIT, SQLite may yet find the batch's WAL frames valid, and a
+                    // cached seq would then collide with a stored one forever.
+                    if let Some(doc) = command.doc() {
+                        self.next_seq.remove(doc);
+                    }
                     command.fail(&reason);
                 }
             }
