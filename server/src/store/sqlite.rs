@@ -91,8 +91,14 @@ impl SqliteConfig {
 
 /// The embedded store: a cheap-to-clone handle on the writer and reader threads.
 ///
+/// Writes are applied in call order (the command is queued when the method is called, not
+/// when its future is first polled) and survive the caller dropping the future. A failed group
+/// commit fails every command of that batch with [`StoreError::Database`]; `flush` does not
+/// report such earlier failures, their own futures do.
+///
 /// When the last handle is dropped without [`SqliteStore::shutdown`], the threads still
-/// finish every command already queued, then close their connections and exit.
+/// finish every command already queued, then close their connections and exit; the process
+/// should still await `shutdown` before exiting, or queued work may be cut short.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -102,7 +108,8 @@ struct Inner {
     path: PathBuf,
     writes: mpsc::Sender<writer::Command>,
     reads: mpsc::Sender<reader::Command>,
-    /// Set by `shutdown` and by a worker thread that ends; checked before queueing anything.
+    /// Set by `shutdown` and by either worker thread when it ends (a store that lost one of
+    /// its threads is closed as a whole); checked before queueing anything.
     closed: Arc<AtomicBool>,
     counters: Arc<stats::Counters>,
     /// Taken by `shutdown` to join the threads. A std mutex is enough: it is only held to

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -56,6 +56,15 @@ impl Command {
             | Command::Compact { .. }
             | Command::Delete { .. }
             | Command::PutMeta { .. } => true,
+        }
+    }
+
+    fn doc(&self) -> Option<&str> {
+        match self {
+            Command::Append { doc, .. }
+            | Command::Compact { doc, .. }
+            | Command::Delete { doc, .. } => Some(doc),
+            _ => None,
         }
     }
 
@@ -124,10 +133,8 @@ impl Writer {
                 if batch.len() >= self.max_batch {
                     break;
                 }
-                next = match commands.try_recv() {
-                    Ok(command) => Some(command),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-                };
+                // Empty or disconnected: either way the batch is complete.
+                next = commands.try_recv().ok();
             }
             self.commit_batch(batch);
             if let Some(reply) = shutdown {
@@ -184,6 +191,12 @@ impl Writer {
                 );
                 let reason = error.to_string();
                 for command in batch {
+                    // Re-read these docs' next seq from disk next time: after an I/O error
+                    // inside COMMIT, SQLite may yet find the batch's WAL frames valid, and a
+                    // cached seq would then collide with a stored one forever.
+                    if let Some(doc) = command.doc() {
+                        self.next_seq.remove(doc);
+                    }
                     command.fail(&reason);
                 }
             }
