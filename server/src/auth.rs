@@ -259,6 +259,9 @@ impl GuessLimiter {
 
     /// Records a failed attempt; returns true if the address is now locked out.
     pub fn fail(&self, addr: IpAddr) -> bool {
+        if self.addrs.len() > 100_000 {
+            self.prune();
+        }
         let now = Instant::now();
         let mut a = self.addrs.entry(addr).or_insert(Attempts {
             failures: 0,
