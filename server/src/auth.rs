@@ -72,8 +72,13 @@ pub fn normalise_code(typed: &str) -> String {
 }
 
 /// End of the workshop's day: the day after `date` (yyyy-mm-dd) at 12:00 UTC, which covers the
-/// whole day in every European time zone; 36 h from `now_ms` when the date cannot be read.
+/// whole day in every European time zone — but never less than 24 h from `now_ms` (a workshop
+/// recorded after the fact); 36 h from `now_ms` when the date cannot be read.
 pub fn code_expiry(date: &str, now_ms: i64) -> i64 {
+    day_end(date, now_ms).max(now_ms + 24 * 3_600_000)
+}
+
+fn day_end(date: &str, now_ms: i64) -> i64 {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     match time::Date::parse(date.trim(), &format) {
         Ok(d) => {
@@ -330,6 +335,8 @@ mod tests {
     fn code_expires_the_day_after_at_noon_utc() {
         // 2023-05-10T12:00:00Z
         assert_eq!(code_expiry("2023-05-09", 0), 1_683_720_000_000);
+        let later = 1_700_000_000_000;
+        assert_eq!(code_expiry("2023-05-09", later), later + 24 * 3_600_000);
         assert_eq!(code_expiry("demain", 1000), 1000 + 36 * 3_600_000);
     }
 
