@@ -9,3 +9,9 @@ mod client;
 
 #[path = "integration/sync.rs"]
 mod sync;
+
+#[path = "integration/persist.rs"]
+mod persist;
+
+#[path = "integration/crash.rs"]
+mod crash;
