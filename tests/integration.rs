@@ -15,3 +15,6 @@ mod persist;
 
 #[path = "integration/crash.rs"]
 mod crash;
+
+#[path = "integration/bad_input.rs"]
+mod bad_input;
