@@ -71,13 +71,21 @@ pub enum ExportError {
 }
 
 /// Renders workshop `wid` from the database in `data_dir`, without a running server.
-pub async fn export_stored(data_dir: &std::path::Path, wid: &str, format: ExportFormat) -> Result<String, ExportError> {
+pub async fn export_stored(
+    data_dir: &std::path::Path,
+    wid: &str,
+    format: ExportFormat,
+) -> Result<String, ExportError> {
     use store::Store as _;
     let path = data_dir.join("palabre.db");
     if !path.is_file() {
         return Err(ExportError::NoDatabase(path.display().to_string()));
     }
-    let cfg = store::SqliteConfig { path, synchronous_full: true, max_batch: 1024 };
+    let cfg = store::SqliteConfig {
+        path,
+        synchronous_full: true,
+        max_batch: 1024,
+    };
     let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
         .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;

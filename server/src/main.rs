@@ -52,7 +52,11 @@ fn run() -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Serve(config) => runtime.block_on(serve(config)),
-        Command::Export { workshop, format, data_dir } => {
+        Command::Export {
+            workshop,
+            format,
+            data_dir,
+        } => {
             let report = runtime.block_on(palabre::export_stored(&data_dir, &workshop, format))?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)

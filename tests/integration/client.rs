@@ -19,7 +19,9 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::updates::decoder::Decode;
-use yrs::{Any, Doc, GetString, Map, MapRef, ReadTxn, StateVector, Transact, TransactionMut, Update};
+use yrs::{
+    Any, Doc, GetString, Map, MapRef, ReadTxn, StateVector, Transact, TransactionMut, Update,
+};
 
 use crate::harness::{within, TestError, TestResult, WAIT};
 
@@ -68,7 +70,9 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, ConnState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn update(&self, f: impl FnOnce(&mut ConnState)) {
@@ -150,7 +154,9 @@ impl TestClient {
         let ws = open(url).await?;
         let conn = attach(&self.doc, ws);
         let sv = self.doc.transact().state_vector();
-        let _ = conn.out.send(WsMessage::Binary(protocol::encode_sync_step1(&sv)));
+        let _ = conn
+            .out
+            .send(WsMessage::Binary(protocol::encode_sync_step1(&sv)));
         self.conn = Some(conn);
         if let Some(state) = self.awareness_state.clone() {
             self.send_awareness(&state);
@@ -170,12 +176,17 @@ impl TestClient {
 
     /// True while a connection is open and not closed by either side.
     pub fn is_connected(&self) -> bool {
-        self.conn.as_ref().is_some_and(|c| c.shared.lock().closed.is_none())
+        self.conn
+            .as_ref()
+            .is_some_and(|c| c.shared.lock().closed.is_none())
     }
 
     /// A copy of what the current connection has seen (default when offline).
     pub fn state(&self) -> ConnState {
-        self.conn.as_ref().map(|c| c.shared.lock().clone()).unwrap_or_default()
+        self.conn
+            .as_ref()
+            .map(|c| c.shared.lock().clone())
+            .unwrap_or_default()
     }
 
     /// Edits the local doc in one transaction and sends the resulting update, unless offline
@@ -275,25 +286,41 @@ impl TestClient {
         let mut clients = HashMap::new();
         clients.insert(
             self.doc.client_id(),
-            AwarenessUpdateEntry { clock: self.awareness_clock, json: Arc::from(state) },
+            AwarenessUpdateEntry {
+                clock: self.awareness_clock,
+                json: Arc::from(state),
+            },
         );
         self.send_raw(protocol::encode_awareness(&AwarenessUpdate { clients }));
     }
 
     /// Waits until the server answered our sync step 1.
     pub async fn wait_synced(&self) -> TestResult {
-        self.wait_state("the server's sync step 2", WAIT, |s| s.synced).await
+        self.wait_state("the server's sync step 2", WAIT, |s| s.synced)
+            .await
     }
 
     /// Waits until `pred` holds for the local doc; fails early if the connection ends.
-    pub async fn wait_until(&self, what: &str, limit: Duration, pred: impl Fn(&Doc) -> bool) -> TestResult {
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&Doc) -> bool,
+    ) -> TestResult {
         self.wait_state(what, limit, |_| pred(&self.doc)).await
     }
 
     /// Waits until `pred` holds for the connection's state; fails early if it ends first.
-    pub async fn wait_state(&self, what: &str, limit: Duration, pred: impl Fn(&ConnState) -> bool) -> TestResult {
+    pub async fn wait_state(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&ConnState) -> bool,
+    ) -> TestResult {
         let Some(conn) = &self.conn else {
-            return Err(TestError::Protocol(format!("waiting for {what} while offline")));
+            return Err(TestError::Protocol(format!(
+                "waiting for {what} while offline"
+            )));
         };
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -308,8 +335,14 @@ impl TestClient {
                     closed.code, closed.reason
                 )));
             }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
-                return Err(TestError::Timeout { what: what.to_string(), after: limit });
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return Err(TestError::Timeout {
+                    what: what.to_string(),
+                    after: limit,
+                });
             }
         }
     }
@@ -317,7 +350,9 @@ impl TestClient {
     /// Waits until the server ends the connection; returns how.
     pub async fn wait_closed(&self) -> TestResult<Closed> {
         let Some(conn) = &self.conn else {
-            return Err(TestError::Protocol("waiting for a close while offline".into()));
+            return Err(TestError::Protocol(
+                "waiting for a close while offline".into(),
+            ));
         };
         within("the server to close the connection", WAIT, async {
             loop {
@@ -326,7 +361,10 @@ impl TestClient {
                     return closed;
                 }
                 if changed.changed().await.is_err() {
-                    return Closed { code: None, reason: "client state dropped".into() };
+                    return Closed {
+                        code: None,
+                        reason: "client state dropped".into(),
+                    };
                 }
             }
         })
@@ -388,9 +426,16 @@ impl Snapshot {
 async fn open(
     url: &str,
 ) -> TestResult<WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> {
-    let (ws, _) = within(&format!("a WebSocket to {url}"), WAIT, tokio_tungstenite::connect_async(url))
-        .await?
-        .map_err(|e| TestError::Ws { context: format!("connecting to {url}"), source: Box::new(e) })?;
+    let (ws, _) = within(
+        &format!("a WebSocket to {url}"),
+        WAIT,
+        tokio_tungstenite::connect_async(url),
+    )
+    .await?
+    .map_err(|e| TestError::Ws {
+        context: format!("connecting to {url}"),
+        source: Box::new(e),
+    })?;
     Ok(ws)
 }
 
@@ -402,14 +447,24 @@ where
     let (sink, stream) = ws.split();
     let (out, out_rx) = mpsc::unbounded_channel();
     let (changed, _) = watch::channel(0);
-    let shared = Arc::new(Shared { state: Mutex::new(ConnState::default()), changed });
+    let shared = Arc::new(Shared {
+        state: Mutex::new(ConnState::default()),
+        changed,
+    });
     let writer = tokio::spawn(write_loop(sink, out_rx));
     let reader = tokio::spawn(read_loop(stream, doc.clone(), out.clone(), shared.clone()));
-    Connection { shared, out, reader, writer }
+    Connection {
+        shared,
+        out,
+        reader,
+        writer,
+    }
 }
 
-async fn write_loop<S>(mut sink: SplitSink<WebSocketStream<S>, WsMessage>, mut out: mpsc::UnboundedReceiver<WsMessage>)
-where
+async fn write_loop<S>(
+    mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
+    mut out: mpsc::UnboundedReceiver<WsMessage>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     while let Some(msg) = out.recv().await {
@@ -433,16 +488,35 @@ async fn read_loop<S>(
             Some(Ok(WsMessage::Binary(frame))) => on_frame(&frame, &doc, &out, &shared),
             Some(Ok(WsMessage::Close(frame))) => {
                 break match frame {
-                    Some(f) => Closed { code: Some(u16::from(f.code)), reason: f.reason.to_string() },
-                    None => Closed { code: None, reason: "close frame without a code".into() },
+                    Some(f) => Closed {
+                        code: Some(u16::from(f.code)),
+                        reason: f.reason.to_string(),
+                    },
+                    None => Closed {
+                        code: None,
+                        reason: "close frame without a code".into(),
+                    },
                 };
             }
             Some(Ok(WsMessage::Text(t))) => {
-                shared.update(|s| s.violations.push(format!("text frame from the server: {t}")));
+                shared.update(|s| {
+                    s.violations
+                        .push(format!("text frame from the server: {t}"))
+                });
             }
             Some(Ok(_)) => {}
-            Some(Err(e)) => break Closed { code: None, reason: format!("connection error: {e}") },
-            None => break Closed { code: None, reason: "connection ended without a close frame".into() },
+            Some(Err(e)) => {
+                break Closed {
+                    code: None,
+                    reason: format!("connection error: {e}"),
+                }
+            }
+            None => {
+                break Closed {
+                    code: None,
+                    reason: "connection ended without a close frame".into(),
+                }
+            }
         }
     };
     shared.update(|s| s.closed = Some(closed));
@@ -452,7 +526,10 @@ fn on_frame(frame: &[u8], doc: &Doc, out: &mpsc::UnboundedSender<WsMessage>, sha
     let msg = match protocol::decode_message(frame) {
         Ok(msg) => msg,
         Err(e) => {
-            shared.update(|s| s.violations.push(format!("undecodable frame from the server: {e}")));
+            shared.update(|s| {
+                s.violations
+                    .push(format!("undecodable frame from the server: {e}"))
+            });
             return;
         }
     };
@@ -480,18 +557,30 @@ fn on_frame(frame: &[u8], doc: &Doc, out: &mpsc::UnboundedSender<WsMessage>, sha
                 let state = (&*entry.json != "null").then(|| entry.json.to_string());
                 let known = s.awareness.get(&client.get());
                 // The y-protocols rule: a newer clock wins; at equal clocks a removal wins.
-                let newer = known.is_none_or(|p| p.clock < entry.clock || (p.clock == entry.clock && state.is_none()));
+                let newer = known.is_none_or(|p| {
+                    p.clock < entry.clock || (p.clock == entry.clock && state.is_none())
+                });
                 if newer {
-                    s.awareness.insert(client.get(), Presence { clock: entry.clock, state });
+                    s.awareness.insert(
+                        client.get(),
+                        Presence {
+                            clock: entry.clock,
+                            state,
+                        },
+                    );
                 }
             }
         }),
-        other => shared.update(|s| s.violations.push(format!("unexpected message from the server: {other:?}"))),
+        other => shared.update(|s| {
+            s.violations
+                .push(format!("unexpected message from the server: {other:?}"))
+        }),
     }
 }
 
 fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
-    let update = Update::decode_v1(update).map_err(|e| format!("server sent an undecodable update: {e}"))?;
+    let update =
+        Update::decode_v1(update).map_err(|e| format!("server sent an undecodable update: {e}"))?;
     doc.transact_mut_with("server")
         .apply_update(update)
         .map_err(|e| format!("server sent an update yrs rejects: {e}"))

@@ -75,10 +75,12 @@ pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestErro
 
 /// Runs `fut`, failing with a [`TestError::Timeout`] naming `what` if it takes over `limit`.
 pub async fn within<T>(what: &str, limit: Duration, fut: impl Future<Output = T>) -> TestResult<T> {
-    tokio::time::timeout(limit, fut).await.map_err(|_| TestError::Timeout {
-        what: what.to_string(),
-        after: limit,
-    })
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| TestError::Timeout {
+            what: what.to_string(),
+            after: limit,
+        })
 }
 
 /// Polls `check` every few milliseconds until it holds, for at most `limit`.
@@ -93,7 +95,10 @@ where
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(TestError::Timeout { what: what.to_string(), after: limit });
+            return Err(TestError::Timeout {
+                what: what.to_string(),
+                after: limit,
+            });
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -101,7 +106,10 @@ where
 
 /// Seed for a randomized test: `PALABRE_TEST_SEED` when set (to replay a failure), else `default`.
 pub fn seed(default: u64) -> u64 {
-    let seed = std::env::var("PALABRE_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let seed = std::env::var("PALABRE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
     eprintln!("random seed {seed} (replay with PALABRE_TEST_SEED={seed})");
     seed
 }
@@ -134,7 +142,12 @@ impl TestServer {
         config.web_dir = dir.path().join("no-web-client");
         tweak(&mut config);
         let (addr, running) = serve(&config, 0).await?;
-        Ok(TestServer { addr, config, running: Some(running), _dir: dir })
+        Ok(TestServer {
+            addr,
+            config,
+            running: Some(running),
+            _dir: dir,
+        })
     }
 
     /// The address served.
@@ -188,8 +201,12 @@ impl Drop for TestServer {
 }
 
 async fn serve(config: &Config, port: u16) -> TestResult<(SocketAddr, Running)> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(io("binding 127.0.0.1"))?;
-    let addr = listener.local_addr().map_err(io("reading the bound address"))?;
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(io("binding 127.0.0.1"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the bound address"))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(palabre::run(listener, config.clone(), async move {
         let _ = stopped.await;
@@ -232,7 +249,9 @@ impl Metrics {
 pub async fn metrics_of(addr: SocketAddr) -> TestResult<Metrics> {
     let (status, body) = http_get(addr, "/metrics").await?;
     if status != 200 {
-        return Err(TestError::Server(format!("/metrics answered {status}: {body}")));
+        return Err(TestError::Server(format!(
+            "/metrics answered {status}: {body}"
+        )));
     }
     Ok(Metrics::parse(&body))
 }
@@ -240,11 +259,19 @@ pub async fn metrics_of(addr: SocketAddr) -> TestResult<Metrics> {
 /// A minimal HTTP/1.1 GET (the server closes after answering); returns status and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> TestResult<(u16, String)> {
     within(&format!("GET {path}"), WAIT, async {
-        let mut stream = TcpStream::connect(addr).await.map_err(io("connecting for HTTP"))?;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(io("connecting for HTTP"))?;
         let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.map_err(io("sending an HTTP request"))?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(io("sending an HTTP request"))?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.map_err(io("reading an HTTP response"))?;
+        stream
+            .read_to_end(&mut raw)
+            .await
+            .map_err(io("reading an HTTP response"))?;
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
         let status = head
@@ -253,7 +280,10 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> TestResult<(u16, String)>
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| TestError::Protocol(format!("not an HTTP response: {head:?}")))?;
         // Bodies here are small; a chunked one is de-chunked well enough for line parsing.
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()
@@ -267,7 +297,9 @@ fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if size == 0 || tail.len() < size {
             break;
         }
@@ -289,7 +321,12 @@ pub fn palabre_binary() -> TestResult<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .map(|debug| debug.join(format!("palabre{}", std::env::consts::EXE_SUFFIX)))
-        .ok_or_else(|| TestError::Server(format!("cannot derive the target dir from {}", exe.display())))?;
+        .ok_or_else(|| {
+            TestError::Server(format!(
+                "cannot derive the target dir from {}",
+                exe.display()
+            ))
+        })?;
     if !bin.is_file() {
         return Err(TestError::Server(format!(
             "the server binary {} is missing: run `cargo build -p palabre` first (or set PALABRE_BIN)",
@@ -345,7 +382,10 @@ impl ChildServer {
             let mut line = String::new();
             loop {
                 line.clear();
-                let n = stdout.read_line(&mut line).await.map_err(io("reading the server's stdout"))?;
+                let n = stdout
+                    .read_line(&mut line)
+                    .await
+                    .map_err(io("reading the server's stdout"))?;
                 if n == 0 {
                     return Err(TestError::Server(format!(
                         "the server exited before listening; see {}",
@@ -360,7 +400,12 @@ impl ChildServer {
             }
         })
         .await??;
-        Ok(ChildServer { child, addr, log, _stdout: stdout })
+        Ok(ChildServer {
+            child,
+            addr,
+            log,
+            _stdout: stdout,
+        })
     }
 
     /// The address served.
@@ -380,8 +425,12 @@ impl ChildServer {
 
     /// The process's peak resident memory, from /proc (Linux only).
     pub fn peak_rss_kib(&self) -> TestResult<u64> {
-        let pid = self.child.id().ok_or_else(|| TestError::Server("the server has exited".into()))?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(io("reading /proc status"))?;
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| TestError::Server("the server has exited".into()))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map_err(io("reading /proc status"))?;
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -400,7 +449,10 @@ impl ChildServer {
 
     /// SIGTERM, then waits for the process to exit; returns its exit status.
     pub async fn terminate(mut self) -> TestResult<ExitStatus> {
-        let pid = self.child.id().ok_or_else(|| TestError::Server("the server has already exited".into()))?;
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| TestError::Server("the server has already exited".into()))?;
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(pid.to_string())
@@ -408,7 +460,9 @@ impl ChildServer {
             .await
             .map_err(io("running kill -TERM"))?;
         if !status.success() {
-            return Err(TestError::Server(format!("kill -TERM {pid} failed: {status}")));
+            return Err(TestError::Server(format!(
+                "kill -TERM {pid} failed: {status}"
+            )));
         }
         within("the server to exit after SIGTERM", WAIT, self.child.wait())
             .await?
