@@ -140,6 +140,8 @@ impl TestServer {
         let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
         let mut config = Config::with_data_dir(dir.path());
         config.web_dir = dir.path().join("no-web-client");
+        // Most tests use plain doc names outside any workshop, like any y-websocket app would.
+        config.open_docs = true;
         tweak(&mut config);
         let (addr, running) = serve(&config, 0).await?;
         Ok(TestServer {
@@ -365,6 +367,7 @@ impl ChildServer {
             .arg(data_dir)
             .arg("--web-dir")
             .arg(log_dir.join("no-web-client"))
+            .arg("--open-docs")
             .args(extra)
             .env("PALABRE_LOG", "warn")
             .stdin(Stdio::null())
