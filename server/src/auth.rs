@@ -230,12 +230,19 @@ pub struct GuessLimits {
     pub window: Duration,
     /// How long an address that went over the limit is refused.
     pub lockout: Duration,
+    /// Failed attempts allowed from all addresses together per hour; past it, every code
+    /// lookup is refused until the hour is over (links and QR codes keep working). This is what
+    /// bounds an attacker with many addresses.
+    pub global_per_hour: u32,
 }
 
 /// Counts failed join-code attempts per address and locks out guessers.
 pub struct GuessLimiter {
     limits: GuessLimits,
     addrs: DashMap<IpAddr, Attempts>,
+    /// (failures this hour, start of the hour); a std Mutex: held for a few instructions, never
+    /// across an await.
+    global: std::sync::Mutex<(u32, Instant)>,
 }
 
 struct Attempts {
@@ -250,12 +257,20 @@ impl GuessLimiter {
         GuessLimiter {
             limits,
             addrs: DashMap::new(),
+            global: std::sync::Mutex::new((0, Instant::now())),
         }
     }
 
     /// Whether `addr` may try a code now; `Err` carries how long it must wait.
     pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
+        if let Ok(g) = self.global.lock() {
+            let hour = Duration::from_secs(3600);
+            let elapsed = now.duration_since(g.1);
+            if elapsed < hour && g.0 >= self.limits.global_per_hour {
+                return Err(hour - elapsed);
+            }
+        }
         match self.addrs.get(&addr).and_then(|a| a.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
@@ -268,6 +283,12 @@ impl GuessLimiter {
             self.prune();
         }
         let now = Instant::now();
+        if let Ok(mut g) = self.global.lock() {
+            if now.duration_since(g.1) >= Duration::from_secs(3600) {
+                *g = (0, now);
+            }
+            g.0 += 1;
+        }
         let mut a = self.addrs.entry(addr).or_insert(Attempts {
             failures: 0,
             window_start: now,
@@ -346,6 +367,7 @@ mod tests {
             per_address: 3,
             window: Duration::from_secs(60),
             lockout: Duration::from_secs(600),
+            global_per_hour: 1000,
         });
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
@@ -354,5 +376,23 @@ mod tests {
         assert!(l.fail(a));
         assert!(l.check(a).is_err());
         assert!(l.check(b).is_ok());
+    }
+
+    #[test]
+    fn many_addresses_together_hit_the_global_cap() {
+        let l = GuessLimiter::new(GuessLimits {
+            per_address: 100,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(600),
+            global_per_hour: 5,
+        });
+        for i in 0..5u8 {
+            assert!(l.check([10, 0, 1, i].into()).is_ok());
+            l.fail([10, 0, 1, i].into());
+        }
+        assert!(
+            l.check([10, 0, 2, 1].into()).is_err(),
+            "a fresh address is refused too"
+        );
     }
 }
