@@ -34,8 +34,17 @@ impl Scene {
             alice.add_note(&format!("before-{n}"), "ce qui marche bien");
         }
         let before = alice.snapshot();
-        bob.wait_until("bob to have alice's notes", WAIT, |d| Snapshot::of(d) == before).await?;
-        Ok(Scene { server, alice, bob, before, checks: 0 })
+        bob.wait_until("bob to have alice's notes", WAIT, |d| {
+            Snapshot::of(d) == before
+        })
+        .await?;
+        Ok(Scene {
+            server,
+            alice,
+            bob,
+            before,
+            checks: 0,
+        })
     }
 
     /// Connects an offender (after a normal handshake), sends `frame`, returns how it was closed.
@@ -48,10 +57,20 @@ impl Scene {
     /// The doc is as before, alice and bob are still connected and still sync both ways.
     async fn assert_unharmed(&mut self, case: &str) -> TestResult {
         let fresh = TestClient::connect(&self.server.ws_url(DOC)).await?;
-        assert_eq!(fresh.snapshot(), self.before, "{case}: the stored doc is unchanged");
-        assert!(self.alice.is_connected() && self.bob.is_connected(), "{case}: the others stay connected");
+        assert_eq!(
+            fresh.snapshot(),
+            self.before,
+            "{case}: the stored doc is unchanged"
+        );
+        assert!(
+            self.alice.is_connected() && self.bob.is_connected(),
+            "{case}: the others stay connected"
+        );
         self.checks += 1;
-        let (a, b) = (format!("alice-after-{}", self.checks), format!("bob-after-{}", self.checks));
+        let (a, b) = (
+            format!("alice-after-{}", self.checks),
+            format!("bob-after-{}", self.checks),
+        );
         self.alice.add_note(&a, "toujours là");
         self.bob.add_note(&b, "moi aussi");
         for client in [&self.alice, &self.bob] {
@@ -67,7 +86,11 @@ impl Scene {
     }
 
     async fn rejected(&self, reason: &str) -> TestResult<f64> {
-        Ok(self.server.metrics().await?.value(&format!("palabre_rejected_total{{reason=\"{reason}\"}}")))
+        Ok(self
+            .server
+            .metrics()
+            .await?
+            .value(&format!("palabre_rejected_total{{reason=\"{reason}\"}}")))
     }
 }
 
@@ -131,7 +154,10 @@ fn handmade_updates_are_well_formed() {
     let decoded = Update::decode_v1(&update).map_err(|e| e.to_string());
     assert!(decoded.is_ok(), "{decoded:?}");
     if let Ok(decoded) = decoded {
-        let applied = doc.transact_mut().apply_update(decoded).map_err(|e| e.to_string());
+        let applied = doc
+            .transact_mut()
+            .apply_update(decoded)
+            .map_err(|e| e.to_string());
         assert!(applied.is_ok(), "{applied:?}");
     }
     assert_eq!(text.get_string(&doc.transact()), "ok");
@@ -141,7 +167,10 @@ fn handmade_updates_are_well_formed() {
 async fn garbage_bytes_close_only_that_connection_with_1007() -> TestResult {
     let mut scene = Scene::new().await?;
     let cases: [(&str, Vec<u8>); 6] = [
-        ("random-looking bytes", b"\xde\xad\xbe\xef not y-protocols".to_vec()),
+        (
+            "random-looking bytes",
+            b"\xde\xad\xbe\xef not y-protocols".to_vec(),
+        ),
         ("unknown message type", vec![9, 1, 2, 3]),
         ("unknown sync type", vec![0, 7, 1, 0]),
         ("empty frame", Vec::new()),
@@ -153,7 +182,10 @@ async fn garbage_bytes_close_only_that_connection_with_1007() -> TestResult {
         assert_eq!(closed.code, Some(1007), "{case}: {closed:?}");
         scene.assert_unharmed(case).await?;
     }
-    assert!(scene.rejected("unknown_message_type").await? >= 1.0, "rejections are counted by reason");
+    assert!(
+        scene.rejected("unknown_message_type").await? >= 1.0,
+        "rejections are counted by reason"
+    );
     Ok(())
 }
 
@@ -161,16 +193,23 @@ async fn garbage_bytes_close_only_that_connection_with_1007() -> TestResult {
 async fn truncated_messages_close_only_that_connection_with_1007() -> TestResult {
     let mut scene = Scene::new().await?;
     let update = note_update_frame("never-stored", 40);
-    let step1 = palabre::protocol::encode_sync_step1(&scene.alice.doc().transact().state_vector()).to_vec();
+    let step1 =
+        palabre::protocol::encode_sync_step1(&scene.alice.doc().transact().state_vector()).to_vec();
     let mut awareness = Vec::new();
     varuint(1, &mut awareness);
     varuint(42, &mut awareness);
     varuint(1, &mut awareness);
     var_bytes(br#"{"name":"Camille"}"#, &mut awareness);
     let awareness = awareness_frame(&awareness);
-    for (case, frame) in [("update", &update), ("sync step 1", &step1), ("awareness", &awareness)] {
+    for (case, frame) in [
+        ("update", &update),
+        ("sync step 1", &step1),
+        ("awareness", &awareness),
+    ] {
         for cut in [1, frame.len() / 2, frame.len() - 1] {
-            let closed = scene.offend(frame.get(..cut).unwrap_or_default().to_vec()).await?;
+            let closed = scene
+                .offend(frame.get(..cut).unwrap_or_default().to_vec())
+                .await?;
             assert_eq!(closed.code, Some(1007), "{case} cut at {cut}: {closed:?}");
         }
         scene.assert_unharmed(case).await?;
@@ -191,11 +230,26 @@ async fn malformed_updates_close_only_that_connection_with_1007() -> TestResult 
         ("garbage payload", sync_frame(2, b"\x05\x04\x03\x02\x01")),
         ("garbage sync step 2", sync_frame(1, b"\x01\x01\x01")),
         // Passes every structural check; only yrs's JSON parser refuses it.
-        ("embed with invalid JSON", sync_frame(2, &handmade_update(7, 0, 5, &bad_json))),
-        ("client id past 53 bits", sync_frame(2, &handmade_update(1 << 60, 0, 4, &text))),
-        ("clock past u32", sync_frame(2, &handmade_update(7, 1 << 33, 4, &text))),
-        ("invalid UTF-8 string", sync_frame(2, &handmade_update(7, 0, 4, &invalid_utf8))),
-        ("unknown content kind", sync_frame(2, &handmade_update(7, 0, 11, &text))),
+        (
+            "embed with invalid JSON",
+            sync_frame(2, &handmade_update(7, 0, 5, &bad_json)),
+        ),
+        (
+            "client id past 53 bits",
+            sync_frame(2, &handmade_update(1 << 60, 0, 4, &text)),
+        ),
+        (
+            "clock past u32",
+            sync_frame(2, &handmade_update(7, 1 << 33, 4, &text)),
+        ),
+        (
+            "invalid UTF-8 string",
+            sync_frame(2, &handmade_update(7, 0, 4, &invalid_utf8)),
+        ),
+        (
+            "unknown content kind",
+            sync_frame(2, &handmade_update(7, 0, 11, &text)),
+        ),
     ];
     for (case, frame) in cases {
         let closed = scene.offend(frame).await?;
@@ -227,10 +281,14 @@ async fn oversized_frames_close_only_that_connection_with_1009() -> TestResult {
         scene.assert_unharmed(&format!("{len}-byte frame")).await?;
     }
     // Just under the limit is fine and reaches everyone.
-    scene.alice.send_raw(note_update_frame("just-fits", MAX_MESSAGE - 1024));
+    scene
+        .alice
+        .send_raw(note_update_frame("just-fits", MAX_MESSAGE - 1024));
     scene
         .bob
-        .wait_until("the largest allowed note", WAIT, |d| crate::client::note_ids(d).contains("just-fits"))
+        .wait_until("the largest allowed note", WAIT, |d| {
+            crate::client::note_ids(d).contains("just-fits")
+        })
         .await?;
     Ok(())
 }
@@ -270,16 +328,34 @@ async fn allocation_bombs_are_refused_without_the_allocation() -> TestResult {
             let offender = TestClient::connect_raw(&url).await?;
             offender.send_raw(frame.clone());
             let closed = offender.wait_closed().await?;
-            assert_eq!(closed.code, Some(1007), "{case} bomb, round {round}: {closed:?}");
+            assert_eq!(
+                closed.code,
+                Some(1007),
+                "{case} bomb, round {round}: {closed:?}"
+            );
         }
     }
     let peak = server.peak_rss_kib()?;
     eprintln!("peak RSS {baseline} KiB before 30 bombs, {peak} KiB after");
     // One unchecked bomb reserves well over 100 MiB; thirty would show whatever the allocator does.
-    assert!(peak < baseline + 64 * 1024, "peak RSS went from {baseline} KiB to {peak} KiB");
+    assert!(
+        peak < baseline + 64 * 1024,
+        "peak RSS went from {baseline} KiB to {peak} KiB"
+    );
     alice.add_note("still-serving", "oui");
-    bob.wait_until("the server to keep relaying", WAIT, |d| crate::client::note_ids(d).contains("still-serving"))
-        .await?;
+    bob.wait_until("the server to keep relaying", WAIT, |d| {
+        crate::client::note_ids(d).contains("still-serving")
+    })
+    .await?;
+    let rejected = crate::harness::metrics_of(server.addr()).await?;
+    let counted: f64 = ["count_exceeds_input", "truncated"]
+        .iter()
+        .map(|r| rejected.value(&format!("palabre_rejected_total{{reason=\"{r}\"}}")))
+        .sum();
+    assert!(
+        counted >= 30.0,
+        "every bomb is counted as a rejection ({counted})"
+    );
     let log = server.log();
     assert!(!log.contains("panicked"), "no panic:\n{log}");
     Ok(())
@@ -310,18 +386,29 @@ async fn random_short_frames_never_take_the_server_down() -> TestResult {
         offender.send_raw(frame);
         sent += 1;
         // Give the server a moment to answer before deciding whether to reconnect.
-        if offender.wait_state("a close", Duration::from_millis(20), |s| s.closed.is_some()).await.is_ok() {
+        if offender
+            .wait_state("a close", Duration::from_millis(20), |s| s.closed.is_some())
+            .await
+            .is_ok()
+        {
             closes += 1;
         }
     }
     eprintln!("{sent} random frames, {closes} connections closed for them");
-    assert!(closes > sent / 2, "most random frames are refused ({closes} of {sent})");
+    assert!(
+        closes > sent / 2,
+        "most random frames are refused ({closes} of {sent})"
+    );
     alice.add_note("after-fuzz", "ça tient");
-    bob.wait_until("relay after the fuzzing", WAIT, |d| crate::client::note_ids(d).contains("after-fuzz"))
-        .await?;
+    bob.wait_until("relay after the fuzzing", WAIT, |d| {
+        crate::client::note_ids(d).contains("after-fuzz")
+    })
+    .await?;
     let fresh = TestClient::connect(&url).await?;
     let (a, b) = (alice.snapshot(), bob.snapshot());
-    fresh.wait_until("a fresh client to agree", WAIT, |d| Snapshot::of(d) == a).await?;
+    fresh
+        .wait_until("a fresh client to agree", WAIT, |d| Snapshot::of(d) == a)
+        .await?;
     assert_eq!(a, b, "alice and bob agree");
     Ok(())
 }

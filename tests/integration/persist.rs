@@ -38,7 +38,9 @@ async fn write_and_confirm(
     }
     let expected = client.snapshot();
     witness
-        .wait_until(&format!("the witness to receive {tag}"), WAIT, |d| Snapshot::of(d) == expected)
+        .wait_until(&format!("the witness to receive {tag}"), WAIT, |d| {
+            Snapshot::of(d) == expected
+        })
         .await?;
     Ok(expected)
 }
@@ -58,16 +60,34 @@ async fn graceful_restart_keeps_everything() -> TestResult {
         server.restart().await?;
         for client in [&writer, &witness] {
             let closed = client.wait_closed().await?;
-            assert_eq!(closed.code, Some(1001), "shutdown closes with 1001 (going away): {closed:?}");
+            assert_eq!(
+                closed.code,
+                Some(1001),
+                "shutdown closes with 1001 (going away): {closed:?}"
+            );
         }
         let fresh = TestClient::connect(&server.ws_url(doc)).await?;
-        assert_eq!(fresh.snapshot(), expected, "round {round}: a fresh client gets everything");
+        assert_eq!(
+            fresh.snapshot(),
+            expected,
+            "round {round}: a fresh client gets everything"
+        );
         writer.reconnect_to(&server.ws_url(doc)).await?;
         witness.reconnect_to(&server.ws_url(doc)).await?;
-        expected = write_and_confirm(&mut writer, &witness, &mut rng, &format!("after{round}"), 60).await?;
+        expected = write_and_confirm(
+            &mut writer,
+            &witness,
+            &mut rng,
+            &format!("after{round}"),
+            60,
+        )
+        .await?;
     }
     compactions += server.metrics().await?.value("palabre_compactions_total");
-    assert!(compactions >= 2.0, "the log was compacted while serving ({compactions} times)");
+    assert!(
+        compactions >= 2.0,
+        "the log was compacted while serving ({compactions} times)"
+    );
     Ok(())
 }
 
@@ -81,23 +101,35 @@ async fn eviction_then_rejoin_keeps_everything() -> TestResult {
         let mut writer = TestClient::connect(&url).await?;
         let mut witness = TestClient::connect(&url).await?;
         if let Some(expected) = &expected {
-            assert_eq!(&writer.snapshot(), expected, "round {round}: the rejoin brings back everything");
+            assert_eq!(
+                &writer.snapshot(),
+                expected,
+                "round {round}: the rejoin brings back everything"
+            );
         }
-        let snap = write_and_confirm(&mut writer, &witness, &mut rng, &format!("r{round}"), 40).await?;
+        let snap =
+            write_and_confirm(&mut writer, &witness, &mut rng, &format!("r{round}"), 40).await?;
         expected = Some(snap);
         writer.close().await;
         witness.close().await;
         let before = server.metrics().await?.value("palabre_evictions_total");
         eventually("the idle room to be evicted", WAIT, || async {
             match server.metrics().await {
-                Ok(m) => m.value("palabre_evictions_total") > before && m.value("palabre_rooms_loaded") == 0.0,
+                Ok(m) => {
+                    m.value("palabre_evictions_total") > before
+                        && m.value("palabre_rooms_loaded") == 0.0
+                }
                 Err(_) => false,
             }
         })
         .await?;
     }
     let last = TestClient::connect(&url).await?;
-    assert_eq!(Some(last.snapshot()), expected, "after the last eviction too");
+    assert_eq!(
+        Some(last.snapshot()),
+        expected,
+        "after the last eviction too"
+    );
     Ok(())
 }
 
@@ -112,11 +144,19 @@ async fn sigterm_exits_zero_and_keeps_everything() -> TestResult {
     let expected = write_and_confirm(&mut writer, &witness, &mut rng, "t", 80).await?;
     let log = server.log();
     let status = server.terminate().await?;
-    assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit; log:\n{log}");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM is a clean exit; log:\n{log}"
+    );
     let closed = witness.wait_closed().await?;
     assert_eq!(closed.code, Some(1001), "{closed:?}");
     let server = ChildServer::start(dir.path(), dir.path(), &[]).await?;
     let fresh = TestClient::connect(&server.ws_url("sigterm")).await?;
-    assert_eq!(fresh.snapshot(), expected, "everything is back after the restart");
+    assert_eq!(
+        fresh.snapshot(),
+        expected,
+        "everything is back after the restart"
+    );
     Ok(())
 }

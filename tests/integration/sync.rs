@@ -51,7 +51,11 @@ fn random_edit(client: &mut TestClient, rng: &mut StdRng, tag: &str) {
             }
         }
         _ => {
-            notes.insert(txn, format!("{tag}-{value}-{}", rng.random::<u32>()), "post-it");
+            notes.insert(
+                txn,
+                format!("{tag}-{value}-{}", rng.random::<u32>()),
+                "post-it",
+            );
         }
     });
 }
@@ -67,7 +71,10 @@ async fn wait_converged(clients: &[TestClient], limit: Duration) -> TestResult<S
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            let svs: Vec<String> = snapshots.iter().map(|s| format!("{:?}", s.state_vector)).collect();
+            let svs: Vec<String> = snapshots
+                .iter()
+                .map(|s| format!("{:?}", s.state_vector))
+                .collect();
             return Err(TestError::Timeout {
                 what: format!("convergence; state vectors:\n{}", svs.join("\n")),
                 after: limit,
@@ -80,7 +87,10 @@ async fn wait_converged(clients: &[TestClient], limit: Duration) -> TestResult<S
 fn assert_no_violations(clients: &[TestClient]) {
     for (i, c) in clients.iter().enumerate() {
         let violations = c.state().violations;
-        assert!(violations.is_empty(), "client {i} saw protocol violations: {violations:?}");
+        assert!(
+            violations.is_empty(),
+            "client {i} saw protocol violations: {violations:?}"
+        );
     }
 }
 
@@ -98,7 +108,9 @@ async fn random_edits_reordering_and_reconnects_converge() -> TestResult {
     let (mut reconnects, mut reorders) = (0, 0);
     for step in 0..STEPS {
         let i = rng.random_range(0..CLIENTS);
-        let Some(client) = clients.get_mut(i) else { continue };
+        let Some(client) = clients.get_mut(i) else {
+            continue;
+        };
         match rng.random_range(0..100) {
             0..65 => random_edit(client, &mut rng, &format!("c{i}s{step}")),
             65..72 => client.hold_updates(),
@@ -127,11 +139,18 @@ async fn random_edits_reordering_and_reconnects_converge() -> TestResult {
         crate::client::note_ids(clients[0].doc()).len(),
         agreed.text.len()
     );
-    assert!(reconnects > 0 && reorders > 0, "the run exercised reconnects ({reconnects}) and reorders ({reorders})");
+    assert!(
+        reconnects > 0 && reorders > 0,
+        "the run exercised reconnects ({reconnects}) and reorders ({reorders})"
+    );
     assert!(agreed.notes != yrs::Any::Null, "the notes map exists");
     // Each client's own edits are in its doc, so equal docs mean nobody lost anybody's edit.
     let late = TestClient::connect(&url).await?;
-    assert_eq!(late.snapshot(), agreed, "a late joiner's handshake alone brings the agreed state");
+    assert_eq!(
+        late.snapshot(),
+        agreed,
+        "a late joiner's handshake alone brings the agreed state"
+    );
     assert_no_violations(&clients);
     Ok(())
 }
@@ -152,12 +171,21 @@ async fn late_joiner_gets_the_full_state_from_its_handshake() -> TestResult {
     let expected = writer.snapshot();
     // Once the witness has everything, the server has committed and applied everything.
     witness
-        .wait_until("the witness to receive every edit", WAIT, |doc| Snapshot::of(doc) == expected)
+        .wait_until("the witness to receive every edit", WAIT, |doc| {
+            Snapshot::of(doc) == expected
+        })
         .await?;
     let late = TestClient::connect(&url).await?;
-    assert_eq!(late.snapshot(), expected, "sync step 2 alone holds the whole doc");
+    assert_eq!(
+        late.snapshot(),
+        expected,
+        "sync step 2 alone holds the whole doc"
+    );
     let ids = late.note_ids();
-    assert!((0..50).all(|n| ids.contains(&format!("note-{n}"))), "every note is there: {ids:?}");
+    assert!(
+        (0..50).all(|n| ids.contains(&format!("note-{n}"))),
+        "every note is there: {ids:?}"
+    );
     Ok(())
 }
 
@@ -178,14 +206,19 @@ async fn documents_are_isolated() -> TestResult {
     }
     for (doc, reader) in docs.iter().zip(&readers) {
         reader
-            .wait_until(&format!("the notes of {doc}"), WAIT, |d| crate::client::note_ids(d).len() >= 20)
+            .wait_until(&format!("the notes of {doc}"), WAIT, |d| {
+                crate::client::note_ids(d).len() >= 20
+            })
             .await?;
     }
     for (doc, reader) in docs.iter().zip(&readers) {
         let late = TestClient::connect(&server.ws_url(doc)).await?;
         for ids in [reader.note_ids(), late.note_ids()] {
             assert_eq!(ids.len(), 20, "{doc} holds exactly its own notes: {ids:?}");
-            assert!(ids.iter().all(|id| id.starts_with(&format!("{doc}/"))), "{doc} leaked notes: {ids:?}");
+            assert!(
+                ids.iter().all(|id| id.starts_with(&format!("{doc}/"))),
+                "{doc} leaked notes: {ids:?}"
+            );
         }
     }
     Ok(())
@@ -196,7 +229,13 @@ async fn invalid_document_ids_are_refused_before_the_upgrade() -> TestResult {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let server = TestServer::start().await?;
     let too_long = "a".repeat(129);
-    for doc in ["bad%20id", "%C3%A9t%C3%A9", too_long.as_str(), "semi%3Bcolon", "dollar$"] {
+    for doc in [
+        "bad%20id",
+        "%C3%A9t%C3%A9",
+        too_long.as_str(),
+        "semi%3Bcolon",
+        "dollar$",
+    ] {
         match tokio_tungstenite::connect_async(server.ws_url(doc)).await {
             Err(WsError::Http(response)) => {
                 assert_eq!(response.status().as_u16(), 400, "doc id {doc:?}");
@@ -208,5 +247,6 @@ async fn invalid_document_ids_are_refused_before_the_upgrade() -> TestResult {
     let longest = "b".repeat(128);
     let mut ok = TestClient::connect(&server.ws_url(&format!("A-z_0.9{}", &longest[7..]))).await?;
     ok.add_note("n", "accepted");
-    ok.wait_state("the note's relay", WAIT, |s| s.updates_received >= 1).await
+    ok.wait_state("the note's relay", WAIT, |s| s.updates_received >= 1)
+        .await
 }
