@@ -3,12 +3,8 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
 use crate::client::{note_ids, TestClient};
-use crate::harness::{io, within, TestError, TestResult, TestServer, WAIT};
+use crate::harness::{RawWebSocket, TestResult, TestServer, WAIT};
 
 const SEND_QUEUE: usize = 16;
 const NOTE_BYTES: usize = 16 * 1024;
@@ -19,26 +15,9 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
     let doc = "slow-consumer";
     let url = server.ws_url(doc);
 
-    // The stalled client: a real WebSocket whose socket is never read again after the
-    // handshake, with a small receive buffer so the server's writes back up sooner.
-    let socket = TcpSocket::new_v4().map_err(io("creating a socket"))?;
-    socket
-        .set_recv_buffer_size(4096)
-        .map_err(io("shrinking the receive buffer"))?;
-    let tcp = socket
-        .connect(server.addr())
-        .await
-        .map_err(io("connecting"))?;
-    let (mut stalled, _) = within(
-        "the stalled client's handshake",
-        WAIT,
-        tokio_tungstenite::client_async(url.as_str(), tcp),
-    )
-    .await?
-    .map_err(|e| TestError::Ws {
-        context: "stalled client handshake".into(),
-        source: Box::new(e),
-    })?;
+    // The stalled client: a WebSocket whose socket is never read after the handshake, with
+    // a small receive buffer so the server's writes back up sooner.
+    let stalled = RawWebSocket::connect(server.addr(), &format!("/ws/{doc}"), Some(4096)).await?;
 
     let readers = [
         TestClient::connect(&url).await?,
@@ -101,26 +80,44 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
 
     // Reading again, the stalled client finds what was queued, then the end of its connection:
     // a 1013 close frame when the server could still deliver it, else a bare disconnect.
-    let end = within(
-        "the stalled client's connection to end",
-        Duration::from_secs(30),
-        async {
-            loop {
-                match stalled.next().await {
-                    Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => return None,
-                }
-            }
-        },
-    )
-    .await?;
-    eprintln!("the stalled client's connection ended with close code {end:?}");
+    let (end, frames) = stalled.read_until_close().await?;
+    eprintln!("the stalled client read {frames} frames, then close code {end:?}");
     if let Some(code) = end {
         assert_eq!(
             code, 1013,
             "a stalled client is closed with 1013 (try again later)"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn silent_connections_are_dropped_and_live_ones_kept() -> TestResult {
+    let server = TestServer::start_with(|c| {
+        c.ping_interval = Duration::from_millis(100);
+        c.idle_timeout = Duration::from_millis(1500);
+    })
+    .await?;
+    let url = server.ws_url("liveness");
+    // Never reads after the handshake, so it cannot answer pings.
+    let silent = RawWebSocket::connect(server.addr(), "/ws/liveness", None).await?;
+    // Reads all the time, so its WebSocket layer answers every ping.
+    let live = TestClient::connect(&url).await?;
+    crate::harness::eventually("the silent connection to be dropped", WAIT, || async {
+        match server.metrics().await {
+            Ok(m) => m.value("palabre_rejected_total{reason=\"idle_timeout\"}") >= 1.0,
+            Err(_) => false,
+        }
+    })
+    .await?;
+    assert!(live.is_connected(), "a client answering pings is kept");
+    let (end, _) = silent.read_until_close().await?;
+    assert_eq!(end, Some(1001), "dropped with 1001 (going away)");
+    let m = server.metrics().await?;
+    assert_eq!(
+        m.value("palabre_rejected_total{reason=\"idle_timeout\"}"),
+        1.0,
+        "only the silent one"
+    );
     Ok(())
 }
