@@ -18,3 +18,15 @@ mod crash;
 
 #[path = "integration/bad_input.rs"]
 mod bad_input;
+
+#[path = "integration/api.rs"]
+mod api;
+
+#[path = "integration/reports.rs"]
+mod reports;
+
+#[path = "integration/workshops.rs"]
+mod workshops;
+
+#[path = "integration/security.rs"]
+mod security;
