@@ -30,3 +30,15 @@ mod interop;
 
 #[path = "integration/ops.rs"]
 mod ops;
+
+#[path = "integration/api.rs"]
+mod api;
+
+#[path = "integration/reports.rs"]
+mod reports;
+
+#[path = "integration/workshops.rs"]
+mod workshops;
+
+#[path = "integration/security.rs"]
+mod security;
