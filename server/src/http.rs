@@ -148,6 +148,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `Json<T>` whose rejections (bad syntax, wrong types, unknown template) are answered like every
+/// other API error: 400 with `{"error": …}`.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}
+
 /// The role `token` grants in workshop `wid`: 401 without a token, 403 with a wrong one or for a
 /// workshop that does not exist (so probing ids teaches nothing).
 pub(crate) async fn role_in(

@@ -425,7 +425,11 @@ impl Room {
                     return;
                 }
                 if let Err(reason) = access.may_write(&self.doc_id, &self.locks) {
-                    self.deny(conn, "write_denied", reason);
+                    // A read-only client with a cached copy answers our sync step 1 with its
+                    // whole delete set: nothing new, so nothing to refuse.
+                    if !self.changes_nothing(&update) {
+                        self.deny(conn, "write_denied", reason);
+                    }
                     return;
                 }
                 let grows_past =
@@ -482,6 +486,27 @@ impl Room {
             }
             Message::Auth { .. } => {}
         }
+    }
+
+    /// True when applying `update` would change nothing: every block is known and every
+    /// deletion already applied.
+    fn changes_nothing(&self, update: &[u8]) -> bool {
+        let Ok(update) = protocol::decode_update(update) else {
+            return false;
+        };
+        let txn = self.doc.transact();
+        let mut have = yrs::IdSet::default();
+        for (client, clock) in txn.state_vector().iter() {
+            have.insert(yrs::ID::new(*client, 0), *clock);
+        }
+        let mut new_items = update.insertions(true);
+        new_items.diff_with(&have);
+        if !new_items.is_empty() {
+            return false;
+        }
+        let mut new_deletions = update.delete_set().clone();
+        new_deletions.diff_with(&txn.snapshot().delete_set);
+        new_deletions.is_empty()
     }
 
     /// Refuses a write: tells the client why (y-protocols permission denied) and keeps the

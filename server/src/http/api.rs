@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
-use super::{client_addr, role_in, ApiError, AppState};
+use super::{client_addr, role_in, ApiError, ApiJson, AppState};
 use crate::auth::{code_expiry, Credentials, Role};
 use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
 use crate::room::CloseReason;
@@ -177,7 +177,7 @@ struct Created {
 /// facilitator link.
 async fn create(
     State(state): State<AppState>,
-    Json(params): Json<WorkshopParams>,
+    ApiJson(params): ApiJson<WorkshopParams>,
 ) -> Result<Response, ApiError> {
     if state.shutting_down.load(Relaxed) {
         return Err(ApiError::new(
@@ -343,7 +343,7 @@ async fn add_board(
     Path(wid): Path<String>,
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
-    Json(spec): Json<board::templates::BoardSpec>,
+    ApiJson(spec): ApiJson<board::templates::BoardSpec>,
 ) -> Result<Response, ApiError> {
     valid_wid(&wid)?;
     require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
@@ -383,7 +383,7 @@ async fn reorder(
     Path(wid): Path<String>,
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
-    Json(order): Json<Order>,
+    ApiJson(order): ApiJson<Order>,
 ) -> Result<StatusCode, ApiError> {
     valid_wid(&wid)?;
     require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
