@@ -57,6 +57,10 @@ pub struct Config {
     #[arg(long, env = "PALABRE_COALESCE", default_value = "2ms", value_parser = humantime::parse_duration)]
     pub coalesce: Duration,
 
+    /// Longest coalescing window, used by crowded rooms (the window grows by 20 µs per connection).
+    #[arg(long, env = "PALABRE_COALESCE_MAX", default_value = "20ms", value_parser = humantime::parse_duration)]
+    pub coalesce_max: Duration,
+
     /// Interval between WebSocket pings.
     #[arg(long, env = "PALABRE_PING_INTERVAL", default_value = "20s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
@@ -150,6 +154,7 @@ impl Config {
             compact_updates: 2000,
             send_queue: 1024,
             coalesce: Duration::from_millis(2),
+            coalesce_max: Duration::from_millis(20),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(40),
             awareness_timeout: Duration::from_secs(30),

@@ -134,6 +134,7 @@ pub async fn run(
     let room_cfg = room::RoomConfig {
         durability: config.durability,
         coalesce: config.coalesce,
+        coalesce_max: config.coalesce_max,
         compact_bytes: config.compact_bytes,
         compact_updates: config.compact_updates,
         idle: config.room_idle,
