@@ -1,0 +1,253 @@
+//! One live document: Y.Doc + WebSocket provider (+ IndexedDB copy on phones), its connection
+//! state, which local items the server has not received yet, and presence (awareness).
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { IndexeddbPersistence } from 'y-indexeddb';
+import { childMap, type YMap } from './fields';
+
+/** Opaque to the screens: they pass it back to the model's read and write functions. */
+export type ModelDoc = Y.Doc;
+
+export type Connection =
+  /** Trying to reach the server (first attempt or after a drop). */
+  | 'connecting'
+  /** Connected and in step with the server. */
+  | 'online'
+  /** No network or server unreachable: edits are kept and sent later. */
+  | 'offline'
+  /** The server refused a write (close 1008, e.g. a locked board): stopped until `retry()`. */
+  | 'refused'
+  /** The link's secret was replaced by the facilitator (close 4001). */
+  | 'rotated';
+
+export interface SyncState {
+  connection: Connection;
+  /** The IndexedDB copy (when kept) has been loaded. */
+  localLoaded: boolean;
+  /** Close reason given by the server for `refused` / `rotated`. */
+  reason: string;
+}
+
+export interface Presence {
+  id: string;
+  name: string;
+  org: string;
+  screen: 'participant' | 'projector' | 'facilitator';
+  board: string;
+}
+
+export interface OpenOptions {
+  /** Keep a copy in IndexedDB so offline edits survive a reload (phones). */
+  persist: boolean;
+  /** Overrides `ws(s)://<this host>/ws` (tests). */
+  serverUrl?: string;
+  /** WebSocket implementation (Node tests). */
+  WebSocketImpl?: typeof WebSocket;
+}
+
+const CLOSE_POLICY = 1008;
+const CLOSE_ROTATED = 4001;
+
+function defaultServerUrl(): string {
+  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${window.location.host}/ws`;
+}
+
+function loadAcked(docId: string): Map<number, number> {
+  try {
+    const raw = window.localStorage.getItem(`palabre:acked:${docId}`);
+    if (raw === null) return new Map();
+    const bytes = Uint8Array.from(atob(raw), (c) => c.charCodeAt(0));
+    return Y.decodeStateVector(bytes);
+  } catch {
+    return new Map();
+  }
+}
+
+function saveAcked(docId: string, sv: Uint8Array): void {
+  try {
+    window.localStorage.setItem(`palabre:acked:${docId}`, btoa(String.fromCharCode(...sv)));
+  } catch {
+    // No storage: the waiting marks fall back to this page's memory.
+  }
+}
+
+export class DocHandle {
+  readonly doc: ModelDoc;
+  readonly docId: string;
+  private readonly provider: WebsocketProvider;
+  private readonly idb: IndexeddbPersistence | null;
+  private readonly changeListeners = new Set<() => void>();
+  private readonly stateListeners = new Set<(s: SyncState) => void>();
+  private readonly presenceListeners = new Set<(p: Presence[]) => void>();
+  private acked: Map<number, number>;
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private destroyed = false;
+  state: SyncState;
+
+  constructor(docId: string, token: string, options: OpenOptions) {
+    this.docId = docId;
+    this.doc = new Y.Doc();
+    this.acked = options.persist ? loadAcked(docId) : new Map();
+    this.state = { connection: 'connecting', localLoaded: !options.persist, reason: '' };
+    this.idb = options.persist ? new IndexeddbPersistence(docId, this.doc) : null;
+    this.idb?.on('synced', () => this.setState({ localLoaded: true }));
+
+    this.provider = new WebsocketProvider(options.serverUrl ?? defaultServerUrl(), docId, this.doc, {
+      params: { token },
+      // Each tab holds its own role's secret: never relay edits between tabs.
+      disableBc: true,
+      maxBackoffTime: 2500,
+      shouldReconnect: (event: CloseEvent) =>
+        event.code !== CLOSE_POLICY && event.code !== CLOSE_ROTATED && !(event.code >= 4400 && event.code < 4500),
+      ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
+    });
+    this.provider.awareness.setLocalState(null);
+    this.provider.on('status', ({ status }) => {
+      if (status === 'connected') this.setState({ connection: this.provider.synced ? 'online' : 'connecting' });
+      else if (status === 'disconnected' && this.state.connection !== 'refused' && this.state.connection !== 'rotated') {
+        this.setState({ connection: 'offline' });
+      }
+    });
+    this.provider.on('sync', (synced: boolean) => {
+      if (synced) {
+        this.setState({ connection: 'online', reason: '' });
+        this.scheduleAck();
+      }
+    });
+    this.provider.on('connection-close', (event: CloseEvent | null) => {
+      if (event?.code === CLOSE_POLICY) this.setState({ connection: 'refused', reason: event.reason });
+      else if (event?.code === CLOSE_ROTATED) this.setState({ connection: 'rotated', reason: event.reason });
+    });
+    this.provider.on('connection-error', () => {
+      if (this.state.connection === 'connecting') this.setState({ connection: 'offline' });
+    });
+    this.provider.awareness.on('change', () => this.emitPresence());
+    this.doc.on('update', () => {
+      this.scheduleAck();
+      for (const cb of this.changeListeners) cb();
+    });
+  }
+
+  private setState(patch: Partial<SyncState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const cb of this.stateListeners) cb(this.state);
+  }
+
+  /**
+   * Records what the server has been sent over a synced connection. An update goes out as soon
+   * as it is made while online, and the reply to the server's sync step 1 after a reconnect
+   * carries everything it lacked; once the socket's buffer has drained, it has left the phone.
+   */
+  private scheduleAck(): void {
+    if (this.ackTimer !== null || this.destroyed) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      const ws = this.provider.ws;
+      if (!this.provider.wsconnected || !this.provider.synced || ws === null) return;
+      if (ws.bufferedAmount > 0) {
+        this.scheduleAck();
+        return;
+      }
+      const sv = Y.encodeStateVector(this.doc);
+      this.acked = Y.decodeStateVector(sv);
+      if (this.idb !== null) saveAcked(this.docId, sv);
+      this.setState({});
+    }, 200);
+  }
+
+  /** Ids of `root`'s entries created here that have not reached the server yet. */
+  pendingIn(root: string): Set<string> {
+    const out = new Set<string>();
+    const map = this.doc.getMap(root) as YMap;
+    map.forEach((_v, key) => {
+      const entry = childMap(map, key);
+      const item = entry?._item;
+      if (!item) return;
+      const { client, clock } = item.id;
+      if ((this.acked.get(client) ?? 0) <= clock) out.add(key);
+    });
+    return out;
+  }
+
+  /** Resolves when every local edit made so far is written to IndexedDB (no-op without it). */
+  async flushLocal(): Promise<void> {
+    const idb = this.idb;
+    if (idb === null) return;
+    await idb.whenSynced;
+    const db = idb.db;
+    if (db === null) return;
+    // A transaction on the same store starts only after the earlier writes on it completed.
+    await new Promise<void>((resolve) => {
+      const tx = db.transaction(['updates'], 'readonly');
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => resolve();
+      tx.onabort = () => resolve();
+      tx.objectStore('updates').count();
+    });
+  }
+
+  onChange(cb: () => void): () => void {
+    this.changeListeners.add(cb);
+    return () => this.changeListeners.delete(cb);
+  }
+
+  onState(cb: (s: SyncState) => void): () => void {
+    this.stateListeners.add(cb);
+    cb(this.state);
+    return () => this.stateListeners.delete(cb);
+  }
+
+  /** Announces who is here; `null` hides this tab (the projector counts others, not itself). */
+  setPresence(p: Presence | null): void {
+    this.provider.awareness.setLocalState(p === null ? null : { ...p });
+  }
+
+  /** Everyone present, one entry per person (several tabs of one person count once). */
+  presence(): Presence[] {
+    const byId = new Map<string, Presence>();
+    for (const value of this.provider.awareness.getStates().values()) {
+      if (typeof value !== 'object' || value === null) continue;
+      const v = value as Record<string, unknown>;
+      if (typeof v.id !== 'string' || v.id === '') continue;
+      const screen = v.screen === 'projector' || v.screen === 'facilitator' ? v.screen : 'participant';
+      byId.set(v.id, {
+        id: v.id,
+        name: typeof v.name === 'string' ? v.name.slice(0, 80) : '',
+        org: typeof v.org === 'string' ? v.org.slice(0, 80) : '',
+        screen,
+        board: typeof v.board === 'string' ? v.board : '',
+      });
+    }
+    return [...byId.values()];
+  }
+
+  onPresence(cb: (p: Presence[]) => void): () => void {
+    this.presenceListeners.add(cb);
+    cb(this.presence());
+    return () => this.presenceListeners.delete(cb);
+  }
+
+  private emitPresence(): void {
+    const list = this.presence();
+    for (const cb of this.presenceListeners) cb(list);
+  }
+
+  /** Reconnects after a refusal (e.g. the board was unlocked). */
+  retry(): void {
+    if (this.state.connection === 'refused') this.setState({ connection: 'connecting', reason: '' });
+    this.provider.connect();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.changeListeners.clear();
+    this.stateListeners.clear();
+    this.presenceListeners.clear();
+    this.provider.awareness.setLocalState(null);
+    this.provider.destroy();
+    void this.idb?.destroy();
+    this.doc.destroy();
+  }
+}
