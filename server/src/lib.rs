@@ -1,5 +1,97 @@
 //! Palabre: a realtime collaborative board server for participatory workshops.
+//!
+//! A tour of the crate, from the wire inwards:
+//! - [`http`] — axum routes: the WebSocket endpoint, health, metrics, the web client.
+//!   The only module that knows about HTTP.
+//! - [`protocol`] — y-protocols frames <-> typed messages, with allocation-free bounds
+//!   checks before anything reaches a yrs decoder. No IO.
+//! - [`hub`] — doc id -> live [`room`]; loads on first join, forgets rooms that evict themselves.
+//! - [`room`] — one document's actor: sync handshake, coalescing, durable-then-relay, presence,
+//!   compaction. Talks to connections through queues, to the disk through [`store::Store`].
+//! - [`store`] — the durable log + snapshots (SQLite, group commit on its own thread).
+//!   The only module that touches the disk.
+//! - [`board`] — the workshop and board model (Y.Doc schema, templates, exports). No IO.
+//! - [`config`], [`metrics`] — options and counters.
 
+pub mod access;
+pub mod auth;
 pub mod board;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod metrics;
 pub mod protocol;
+pub mod room;
 pub mod store;
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::{Config, Durability};
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The storage could not be opened or closed cleanly.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The listener failed.
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the embedded store under `config.data_dir`, off the async executor.
+pub async fn open_store(config: &Config) -> Result<store::SqliteStore, store::StoreError> {
+    let cfg = store::SqliteConfig {
+        path: config.data_dir.join("palabre.db"),
+        synchronous_full: config.durability == Durability::Strict,
+        max_batch: 1024,
+    };
+    tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
+        .await
+        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))?
+}
+
+/// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
+/// connection, commits and compacts every open document, and closes the store.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let room_cfg = room::RoomConfig {
+        durability: config.durability,
+        coalesce: config.coalesce,
+        compact_bytes: config.compact_bytes,
+        compact_updates: config.compact_updates,
+        idle: config.room_idle,
+        awareness_timeout: config.awareness_timeout,
+        max_doc_bytes: config.max_doc_bytes,
+        max_items: config.max_items,
+    };
+    let hub = hub::Hub::new(Arc::new(store.clone()), room_cfg, metrics.clone());
+    let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
+    let app = http::app(state.clone());
+    let stopping = state.clone();
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.shutting_down.store(true, Ordering::SeqCst);
+        tracing::info!("shutting down: closing connections and saving documents");
+        stopping.hub.shutdown().await;
+    })
+    .await;
+    // Rooms opened during shutdown still committed their log; fold them too.
+    hub.shutdown().await;
+    store.shutdown().await?;
+    served?;
+    Ok(())
+}

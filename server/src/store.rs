@@ -6,9 +6,10 @@
 
 pub mod sqlite;
 
+pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
+
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-
 
 /// Position of an update in one doc's log. Strictly increasing per doc.
 pub type Seq = u64;

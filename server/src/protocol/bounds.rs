@@ -1,1 +1,336 @@
-//! Allocation-free structural checks of yrs v1 payloads before yrs decodes them.
+//! Allocation-free structural checks of yrs v1 payloads, run before any yrs decoder sees them.
+//!
+//! yrs 0.28.1 pre-reserves collections sized by the first count it reads, so a 4-byte payload
+//! declaring 2^27 entries costs hundreds of megabytes before the decoder notices the input is
+//! short. These walkers follow exactly the byte layout yrs's `DecoderV1` reads (`Update::decode`,
+//! `ItemContent::decode`, `Any::decode`, `IdSet::decode`, `StateVector::decode`,
+//! `AwarenessUpdate::decode`) and check every declared count and length against the bytes that
+//! remain. Once a payload passes, every reservation yrs makes while decoding it is proportional
+//! to its length. They also reject what would make yrs panic in a debug build (client ids past
+//! 53 bits, clocks past `u32`) or recurse without bound (deeply nested `Any`).
+
+use super::lib0::Reader;
+
+/// Deepest `Any` nesting accepted; serde_json, which yrs uses for embedded JSON, stops at the same.
+pub const MAX_ANY_DEPTH: usize = 128;
+
+const BLOCK_GC: u8 = 0;
+const BLOCK_SKIP: u8 = 10;
+const HAS_ORIGIN: u8 = 0b1000_0000;
+const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+const HAS_PARENT_SUB: u8 = 0b0010_0000;
+/// Not a flag in Yjs or yrs; Yjs reads it as part of the content ref and fails.
+const UNUSED_INFO_BIT: u8 = 0b0001_0000;
+const CONTENT_REF_MASK: u8 = 0b0000_1111;
+
+const CONTENT_DELETED: u8 = 1;
+const CONTENT_JSON: u8 = 2;
+const CONTENT_BINARY: u8 = 3;
+const CONTENT_STRING: u8 = 4;
+const CONTENT_EMBED: u8 = 5;
+const CONTENT_FORMAT: u8 = 6;
+const CONTENT_TYPE: u8 = 7;
+const CONTENT_ANY: u8 = 8;
+const CONTENT_DOC: u8 = 9;
+
+const TYPE_XML_ELEMENT: u8 = 3;
+/// Type refs yrs decodes without a payload (array, map, text, fragment, hook, xml text, subdoc,
+/// undefined); the weak-link ref (7) needs yrs's `weak` feature, which we do not enable.
+const PAYLOADLESS_TYPE_REFS: [u8; 8] = [0, 1, 2, 4, 5, 6, 9, 15];
+
+const ANY_UNDEFINED: u8 = 127;
+const ANY_NULL: u8 = 126;
+const ANY_INTEGER: u8 = 125;
+const ANY_FLOAT32: u8 = 124;
+const ANY_FLOAT64: u8 = 123;
+const ANY_BIGINT: u8 = 122;
+const ANY_FALSE: u8 = 121;
+const ANY_TRUE: u8 = 120;
+const ANY_STRING: u8 = 119;
+const ANY_MAP: u8 = 118;
+const ANY_ARRAY: u8 = 117;
+const ANY_BUFFER: u8 = 116;
+
+/// Why a payload was refused before reaching yrs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundsError {
+    /// The input ended inside a value.
+    #[error("input ends in the middle of a value")]
+    Truncated,
+    /// A varint longer than 8 bytes or above 2^53-1, which no JavaScript peer writes.
+    #[error("variable-length integer is overlong or exceeds 53 bits")]
+    OverlongVarint,
+    /// A value that yrs would silently truncate or that it forbids.
+    #[error("{field} value {value} is out of range")]
+    OutOfRange {
+        /// Which field carried the value.
+        field: &'static str,
+        /// The value read.
+        value: u64,
+    },
+    /// A declared element count that the remaining bytes cannot possibly hold.
+    #[error("{what} count {count} exceeds the {remaining} bytes left")]
+    CountExceedsInput {
+        /// What was being counted.
+        what: &'static str,
+        /// The declared count.
+        count: u64,
+        /// Bytes left in the input at that point.
+        remaining: usize,
+    },
+    /// A declared byte length longer than what remains.
+    #[error("length {len} exceeds the {remaining} bytes left")]
+    LengthExceedsInput {
+        /// The declared length.
+        len: u64,
+        /// Bytes left in the input at that point.
+        remaining: usize,
+    },
+    /// A string that is not valid UTF-8.
+    #[error("string is not valid UTF-8")]
+    InvalidUtf8,
+    /// A block info byte whose content ref yrs does not know.
+    #[error("unknown block info byte {0:#04x}")]
+    UnknownContentRef(u8),
+    /// A shared type ref yrs (without the `weak` feature) does not know.
+    #[error("unknown shared type ref {0}")]
+    UnknownTypeRef(u8),
+    /// An `Any` value tag yrs does not know.
+    #[error("unknown Any value tag {0}")]
+    UnknownAnyTag(u8),
+    /// `Any` values nested deeper than [`MAX_ANY_DEPTH`].
+    #[error("Any values nested deeper than {MAX_ANY_DEPTH}")]
+    AnyTooDeep,
+    /// A GC or skip block of length 0, which yrs refuses.
+    #[error("GC or skip block of length 0")]
+    EmptyBlock,
+    /// Block or delete-set clocks that run past `u32::MAX`.
+    #[error("clock runs past u32::MAX")]
+    ClockOverflow,
+    /// Bytes left over after a complete value.
+    #[error("{extra} trailing bytes after a complete value")]
+    TrailingBytes {
+        /// How many bytes were left.
+        extra: usize,
+    },
+}
+
+impl BoundsError {
+    /// A stable snake_case label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BoundsError::Truncated => "truncated",
+            BoundsError::OverlongVarint => "overlong_varint",
+            BoundsError::OutOfRange { .. } => "value_out_of_range",
+            BoundsError::CountExceedsInput { .. } => "count_exceeds_input",
+            BoundsError::LengthExceedsInput { .. } => "length_exceeds_input",
+            BoundsError::InvalidUtf8 => "invalid_utf8",
+            BoundsError::UnknownContentRef(_) => "unknown_content_ref",
+            BoundsError::UnknownTypeRef(_) => "unknown_type_ref",
+            BoundsError::UnknownAnyTag(_) => "unknown_any_tag",
+            BoundsError::AnyTooDeep => "any_too_deep",
+            BoundsError::EmptyBlock => "empty_block",
+            BoundsError::ClockOverflow => "clock_overflow",
+            BoundsError::TrailingBytes { .. } => "trailing_bytes",
+        }
+    }
+}
+
+/// Checks a whole yrs/Yjs v1 update (block sets then delete set), with nothing after it.
+pub fn check_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
+    let mut r = Reader::new(bytes);
+    // Smallest client section: block count, client id, start clock.
+    let clients = r.read_count("update client", 3)?;
+    for _ in 0..clients {
+        // Smallest block: an info byte and a one-byte length.
+        let blocks = r.read_count("block", 2)?;
+        r.read_varuint()?;
+        let mut clock = u64::from(r.read_varuint_u32("block clock")?);
+        for _ in 0..blocks {
+            clock += u64::from(check_block(&mut r)?);
+            if clock > u64::from(u32::MAX) {
+                return Err(BoundsError::ClockOverflow);
+            }
+        }
+    }
+    check_delete_set(&mut r)?;
+    r.finish()
+}
+
+/// Checks a v1 state vector: a count of (client id, clock) pairs, with nothing after it.
+pub fn check_state_vector_v1(bytes: &[u8]) -> Result<(), BoundsError> {
+    let mut r = Reader::new(bytes);
+    let entries = r.read_count("state vector entry", 2)?;
+    for _ in 0..entries {
+        r.read_varuint()?;
+        r.read_varuint_u32("state vector clock")?;
+    }
+    r.finish()
+}
+
+/// Checks a v1 awareness update: a count of (client id, clock, JSON string), with nothing after.
+/// The JSON itself is not parsed here.
+pub fn check_awareness_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
+    let mut r = Reader::new(bytes);
+    let entries = r.read_count("awareness entry", 3)?;
+    for _ in 0..entries {
+        r.read_varuint()?;
+        r.read_varuint_u32("awareness clock")?;
+        r.read_string()?;
+    }
+    r.finish()
+}
+
+/// Walks one block and returns the clock length yrs will give it.
+fn check_block(r: &mut Reader<'_>) -> Result<u32, BoundsError> {
+    let info = r.read_u8()?;
+    if info == BLOCK_GC || info == BLOCK_SKIP {
+        let len = r.read_varuint_u32("block length")?;
+        return if len == 0 {
+            Err(BoundsError::EmptyBlock)
+        } else {
+            Ok(len)
+        };
+    }
+    let content_ref = info & CONTENT_REF_MASK;
+    if info & UNUSED_INFO_BIT != 0 || !(CONTENT_DELETED..=CONTENT_DOC).contains(&content_ref) {
+        return Err(BoundsError::UnknownContentRef(info));
+    }
+    if info & HAS_ORIGIN != 0 {
+        check_id(r)?;
+    }
+    if info & HAS_RIGHT_ORIGIN != 0 {
+        check_id(r)?;
+    }
+    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+        // yrs reads the parent info as a u32 and compares it to 1, so it must not wrap.
+        if r.read_varuint_u32("parent info")? == 1 {
+            r.read_string()?;
+        } else {
+            check_id(r)?;
+        }
+        if info & HAS_PARENT_SUB != 0 {
+            r.read_string()?;
+        }
+    }
+    check_content(r, content_ref)
+}
+
+fn check_id(r: &mut Reader<'_>) -> Result<(), BoundsError> {
+    r.read_varuint()?;
+    r.read_varuint_u32("id clock")?;
+    Ok(())
+}
+
+/// Walks item content and returns its length in yrs's clock units (UTF-16 units for strings).
+fn check_content(r: &mut Reader<'_>, content_ref: u8) -> Result<u32, BoundsError> {
+    match content_ref {
+        CONTENT_DELETED => r.read_varuint_u32("deleted length"),
+        CONTENT_JSON => {
+            // yrs reads the count as an i32 and then one string more than it says.
+            let declared = r.read_varuint_u32("JSON content count")?;
+            if i32::try_from(declared).is_err() {
+                return Err(BoundsError::OutOfRange {
+                    field: "JSON content count",
+                    value: u64::from(declared),
+                });
+            }
+            let strings = u64::from(declared) + 1;
+            if strings > r.remaining() as u64 {
+                return Err(BoundsError::CountExceedsInput {
+                    what: "JSON content string",
+                    count: strings,
+                    remaining: r.remaining(),
+                });
+            }
+            for _ in 0..strings {
+                r.read_string()?;
+            }
+            // At most `remaining`, itself below 2^32 for any payload we accept.
+            u32::try_from(strings).map_err(|_| BoundsError::ClockOverflow)
+        }
+        CONTENT_BINARY => r.read_var_bytes().map(|_| 1),
+        CONTENT_STRING => {
+            let text = r.read_string()?;
+            let units: usize = text.chars().map(char::len_utf16).sum();
+            u32::try_from(units).map_err(|_| BoundsError::ClockOverflow)
+        }
+        CONTENT_EMBED => r.read_string().map(|_| 1),
+        CONTENT_FORMAT => {
+            r.read_string()?;
+            r.read_string().map(|_| 1)
+        }
+        CONTENT_TYPE => {
+            let type_ref = r.read_u8()?;
+            if type_ref == TYPE_XML_ELEMENT {
+                r.read_string()?;
+            } else if !PAYLOADLESS_TYPE_REFS.contains(&type_ref) {
+                return Err(BoundsError::UnknownTypeRef(type_ref));
+            }
+            Ok(1)
+        }
+        CONTENT_ANY => {
+            let values = r.read_count("Any content value", 1)?;
+            for _ in 0..values {
+                check_any(r, 1)?;
+            }
+            Ok(values)
+        }
+        CONTENT_DOC => {
+            r.read_string()?;
+            check_any(r, 1)?;
+            Ok(1)
+        }
+        other => Err(BoundsError::UnknownContentRef(other)),
+    }
+}
+
+/// Walks one lib0 `Any` value; `depth` counts this value's own level, starting at 1.
+fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), BoundsError> {
+    if depth > MAX_ANY_DEPTH {
+        return Err(BoundsError::AnyTooDeep);
+    }
+    match r.read_u8()? {
+        ANY_UNDEFINED | ANY_NULL | ANY_FALSE | ANY_TRUE => Ok(()),
+        ANY_INTEGER => r.skip_varint(),
+        ANY_FLOAT32 => r.read_exact(4).map(drop),
+        ANY_FLOAT64 | ANY_BIGINT => r.read_exact(8).map(drop),
+        ANY_STRING => r.read_string().map(drop),
+        ANY_MAP => {
+            // Smallest entry: an empty key and a one-byte value.
+            let entries = r.read_count("Any map entry", 2)?;
+            for _ in 0..entries {
+                r.read_string()?;
+                check_any(r, depth + 1)?;
+            }
+            Ok(())
+        }
+        ANY_ARRAY => {
+            let items = r.read_count("Any array item", 1)?;
+            for _ in 0..items {
+                check_any(r, depth + 1)?;
+            }
+            Ok(())
+        }
+        ANY_BUFFER => r.read_var_bytes().map(drop),
+        tag => Err(BoundsError::UnknownAnyTag(tag)),
+    }
+}
+
+/// Walks a v1 delete set: clients, each with (clock, length) ranges.
+fn check_delete_set(r: &mut Reader<'_>) -> Result<(), BoundsError> {
+    // Smallest client entry: client id and a range count.
+    let clients = r.read_count("delete set client", 2)?;
+    for _ in 0..clients {
+        r.read_varuint()?;
+        let ranges = r.read_count("delete set range", 2)?;
+        for _ in 0..ranges {
+            let clock = r.read_varuint_u32("delete set clock")?;
+            let len = r.read_varuint_u32("delete set length")?;
+            if clock.checked_add(len).is_none() {
+                return Err(BoundsError::ClockOverflow);
+            }
+        }
+    }
+    Ok(())
+}

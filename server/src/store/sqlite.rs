@@ -1,1 +1,470 @@
 //! SQLite (WAL) implementation of [`super::Store`] with group commit on a dedicated thread.
+//!
+//! One file holds everything: `docs` (latest snapshot per doc), `updates` (the log after it)
+//! and `meta`. Two threads own the two connections: the writer ([`writer`]) drains its queue
+//! into one transaction per batch and answers each waiter only after `COMMIT` returned; the
+//! reader ([`reader`]) serves loads from the last committed state. Futures handed out by
+//! [`SqliteStore`] only await a oneshot, so nothing here ever blocks the async executor.
+
+mod reader;
+mod stats;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use tokio::sync::oneshot;
+
+pub use stats::{LatencyHistogram, StoreStats, COMMIT_LATENCY_BOUNDS};
+
+use super::{Seq, Store, StoreError, StoredDoc};
+
+/// Version of the schema this code writes, kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Marks the file as Palabre's (`PRAGMA application_id`, "PALB").
+const APPLICATION_ID: i64 = 0x5041_4C42;
+
+/// How long a statement waits for a lock held by another connection (a backup tool, the
+/// checkpoint) before failing its batch with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The WAL file is truncated back to this size after checkpoints, so one burst does not
+/// leave a huge file behind.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Largest value SQLite stores in one column with the bundled build's default limits.
+const MAX_VALUE_BYTES: usize = 1_000_000_000;
+
+const SCHEMA_V1: &str = "
+    CREATE TABLE docs (
+        doc TEXT PRIMARY KEY NOT NULL,
+        snapshot BLOB,
+        snapshot_seq INTEGER NOT NULL
+    );
+    CREATE TABLE updates (
+        doc TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (doc, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    );
+";
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// How to open a [`SqliteStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// The database file, e.g. `<data-dir>/palabre.db`; missing parent directories are created.
+    pub path: PathBuf,
+    /// `true`: every commit is fsynced before it is acknowledged (`synchronous=FULL`), so it
+    /// survives a power cut. `false`: `synchronous=NORMAL`, which still survives a crash of the
+    /// process but may lose the last commits on a power cut.
+    pub synchronous_full: bool,
+    /// Most commands folded into one group commit.
+    pub max_batch: usize,
+}
+
+impl SqliteConfig {
+    /// Strict durability and batches of up to 1024 commands.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            synchronous_full: true,
+            max_batch: 1024,
+        }
+    }
+}
+
+/// The embedded store: a cheap-to-clone handle on the writer and reader threads.
+///
+/// Writes are applied in call order (the command is queued when the method is called, not
+/// when its future is first polled) and survive the caller dropping the future. A failed group
+/// commit fails every command of that batch with [`StoreError::Database`]; `flush` does not
+/// report such earlier failures, their own futures do.
+///
+/// When the last handle is dropped without [`SqliteStore::shutdown`], the threads still
+/// finish every command already queued, then close their connections and exit; the process
+/// should still await `shutdown` before exiting, or queued work may be cut short.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writes: mpsc::Sender<writer::Command>,
+    reads: mpsc::Sender<reader::Command>,
+    /// Set by `shutdown` and by either worker thread when it ends (a store that lost one of
+    /// its threads is closed as a whole); checked before queueing anything.
+    closed: Arc<AtomicBool>,
+    counters: Arc<stats::Counters>,
+    /// Taken by `shutdown` to join the threads. A std mutex is enough: it is only held to
+    /// `take()` the handles, never across I/O or an await.
+    threads: Mutex<Option<Vec<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("closed", &self.inner.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, checks and migrates it, and starts the threads.
+    ///
+    /// Blocking: call it before serving, or from `spawn_blocking`. A file that is not a SQLite
+    /// database, is corrupt, belongs to another application or comes from a newer Palabre
+    /// gives [`StoreError::Open`].
+    pub fn open(config: SqliteConfig) -> Result<Self, StoreError> {
+        let path = config.path.clone();
+        let fail = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                fail(format!(
+                    "cannot create directory {}: {error}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let mut write_conn = open_connection(&path, config.synchronous_full).map_err(fail)?;
+        check_integrity(&write_conn).map_err(fail)?;
+        migrate(&mut write_conn).map_err(fail)?;
+        let read_conn = open_connection(&path, config.synchronous_full).map_err(fail)?;
+        read_conn
+            .pragma_update(None, "query_only", true)
+            .map_err(|e| fail(open_reason(&e)))?;
+
+        let closed = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(stats::Counters::default());
+        let (writes, write_queue) = mpsc::channel();
+        let (reads, read_queue) = mpsc::channel();
+        let writer = writer::Writer::new(
+            write_conn,
+            config.max_batch,
+            Arc::clone(&counters),
+            Arc::clone(&closed),
+        );
+        let writer_thread = std::thread::Builder::new()
+            .name("palabre-store-writer".to_owned())
+            .spawn(move || writer.run(write_queue))
+            .map_err(|error| fail(format!("cannot start the writer thread: {error}")))?;
+        let reader_closed = Arc::clone(&closed);
+        let reader_thread = std::thread::Builder::new()
+            .name("palabre-store-reader".to_owned())
+            .spawn(move || reader::run(read_conn, read_queue, reader_closed))
+            .map_err(|error| fail(format!("cannot start the reader thread: {error}")))?;
+        tracing::info!(
+            path = %path.display(),
+            synchronous = if config.synchronous_full { "full" } else { "normal" },
+            max_batch = config.max_batch,
+            "store opened"
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writes,
+                reads,
+                closed,
+                counters,
+                threads: Mutex::new(Some(vec![writer_thread, reader_thread])),
+            }),
+        })
+    }
+
+    /// The database file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Current counters and commit-latency histogram.
+    pub fn stats(&self) -> StoreStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Commits everything queued, checkpoints the WAL into the main file, closes both
+    /// connections and joins the threads. Afterwards every call fails with
+    /// [`StoreError::Closed`], including a second `shutdown`.
+    pub fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            if inner.closed.swap(true, Ordering::AcqRel) {
+                return Err(StoreError::Closed);
+            }
+            // The reader goes first so that no read transaction holds the checkpoint back.
+            let (stop, stopped) = oneshot::channel();
+            if inner
+                .reads
+                .send(reader::Command::Stop { reply: stop })
+                .is_ok()
+            {
+                drop(stopped.await);
+            }
+            let (reply, done) = oneshot::channel();
+            inner
+                .writes
+                .send(writer::Command::Shutdown { reply })
+                .map_err(|_| StoreError::Closed)?;
+            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            let threads = inner.threads.lock().ok().and_then(|mut guard| guard.take());
+            if let Some(threads) = threads {
+                join(threads).await;
+            }
+            outcome
+        })
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> writer::Command,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let (reply, outcome) = oneshot::channel();
+        // Queued now rather than on first poll, so commands reach the log in call order.
+        let queued = if self.inner.closed.load(Ordering::Acquire) {
+            Err(StoreError::Closed)
+        } else {
+            self.inner
+                .writes
+                .send(command(reply))
+                .map_err(|_| StoreError::Closed)
+        };
+        Box::pin(async move {
+            queued?;
+            outcome.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> reader::Command,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let (reply, outcome) = oneshot::channel();
+        let queued = if self.inner.closed.load(Ordering::Acquire) {
+            Err(StoreError::Closed)
+        } else {
+            self.inner
+                .reads
+                .send(command(reply))
+                .map_err(|_| StoreError::Closed)
+        };
+        Box::pin(async move {
+            queued?;
+            outcome.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn load(&self, doc: &str) -> BoxFuture<'static, Result<StoredDoc, StoreError>> {
+        let doc = doc.to_owned();
+        self.read(|reply| reader::Command::Load { doc, reply })
+    }
+
+    fn append(&self, doc: &str, update: Bytes) -> BoxFuture<'static, Result<Seq, StoreError>> {
+        if let Err(error) = check_size("update", update.len()) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let doc = doc.to_owned();
+        self.write(|reply| writer::Command::Append {
+            doc,
+            data: update,
+            reply,
+        })
+    }
+
+    fn compact(
+        &self,
+        doc: &str,
+        snapshot: Vec<u8>,
+        upto: Seq,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        // Checked here so that a bad argument fails alone instead of rolling back the batch
+        // it would have joined.
+        if let Err(error) = check_size("snapshot", snapshot.len()).and_then(|()| check_seq(upto)) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let doc = doc.to_owned();
+        self.write(|reply| writer::Command::Compact {
+            doc,
+            snapshot,
+            upto,
+            reply,
+        })
+    }
+
+    fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let doc = doc.to_owned();
+        self.write(|reply| writer::Command::Delete { doc, reply })
+    }
+
+    fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
+        let key = key.to_owned();
+        self.read(|reply| reader::Command::GetMeta { key, reply })
+    }
+
+    fn put_meta(&self, key: &str, value: Vec<u8>) -> BoxFuture<'static, Result<(), StoreError>> {
+        if let Err(error) = check_size("metadata value", value.len()) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let key = key.to_owned();
+        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+    }
+
+    fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.write(|reply| writer::Command::Flush { reply })
+    }
+}
+
+/// Joins the worker threads without blocking the executor: they have already answered their
+/// last command, so this only waits for their teardown.
+async fn join(threads: Vec<JoinHandle<()>>) {
+    let join_all = move || {
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("a store thread had panicked");
+            }
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            if runtime.spawn_blocking(join_all).await.is_err() {
+                tracing::error!("joining the store threads failed");
+            }
+        }
+        Err(_) => join_all(),
+    }
+}
+
+fn check_size(what: &str, len: usize) -> Result<(), StoreError> {
+    if len > MAX_VALUE_BYTES {
+        return Err(StoreError::Database(format!(
+            "{what} of {len} bytes exceeds the {MAX_VALUE_BYTES} bytes SQLite stores in one value"
+        )));
+    }
+    Ok(())
+}
+
+fn check_seq(seq: Seq) -> Result<(), StoreError> {
+    if i64::try_from(seq).is_err() {
+        return Err(StoreError::Database(format!(
+            "sequence number {seq} is out of range"
+        )));
+    }
+    Ok(())
+}
+
+fn database_error(error: &rusqlite::Error) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+/// Opens a connection and applies the settings both threads need.
+fn open_connection(path: &Path, synchronous_full: bool) -> Result<Connection, String> {
+    let reason = |error: rusqlite::Error| open_reason(&error);
+    let conn = Connection::open(path).map_err(reason)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(reason)?;
+    // The first statement that reads the file: a non-database fails here with SQLITE_NOTADB.
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(reason)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("WAL mode unavailable (journal mode is {mode})"));
+    }
+    let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
+    conn.pragma_update(None, "synchronous", synchronous)
+        .map_err(reason)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+        .map_err(reason)?;
+    Ok(conn)
+}
+
+fn open_reason(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => {
+            format!("not a SQLite database, or its header is damaged ({error})")
+        }
+        Some(ErrorCode::DatabaseCorrupt) => format!("the database is corrupt ({error})"),
+        _ => error.to_string(),
+    }
+}
+
+/// Refuses a damaged database at startup rather than failing on whichever doc hits the damage.
+///
+/// `quick_check` reads every page once (seconds for gigabytes), which startup can afford.
+fn check_integrity(conn: &Connection) -> Result<(), String> {
+    let problems = (|| {
+        let mut statement = conn.prepare("PRAGMA quick_check(5)")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+    })()
+    .map_err(|error| open_reason(&error))?;
+    if problems.iter().all(|line| line == "ok") {
+        Ok(())
+    } else {
+        Err(format!("the database is corrupt: {}", problems.join("; ")))
+    }
+}
+
+/// Creates or upgrades the schema, recognising the file by `application_id`/`user_version`.
+fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let reason = |error: rusqlite::Error| open_reason(&error);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(reason)?;
+    let application_id: i64 = tx
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(reason)?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(reason)?;
+    if application_id != 0 && application_id != APPLICATION_ID {
+        return Err(format!(
+            "the file belongs to another application (application_id {application_id:#x})"
+        ));
+    }
+    match version {
+        0 => {
+            let tables: i64 = tx
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+                .map_err(reason)?;
+            if tables != 0 {
+                return Err(
+                    "a SQLite database that is not Palabre's (it already holds other tables)"
+                        .to_owned(),
+                );
+            }
+            tx.execute_batch(SCHEMA_V1).map_err(reason)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(reason)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(reason)?;
+            tracing::info!(version = SCHEMA_VERSION, "created the storage schema");
+        }
+        SCHEMA_VERSION => {}
+        newer if newer > SCHEMA_VERSION => {
+            return Err(format!(
+                "written by a newer Palabre (schema version {newer}; this one knows up to {SCHEMA_VERSION})"
+            ));
+        }
+        other => return Err(format!("unknown schema version {other}")),
+    }
+    tx.commit().map_err(reason)
+}

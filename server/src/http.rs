@@ -1,0 +1,238 @@
+//! HTTP edge: routes, JSON errors, the WebSocket endpoint, health, metrics and the web client.
+
+pub mod limits;
+pub mod ws;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::services::{ServeDir, ServeFile};
+
+use dashmap::DashMap;
+
+use crate::auth::{GuessLimiter, GuessLimits, Registry, Role};
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::SqliteStore;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<AppInner>,
+}
+
+/// The shared parts behind [`AppState`].
+pub struct AppInner {
+    /// Live documents.
+    pub hub: Hub,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The server's options.
+    pub config: Arc<Config>,
+    /// The embedded store, for its statistics.
+    pub store: SqliteStore,
+    /// Source of connection ids.
+    pub next_conn: AtomicU64,
+    /// Set once shutdown begins: new connections are refused.
+    pub shutting_down: AtomicBool,
+    /// Workshop credentials.
+    pub registry: Registry,
+    /// Join-code guessing limiter.
+    pub guesses: GuessLimiter,
+    /// Open connections per address and per doc.
+    pub conn_limits: Arc<limits::ConnLimits>,
+    /// Connections opened with a workshop credential, so a rotation can close them.
+    pub sessions: DashMap<u64, Session>,
+}
+
+/// A WebSocket connection opened with a workshop credential.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The workshop whose secret was used.
+    pub workshop: String,
+    /// The role that secret granted.
+    pub role: Role,
+    /// The doc the connection is attached to.
+    pub doc: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.inner
+    }
+}
+
+impl AppState {
+    /// Bundles the server's shared parts.
+    pub fn new(hub: Hub, metrics: Arc<Metrics>, config: Arc<Config>, store: SqliteStore) -> Self {
+        let guesses = GuessLimiter::new(GuessLimits {
+            per_address: config.join_attempts.max(1),
+            window: std::time::Duration::from_secs(600),
+            lockout: config.join_lockout,
+        });
+        AppState {
+            inner: Arc::new(AppInner {
+                hub,
+                metrics,
+                registry: Registry::new(Arc::new(store.clone())),
+                config,
+                store,
+                next_conn: AtomicU64::new(1),
+                shutting_down: AtomicBool::new(false),
+                guesses,
+                conn_limits: Arc::default(),
+                sessions: DashMap::new(),
+            }),
+        }
+    }
+}
+
+/// An error answered as JSON `{"error": message}` with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    /// 401: no credential.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    /// 403: a credential that does not allow this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    /// 500, logged; the client only learns that it failed.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error, see the server log",
+        )
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// The role `token` grants in workshop `wid`: 401 without a token, 403 with a wrong one or for a
+/// workshop that does not exist (so probing ids teaches nothing).
+pub(crate) async fn role_in(
+    state: &AppState,
+    wid: &str,
+    token: Option<&str>,
+) -> Result<Role, ApiError> {
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        state.metrics.reject("no_token");
+        ApiError::unauthorized("this needs the link's secret (token)")
+    })?;
+    let creds = state.registry.get(wid).await.map_err(ApiError::internal)?;
+    match creds.and_then(|c| c.role_of(token)) {
+        Some(role) => Ok(role),
+        None => {
+            state.metrics.reject("bad_token");
+            Err(ApiError::forbidden("unknown workshop or wrong link"))
+        }
+    }
+}
+
+/// The client's address: the peer, or the first X-Forwarded-For hop behind a trusted proxy.
+pub(crate) fn client_addr(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> std::net::IpAddr {
+    if state.config.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+/// The whole HTTP surface of Palabre.
+pub fn app(state: AppState) -> Router {
+    let web_dir = state.config.web_dir.clone();
+    let api = Router::new()
+        .route("/ws/{doc}", get(ws::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics));
+    let router = if web_dir.join("index.html").is_file() {
+        // Client-side routes (/w/...) all load the same page.
+        let index = ServeFile::new(web_dir.join("index.html"));
+        api.fallback_service(ServeDir::new(&web_dir).fallback(index))
+    } else {
+        api.fallback(move || not_built(web_dir.clone()))
+    };
+    router.with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state
+        .shutting_down
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    "ok\n".into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let stats = state.store.stats();
+    let body = state.metrics.render(&stats);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn not_built(web_dir: std::path::PathBuf) -> Response {
+    let dir = Path::new(&web_dir).display().to_string();
+    let dir = dir.replace('&', "&amp;").replace('<', "&lt;");
+    (
+        StatusCode::OK,
+        Html(format!(
+            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Palabre</title>\
+             <body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5\">\
+             <h1>Palabre fonctionne</h1><p>Le client web n'est pas encore construit (<code>{dir}</code> \
+             est vide). Lancez <code>make run</code> depuis la racine du dépôt : il le construit puis \
+             démarre le serveur.</p><p lang=\"en\">The web client is not built yet. Run \
+             <code>make run</code> from the repository root: it builds it, then starts the server.</p>\
+             </body></html>"
+        )),
+    )
+        .into_response()
+}
