@@ -103,6 +103,10 @@ export class DocHandle {
       ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
     });
     this.provider.awareness.setLocalState(null);
+    if (!navigator.onLine) {
+      this.provider.disconnect();
+      this.state = { ...this.state, connection: 'offline' };
+    }
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') this.setState({ connection: this.provider.synced ? 'online' : 'connecting' });
       else if (status === 'disconnected' && this.state.connection !== 'refused' && this.state.connection !== 'rotated') {
@@ -123,11 +127,24 @@ export class DocHandle {
       if (this.state.connection === 'connecting') this.setState({ connection: 'offline' });
     });
     this.provider.awareness.on('change', () => this.emitPresence());
+    // The browser knows about a lost network before a socket times out (a tunnel, a venue's
+    // Wi-Fi dropping): close at once so edits are marked as waiting, reopen when it returns.
+    window.addEventListener('offline', this.onOffline);
+    window.addEventListener('online', this.onOnline);
     this.doc.on('update', () => {
       this.scheduleAck();
       for (const cb of this.changeListeners) cb();
     });
   }
+
+  private readonly onOffline = (): void => {
+    this.provider.disconnect();
+    this.setState({ connection: 'offline' });
+  };
+
+  private readonly onOnline = (): void => {
+    if (this.state.connection !== 'refused' && this.state.connection !== 'rotated') this.provider.connect();
+  };
 
   private setState(patch: Partial<SyncState>): void {
     this.state = { ...this.state, ...patch };
@@ -241,6 +258,8 @@ export class DocHandle {
 
   destroy(): void {
     this.destroyed = true;
+    window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('online', this.onOnline);
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.changeListeners.clear();
     this.stateListeners.clear();
