@@ -1,1 +1,20 @@
+//! The one integration-test binary: the real Palabre server (in-process or as a child
+//! process) driven by real clients — yrs over tokio-tungstenite, and npm y-websocket from Node.
 
+#[path = "integration/harness.rs"]
+mod harness;
+
+#[path = "integration/client.rs"]
+mod client;
+
+#[path = "integration/sync.rs"]
+mod sync;
+
+#[path = "integration/persist.rs"]
+mod persist;
+
+#[path = "integration/crash.rs"]
+mod crash;
+
+#[path = "integration/bad_input.rs"]
+mod bad_input;

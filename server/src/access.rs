@@ -7,6 +7,8 @@
 
 use dashmap::DashMap;
 
+use crate::board::schema::{board_root, field, workshop_root};
+
 /// A connection's write rights on one doc.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
@@ -82,7 +84,7 @@ impl Locks {
 pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
     use yrs::{Map, Out, ReadTxn, Transact};
     let txn = workshop.transact();
-    let Some(control) = txn.get_map("control") else {
+    let Some(control) = txn.get_map(workshop_root::CONTROL) else {
         return Vec::new();
     };
     control
@@ -90,7 +92,10 @@ pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
         .map(|(bid, entry)| {
             let locked = match entry {
                 Out::YMap(m) => {
-                    matches!(m.get(&txn, "locked"), Some(Out::Any(yrs::Any::Bool(true))))
+                    matches!(
+                        m.get(&txn, field::LOCKED),
+                        Some(Out::Any(yrs::Any::Bool(true)))
+                    )
                 }
                 _ => false,
             };
@@ -104,11 +109,16 @@ pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
 pub fn item_count(board: &yrs::Doc) -> usize {
     use yrs::{Map, ReadTxn, Transact};
     let txn = board.transact();
-    ["notes", "cards", "items", "answers"]
-        .iter()
-        .filter_map(|root| txn.get_map(*root))
-        .map(|m| m.len(&txn) as usize)
-        .sum()
+    [
+        board_root::NOTES,
+        board_root::CARDS,
+        board_root::ITEMS,
+        board_root::ANSWERS,
+    ]
+    .iter()
+    .filter_map(|root| txn.get_map(*root))
+    .map(|m| m.len(&txn) as usize)
+    .sum()
 }
 
 #[cfg(test)]

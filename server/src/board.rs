@@ -1,1 +1,104 @@
-//! The workshop and board model: Y.Doc schema, templates and exports. No IO.
+//! The workshop and board model: Y.Doc schema (docs/board-schema.md), templates, writers, a plain
+//! view and the exports built from it. No IO, no async: pure functions over yrs docs.
+//!
+//! Layout:
+//! - [`schema`]: root and field names, [`BoardKind`], ids, palette;
+//! - [`order`]: fractional order keys;
+//! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
+//! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
+//! - [`templates`]: workshop and board templates (the "Journée bilan" day);
+//! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
+//! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
+//! - [`fixtures`]: the seed-day scenario shared by unit and integration tests.
+
+pub mod accelerator;
+pub mod export;
+mod fields;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod grid;
+pub mod icebreaker;
+pub mod interview;
+pub mod order;
+pub mod schema;
+pub mod templates;
+pub mod timeline;
+pub mod view;
+pub mod workshop;
+
+#[cfg(test)]
+mod tests;
+
+pub use fields::{doc_from_update, encode_doc};
+pub use schema::{Author, BoardKind, ParticipantGroup, Stage};
+pub use templates::{BoardTemplate, WorkshopTemplate};
+pub use view::{read_workshop, BoardContent, BoardView, WorkshopView};
+pub use workshop::{
+    add_board, move_board, new_workshop, remove_board, rename_board, NewBoard, NewWorkshop,
+    WorkshopParams,
+};
+
+/// Why a board operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    /// The template id names no known template.
+    #[error("unknown template `{0}`")]
+    UnknownTemplate(String),
+    /// The board template makes boards of another kind than the one asked for.
+    #[error("template `{template}` makes {template_kind} boards, not {kind}")]
+    TemplateKind {
+        /// Template asked for.
+        template: String,
+        /// Kind the template makes.
+        template_kind: BoardKind,
+        /// Kind asked for.
+        kind: BoardKind,
+    },
+    /// An id is empty, too long or uses characters outside `[A-Za-z0-9_-]`.
+    #[error("invalid id `{0}`")]
+    InvalidId(String),
+    /// A field value is not acceptable (empty title, too long text …).
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// Field name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The item to change does not exist (or is not a map) in the doc.
+    #[error("{what} `{id}` not found")]
+    NotFound {
+        /// Kind of item looked for.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// An item with this id already exists.
+    #[error("{what} `{id}` already exists")]
+    AlreadyExists {
+        /// Kind of item.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The voter already placed every vote the board allows.
+    #[error("vote limit reached ({limit} per person)")]
+    VoteLimit {
+        /// Votes per person on this board.
+        limit: u32,
+    },
+    /// The doc is not the kind of board the operation expects.
+    #[error("board is a {found} board, expected {expected}")]
+    WrongKind {
+        /// Kind the operation needs.
+        expected: BoardKind,
+        /// Kind stored in the doc (or in the agenda).
+        found: String,
+    },
+    /// Bytes given as a yrs v1 update could not be decoded.
+    #[error("malformed update: {0}")]
+    Decode(#[from] yrs::encoding::read::Error),
+    /// A decoded update could not be applied to a doc.
+    #[error("update could not be applied: {0}")]
+    Apply(#[from] yrs::error::UpdateError),
+}

@@ -1,5 +1,6 @@
 //! HTTP edge: routes, JSON errors, the WebSocket endpoint, health, metrics and the web client.
 
+pub mod api;
 pub mod limits;
 pub mod ws;
 
@@ -77,6 +78,7 @@ impl AppState {
             per_address: config.join_attempts.max(1),
             window: std::time::Duration::from_secs(600),
             lockout: config.join_lockout,
+            global_per_hour: config.join_global_per_hour.max(1),
         });
         AppState {
             inner: Arc::new(AppInner {
@@ -192,7 +194,8 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/ws/{doc}", get(ws::upgrade))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(api::routes());
     let router = if web_dir.join("index.html").is_file() {
         // Client-side routes (/w/...) all load the same page.
         let index = ServeFile::new(web_dir.join("index.html"));

@@ -1,0 +1,553 @@
+//! The JSON API: create and read workshops, edit their agenda, rotate links, resolve join
+//! codes, and export the day (Markdown, HTML, CSV, JSON).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Transact, Update};
+
+use super::{client_addr, role_in, ApiError, AppState};
+use crate::auth::{code_expiry, Credentials, Role};
+use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
+use crate::room::CloseReason;
+
+/// The API's routes.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/workshops", post(create))
+        .route("/api/workshops/{wid}", get(show))
+        .route("/api/workshops/{wid}/links", get(links))
+        .route("/api/workshops/{wid}/rotate", post(rotate))
+        .route("/api/workshops/{wid}/boards", post(add_board))
+        .route("/api/workshops/{wid}/boards/order", put(reorder))
+        .route("/api/workshops/{wid}/boards/{bid}", delete(remove_board))
+        .route("/api/workshops/{wid}/export.md", get(export_md))
+        .route("/api/workshops/{wid}/export.html", get(export_html))
+        .route("/api/workshops/{wid}/export.csv", get(export_csv))
+        .route("/api/workshops/{wid}/export.json", get(export_json))
+        .route("/api/join/{code}", get(join))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl From<BoardError> for ApiError {
+    fn from(e: BoardError) -> Self {
+        match e {
+            BoardError::NotFound { .. } => ApiError::not_found(e.to_string()),
+            other => ApiError::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::hub::HubError> for ApiError {
+    fn from(e: crate::hub::HubError) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+    }
+}
+
+/// `?token=` on links that must work as plain downloads.
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The secret from `Authorization: Bearer …`, else from `?token=`.
+fn token<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> Option<&'a str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .or(query.token.as_deref())
+}
+
+async fn require(
+    state: &AppState,
+    wid: &str,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+    allowed: &[Role],
+) -> Result<Role, ApiError> {
+    let role = role_in(state, wid, token(headers, query)).await?;
+    if allowed.contains(&role) {
+        Ok(role)
+    } else {
+        state.metrics.reject("role_forbidden");
+        Err(ApiError::forbidden(format!(
+            "a {} link cannot do this",
+            role_name(role)
+        )))
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Facilitator => "facilitator",
+        Role::Participant => "participant",
+        Role::Viewer => "viewer",
+    }
+}
+
+/// The three secrets, the page links that carry them (in the fragment) and the join code.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Links {
+    secrets: Secrets,
+    links: Secrets,
+    join_code: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Secrets {
+    facilitator: String,
+    participant: String,
+    viewer: String,
+}
+
+fn links_of(c: &Credentials) -> Links {
+    let wid = &c.workshop;
+    Links {
+        links: Secrets {
+            facilitator: format!("/w/{wid}/animer#{}", c.facilitator),
+            participant: format!("/w/{wid}#{}", c.participant),
+            viewer: format!("/w/{wid}/ecran#{}", c.viewer),
+        },
+        secrets: Secrets {
+            facilitator: c.facilitator.clone(),
+            participant: c.participant.clone(),
+            viewer: c.viewer.clone(),
+        },
+        join_code: c.join_code.clone(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BoardSummary {
+    id: String,
+    doc_id: String,
+    kind: board::BoardKind,
+    title: String,
+}
+
+impl From<&NewBoard> for BoardSummary {
+    fn from(b: &NewBoard) -> Self {
+        BoardSummary {
+            id: b.id.clone(),
+            doc_id: b.doc_id.clone(),
+            kind: b.kind,
+            title: b.title.clone(),
+        }
+    }
+}
+
+impl BoardSummary {
+    fn of(wid: &str, b: &BoardView) -> Self {
+        BoardSummary {
+            id: b.id.clone(),
+            doc_id: format!("{wid}.{}", b.id),
+            kind: b.kind,
+            title: b.title.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    id: String,
+    boards: Vec<BoardSummary>,
+    #[serde(flatten)]
+    links: Links,
+}
+
+/// `POST /api/workshops`: anyone may start a workshop on their server; they get its
+/// facilitator link.
+async fn create(
+    State(state): State<AppState>,
+    Json(params): Json<WorkshopParams>,
+) -> Result<Response, ApiError> {
+    if state.shutting_down.load(Relaxed) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is restarting",
+        ));
+    }
+    let now = now_ms();
+    let created = board::new_workshop(&params, now, &mut rand::rng())?;
+    // The docs are brand new and their id unguessable, so no room can hold them yet: writing
+    // straight to the store is safe, and they are stored before any credential points at them.
+    let store = state.store.clone();
+    use crate::store::Store as _;
+    store
+        .append(&created.id, created.update.clone().into())
+        .await
+        .map_err(ApiError::internal)?;
+    for b in &created.boards {
+        store
+            .append(&b.doc_id, b.update.clone().into())
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let creds = Credentials::generate(&created.id, code_expiry(&params.date, now));
+    state
+        .registry
+        .put(creds.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(workshop = %created.id, boards = created.boards.len(), "workshop created");
+    let body = Created {
+        id: created.id.clone(),
+        boards: created.boards.iter().map(BoardSummary::from).collect(),
+        links: links_of(&creds),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown {
+    id: String,
+    role: Role,
+    title: String,
+    date: String,
+    place: String,
+    projected: Option<String>,
+    boards: Vec<BoardSummary>,
+}
+
+fn valid_wid(wid: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&wid.len())
+        && wid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("invalid workshop id"))
+    }
+}
+
+/// `GET /api/workshops/{wid}` with any of the three secrets: what the client needs to choose a
+/// screen.
+async fn show(
+    State(state): State<AppState>,
+    Path(wid): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Shown>, ApiError> {
+    valid_wid(&wid)?;
+    let role = require(
+        &state,
+        &wid,
+        &headers,
+        &q,
+        &[Role::Facilitator, Role::Participant, Role::Viewer],
+    )
+    .await?;
+    let view = state
+        .hub
+        .read(&wid, |doc| board::read_workshop(doc, &[]))
+        .await?;
+    Ok(Json(Shown {
+        role,
+        title: view.title,
+        date: view.date,
+        place: view.place,
+        projected: view.projected,
+        boards: view
+            .boards
+            .iter()
+            .map(|b| BoardSummary::of(&wid, b))
+            .collect(),
+        id: wid,
+    }))
+}
+
+/// `GET /api/workshops/{wid}/links` (facilitator): the links to hand out.
+async fn links(
+    State(state): State<AppState>,
+    Path(wid): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Links>, ApiError> {
+    valid_wid(&wid)?;
+    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
+    let creds = creds.ok_or_else(|| ApiError::not_found("no such workshop"))?;
+    Ok(Json(links_of(&creds)))
+}
+
+/// `POST /api/workshops/{wid}/rotate` (facilitator): new participant and viewer secrets and
+/// join code; everyone connected with the old ones is disconnected.
+async fn rotate(
+    State(state): State<AppState>,
+    Path(wid): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Links>, ApiError> {
+    valid_wid(&wid)?;
+    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
+    let mut creds = creds
+        .ok_or_else(|| ApiError::not_found("no such workshop"))?
+        .as_ref()
+        .clone();
+    creds.rotate();
+    state
+        .registry
+        .put(creds.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let revoked: Vec<(u64, String)> = state
+        .sessions
+        .iter()
+        .filter(|s| s.workshop == wid && s.role != Role::Facilitator)
+        .map(|s| (*s.key(), s.doc.clone()))
+        .collect();
+    for (conn, doc) in revoked {
+        state
+            .hub
+            .kick(
+                &doc,
+                Box::new(move |c| c == conn),
+                CloseReason::new(4001, "this link was renewed by the facilitator"),
+            )
+            .await;
+    }
+    tracing::info!(workshop = %wid, "links rotated");
+    Ok(Json(links_of(&creds)))
+}
+
+/// Encoded state of the workshop doc.
+async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
+    let bytes = state.hub.read(wid, |doc| board::encode_doc(doc)).await?;
+    Ok(board::doc_from_update(&bytes)?)
+}
+
+/// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
+async fn add_board(
+    State(state): State<AppState>,
+    Path(wid): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    Json(spec): Json<board::templates::BoardSpec>,
+) -> Result<Response, ApiError> {
+    valid_wid(&wid)?;
+    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    let now = now_ms();
+    let w = wid.clone();
+    let new_board = state
+        .hub
+        .edit(&wid, move |doc| {
+            board::add_board(doc, &w, &spec, now, &mut rand::rng())
+        })
+        .await??;
+    // Through the board's room: a client that saw the agenda entry may already be connected.
+    let initial = new_board.update.clone();
+    state
+        .hub
+        .edit(&new_board.doc_id, move |doc| apply(doc, &initial))
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(BoardSummary::from(&new_board))).into_response())
+}
+
+fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
+    let update = Update::decode_v1(update).map_err(|e| e.to_string())?;
+    doc.transact_mut()
+        .apply_update(update)
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Order {
+    order: Vec<String>,
+}
+
+/// `PUT /api/workshops/{wid}/boards/order` (facilitator) `{order: [bid, …]}`.
+async fn reorder(
+    State(state): State<AppState>,
+    Path(wid): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    Json(order): Json<Order>,
+) -> Result<StatusCode, ApiError> {
+    valid_wid(&wid)?;
+    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    state
+        .hub
+        .edit(&wid, move |doc| -> Result<(), BoardError> {
+            for (index, bid) in order.order.iter().enumerate() {
+                board::move_board(doc, bid, index)?;
+            }
+            Ok(())
+        })
+        .await??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/workshops/{wid}/boards/{bid}` (facilitator).
+async fn remove_board(
+    State(state): State<AppState>,
+    Path((wid, bid)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    valid_wid(&wid)?;
+    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    state
+        .hub
+        .edit(&wid, move |doc| board::remove_board(doc, &bid))
+        .await??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A consistent view of the whole day: the workshop doc, then each of its boards' current state.
+async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopView, ApiError> {
+    let workshop = workshop_state(state, wid).await?;
+    let mut boards = Vec::new();
+    for doc_id in board::workshop::board_doc_ids(&workshop) {
+        let bytes = state
+            .hub
+            .read(&doc_id, |doc| board::encode_doc(doc))
+            .await?;
+        boards.push((doc_id, board::doc_from_update(&bytes)?));
+    }
+    Ok(board::read_workshop(&workshop, &boards))
+}
+
+async fn export(
+    state: AppState,
+    wid: String,
+    q: TokenQuery,
+    headers: HeaderMap,
+    ext: &'static str,
+) -> Result<Response, ApiError> {
+    valid_wid(&wid)?;
+    require(
+        &state,
+        &wid,
+        &headers,
+        &q,
+        &[Role::Facilitator, Role::Viewer],
+    )
+    .await?;
+    let view = workshop_view(&state, &wid).await?;
+    let (body, mime) = match ext {
+        "md" => (
+            board::export::markdown(&view),
+            "text/markdown; charset=utf-8",
+        ),
+        "html" => (board::export::html(&view), "text/html; charset=utf-8"),
+        "csv" => (board::export::csv(&view), "text/csv; charset=utf-8"),
+        _ => (board::export::json(&view), "application/json"),
+    };
+    let disposition = format!("attachment; filename=\"palabre-{wid}.{ext}\"");
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if ext != "html" {
+        if let Ok(v) = HeaderValue::from_str(&disposition) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn export_md(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
+    export(s, w, q, h, "md").await
+}
+async fn export_html(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
+    export(s, w, q, h, "html").await
+}
+async fn export_csv(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
+    export(s, w, q, h, "csv").await
+}
+async fn export_json(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
+    export(s, w, q, h, "json").await
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Joined {
+    workshop_id: String,
+    link: String,
+}
+
+/// `GET /api/join/{code}`: the participant link behind a join code. Wrong guesses are counted
+/// per address; too many lock the address out for a while.
+async fn join(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Joined>, Response> {
+    let addr = client_addr(&state, peer, &headers);
+    if let Err(wait) = state.guesses.check(addr) {
+        state.metrics.reject("join_locked_out");
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong codes: wait before trying again",
+        )
+        .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Err(r);
+    }
+    let found = state
+        .registry
+        .resolve_code(&code, now_ms())
+        .await
+        .map_err(|e| ApiError::internal(e).into_response())?;
+    match found {
+        Some(creds) => Ok(Json(Joined {
+            link: format!("/w/{}#{}", creds.workshop, creds.participant),
+            workshop_id: creds.workshop.clone(),
+        })),
+        None => {
+            state.metrics.reject("join_code_wrong");
+            let locked = state.guesses.fail(addr);
+            let status = if locked {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            Err(ApiError::new(status, "unknown or expired code").into_response())
+        }
+    }
+}
