@@ -103,6 +103,10 @@ export const api = {
   deleteBoard(wid: string, token: string, bid: string): Promise<void> {
     return call('DELETE', `/api/workshops/${enc(wid)}/boards/${enc(bid)}`, token);
   },
+  /** The facilitator's view of the links to hand out (`GET /api/workshops/{wid}/links`). */
+  links(wid: string, token: string): Promise<Rotated> {
+    return call('GET', `/api/workshops/${enc(wid)}/links`, token);
+  },
   rotate(wid: string, token: string): Promise<Rotated> {
     return call('POST', `/api/workshops/${enc(wid)}/rotate`, token);
   },

@@ -1,5 +1,6 @@
 // Shared steps of the browser tests: create a workshop through the API, open the three screens,
 // add notes the way a person does, and save screenshots.
+import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
@@ -88,7 +89,7 @@ export async function addNote(phone: Page, text: string): Promise<void> {
 }
 
 export async function shot(page: Page, name: string): Promise<string> {
-  const dir = resolve(__dirname, '../../test-results/screenshots');
+  const dir = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../test-results/screenshots');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
   await page.screenshot({ path, fullPage: false });

@@ -1,11 +1,12 @@
 // The real Palabre server for browser tests: started once by the global setup on a free port
 // with a temporary data dir, and restartable by a test on the same port and data dir.
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const webDir = resolve(__dirname, '../..');
+const webDir = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const repoRoot = resolve(webDir, '..');
 export const binary = process.env.PALABRE_BIN ?? join(repoRoot, 'target/debug/palabre');
 const stateFile = join(tmpdir(), 'palabre-e2e-server.json');

@@ -3,6 +3,9 @@
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
 import { childMap, type YMap } from './fields';
 
 /** Opaque to the screens: they pass it back to the model's read and write functions. */
@@ -45,7 +48,15 @@ export interface OpenOptions {
   WebSocketImpl?: typeof WebSocket;
 }
 
+const MESSAGE_SYNC = 0;
+const MESSAGE_AUTH = 2;
 const CLOSE_POLICY = 1008;
+
+function sameVector(a: Map<number, number>, b: Map<number, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
 const CLOSE_ROTATED = 4001;
 
 function defaultServerUrl(): string {
@@ -82,6 +93,9 @@ export class DocHandle {
   private readonly presenceListeners = new Set<(p: Presence[]) => void>();
   private acked: Map<number, number>;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  /** State vector sent in an unanswered confirmation request. */
+  private probe: Uint8Array | null = null;
+  private probeDenied = false;
   private destroyed = false;
   state: SyncState;
 
@@ -103,6 +117,7 @@ export class DocHandle {
       ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
     });
     this.provider.awareness.setLocalState(null);
+    this.hookMessages();
     if (!navigator.onLine) {
       this.provider.disconnect();
       this.state = { ...this.state, connection: 'offline' };
@@ -120,6 +135,7 @@ export class DocHandle {
       }
     });
     this.provider.on('connection-close', (event: CloseEvent | null) => {
+      this.probe = null;
       if (event?.code === CLOSE_POLICY) this.setState({ connection: 'refused', reason: event.reason });
       else if (event?.code === CLOSE_ROTATED) this.setState({ connection: 'rotated', reason: event.reason });
     });
@@ -137,6 +153,24 @@ export class DocHandle {
     });
   }
 
+  /** Watches the server's step 2 replies and permission-denied messages (see `scheduleAck`). */
+  private hookMessages(): void {
+    const handlers = this.provider.messageHandlers;
+    const sync = handlers[MESSAGE_SYNC];
+    if (sync === undefined) return;
+    handlers[MESSAGE_SYNC] = (encoder, decoder, provider, emitSynced, messageType) => {
+      const at = decoder.pos;
+      const kind = decoding.readVarUint(decoder);
+      decoder.pos = at;
+      sync(encoder, decoder, provider, emitSynced, messageType);
+      if (kind === syncProtocol.messageYjsSyncStep2) this.onStep2();
+    };
+    handlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      // y-protocols auth: a kind (0 = permission denied) then the reason.
+      if (decoding.readVarUint(decoder) === 0) this.onDenied(decoding.readVarString(decoder));
+    };
+  }
+
   private readonly onOffline = (): void => {
     this.provider.disconnect();
     this.setState({ connection: 'offline' });
@@ -152,25 +186,44 @@ export class DocHandle {
   }
 
   /**
-   * Records what the server has been sent over a synced connection. An update goes out as soon
-   * as it is made while online, and the reply to the server's sync step 1 after a reconnect
-   * carries everything it lacked; once the socket's buffer has drained, it has left the phone.
+   * Asks the server to confirm what it holds. y-protocols has no acknowledgement, but the
+   * server answers a sync step 1 with a step 2 only after everything it received before on
+   * this connection is durably stored, and it answers a refused update with a
+   * permission-denied message first. So: send our state vector; a step 2 with no denial in
+   * between confirms every item up to that vector.
    */
   private scheduleAck(): void {
     if (this.ackTimer !== null || this.destroyed) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;
       const ws = this.provider.ws;
-      if (!this.provider.wsconnected || !this.provider.synced || ws === null) return;
-      if (ws.bufferedAmount > 0) {
-        this.scheduleAck();
-        return;
-      }
+      if (!this.provider.wsconnected || !this.provider.synced || ws === null || this.probe !== null) return;
       const sv = Y.encodeStateVector(this.doc);
-      this.acked = Y.decodeStateVector(sv);
-      if (this.idb !== null) saveAcked(this.docId, sv);
+      if (sameVector(Y.decodeStateVector(sv), this.acked)) return;
+      this.probe = sv;
+      this.probeDenied = false;
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, MESSAGE_SYNC);
+      syncProtocol.writeSyncStep1(encoder, this.doc);
+      ws.send(encoding.toUint8Array(encoder));
+    }, 150);
+  }
+
+  private onStep2(): void {
+    const probe = this.probe;
+    if (probe === null) return;
+    this.probe = null;
+    if (!this.probeDenied) {
+      this.acked = Y.decodeStateVector(probe);
+      if (this.idb !== null) saveAcked(this.docId, probe);
       this.setState({});
-    }, 200);
+    }
+    this.scheduleAck();
+  }
+
+  private onDenied(reason: string): void {
+    this.probeDenied = true;
+    this.setState({ connection: 'refused', reason });
   }
 
   /** Ids of `root`'s entries created here that have not reached the server yet. */
@@ -253,6 +306,8 @@ export class DocHandle {
   /** Reconnects after a refusal (e.g. the board was unlocked). */
   retry(): void {
     if (this.state.connection === 'refused') this.setState({ connection: 'connecting', reason: '' });
+    // A fresh connection's sync exchange resends whatever the server refused or lacks.
+    this.provider.disconnect();
     this.provider.connect();
   }
 
