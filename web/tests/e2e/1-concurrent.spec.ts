@@ -1,6 +1,6 @@
 // Three phones add ten notes each at the same time; the projector shows all thirty, each once.
 import { expect, test } from '@playwright/test';
-import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
+import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjectorFromFacilitator, project, shot } from './helpers';
 
 test('three phones add 30 notes at once and the projector shows each exactly once', async ({ browser }) => {
   const created = await createWorkshop();
@@ -8,7 +8,7 @@ test('three phones add 30 notes at once and the projector shows each exactly onc
   const fac = await openFacilitator(browser, created);
   await project(fac.page, grid.title);
 
-  const projector = await openProjector(browser, created);
+  const projector = await openProjectorFromFacilitator(fac);
   await expect(projector.page.getByTestId('proj-title')).toHaveText(grid.title);
   const phones = await Promise.all(
     ['Aïcha', 'Bruno', 'Chloé'].map((name, i) => openPhone(browser, created, name, ['CCAS', 'Régie', 'CLEF'][i] ?? '')),

@@ -36,6 +36,13 @@ test('timeline in date order, then an accelerator from problem to action plan', 
   await expect(phone.page.getByTestId('board-title')).toHaveText(accelerator.title);
   await expect(phone.page.getByTestId('stage-questions')).toHaveAttribute('aria-current', 'step');
 
+  await phone.page.getByTestId('edit-problem').tap();
+  await phone.page.getByTestId('acc-question').fill('Comment trouver des bénévoles ?');
+  await phone.page.getByTestId('acc-statement').fill('Trouver des bénévoles pour étendre les ateliers.');
+  await phone.page.getByTestId('acc-save').tap();
+  await expect(projector.page.getByTestId('proj-problem')).toContainText('Comment trouver des bénévoles ?');
+  await expect(projector.page.getByTestId('proj-problem')).toContainText('Hélène');
+
   const addItem = async (stage: string, text: string, who = '', next = ''): Promise<void> => {
     await phone.page.getByTestId(`add-${stage}`).tap();
     await phone.page.getByTestId('item-text').fill(text);

@@ -64,6 +64,15 @@ export async function openProjector(browser: Browser, created: Created): Promise
   return { context, page };
 }
 
+/** The projector as a facilitator opens it: a window of their browser, which knows the join code. */
+export async function openProjectorFromFacilitator(fac: Screen): Promise<Screen> {
+  await expect(fac.page.getByTestId('fac-join-code')).not.toBeEmpty();
+  const [page] = await Promise.all([fac.context.waitForEvent('page'), fac.page.getByTestId('open-projector').click()]);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await expect(page.getByTestId('join-code')).toBeVisible();
+  return { context: fac.context, page };
+}
+
 export async function openFacilitator(browser: Browser, created: Created): Promise<Screen> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
@@ -98,5 +107,5 @@ export async function shot(page: Page, name: string): Promise<string> {
 }
 
 export async function closeAll(...screens: Screen[]): Promise<void> {
-  for (const s of screens) await s.context.close();
+  for (const s of new Set(screens.map((x) => x.context))) await s.close();
 }
