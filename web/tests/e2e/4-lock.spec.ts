@@ -16,7 +16,7 @@ test('a locked board disables adding on phones, with a message', async ({ browse
   await expect(fac.page.getByTestId('lock')).toHaveAttribute('aria-pressed', 'true');
   await expect(phone.page.getByTestId('add')).toBeDisabled();
   await expect(phone.page.getByTestId('locked')).toBeVisible();
-  await expect(phone.page.getByTestId('locked')).toContainText('fermée');
+  await expect(phone.page.getByTestId('locked')).toContainText('verrouillé');
   await shot(phone.page, 'phone-locked');
 
   await fac.page.getByTestId('lock').click();

@@ -3,8 +3,7 @@
 import { newDataDir, serverState, startServer, stopServer } from './server';
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const { child, state } = await startServer(0, newDataDir());
-  child.unref();
+  const state = await startServer(0, newDataDir());
   process.env.PALABRE_E2E_URL = state.url;
   console.log(`palabre e2e server: ${state.url} (data ${state.dataDir})`);
   return async () => {

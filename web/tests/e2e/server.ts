@@ -1,8 +1,8 @@
 // The real Palabre server for browser tests: started once by the global setup on a free port
 // with a temporary data dir, and restartable by a test on the same port and data dir.
 import { fileURLToPath } from 'node:url';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,42 +18,43 @@ export interface ServerState {
   url: string;
 }
 
-/** Starts `palabre serve` and resolves once it prints `listening on http://127.0.0.1:PORT`. */
-export function startServer(port: number, dataDir: string): Promise<{ child: ChildProcess; state: ServerState }> {
+/**
+ * Starts `palabre serve` and resolves once it prints `listening on http://127.0.0.1:PORT`.
+ * Its output goes to a log file in the data dir, not a pipe, so the server outlives the test
+ * worker that restarted it (Playwright replaces a worker after a failed test).
+ */
+export async function startServer(port: number, dataDir: string): Promise<ServerState> {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p palabre first`);
   const distIndex = join(webDir, 'dist/index.html');
   if (!existsSync(distIndex)) throw new Error(`${distIndex} is missing: run npm run build first`);
+  const log = join(dataDir, `server-${Date.now()}.log`);
+  const fd = openSync(log, 'a');
   const child = spawn(
     binary,
     ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: false },
+    { cwd: repoRoot, stdio: ['ignore', fd, fd], detached: true },
   );
-  return new Promise((resolvePromise, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not report its address within 30 s\nstdout: ${out}\nstderr: ${err}`));
-    }, 30_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-4000);
-    });
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        const bound = Number(m[1]);
-        const state = { pid: child.pid ?? 0, port: bound, dataDir, url: `http://127.0.0.1:${bound}` };
-        writeFileSync(stateFile, JSON.stringify(state));
-        resolvePromise({ child, state });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}\nstdout: ${out}\nstderr: ${err}`));
-    });
+  closeSync(fd);
+  child.unref();
+  let exited: number | null = null;
+  child.on('exit', (code) => {
+    exited = code ?? -1;
   });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const out = readFileSync(log, 'utf8');
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+    if (m?.[1]) {
+      const bound = Number(m[1]);
+      const state = { pid: child.pid ?? 0, port: bound, dataDir, url: `http://127.0.0.1:${bound}` };
+      writeFileSync(stateFile, JSON.stringify(state));
+      return state;
+    }
+    if (exited !== null) throw new Error(`server exited with ${exited}:\n${out.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  throw new Error(`server did not report its address within 30 s (log: ${log})`);
 }
 
 export function newDataDir(): string {
@@ -86,8 +87,6 @@ export async function stopServer(pid: number): Promise<void> {
 export async function restartServer(): Promise<ServerState> {
   const before = serverState();
   await stopServer(before.pid);
-  const { child, state } = await startServer(before.port, before.dataDir);
-  // The new server belongs to this worker; the global teardown stops it through the state file.
-  child.unref();
-  return state;
+  // The global teardown stops whichever server the state file names.
+  return startServer(before.port, before.dataDir);
 }

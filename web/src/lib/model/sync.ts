@@ -96,6 +96,8 @@ export class DocHandle {
   /** State vector sent in an unanswered confirmation request. */
   private probe: Uint8Array | null = null;
   private probeDenied = false;
+  /** This tab has changed the doc itself (not just received or reloaded changes). */
+  private localEdits = false;
   private destroyed = false;
   state: SyncState;
 
@@ -147,7 +149,8 @@ export class DocHandle {
     // Wi-Fi dropping): close at once so edits are marked as waiting, reopen when it returns.
     window.addEventListener('offline', this.onOffline);
     window.addEventListener('online', this.onOnline);
-    this.doc.on('update', () => {
+    this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
+      if (origin !== this.provider && origin !== this.idb) this.localEdits = true;
       this.scheduleAck();
       for (const cb of this.changeListeners) cb();
     });
@@ -223,7 +226,17 @@ export class DocHandle {
 
   private onDenied(reason: string): void {
     this.probeDenied = true;
-    this.setState({ connection: 'refused', reason });
+    // A reader's sync reply carries the doc's whole delete set, which a server may count as a
+    // write; with nothing of ours in the doc, no edit was lost and nothing needs saying.
+    if (this.localEdits || this.hasUnconfirmed()) this.setState({ connection: 'refused', reason });
+  }
+
+  /** Some change in the doc (ours or received) has not been confirmed by the server. */
+  private hasUnconfirmed(): boolean {
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
+      if ((this.acked.get(client) ?? 0) < clock) return true;
+    }
+    return false;
   }
 
   /** Ids of `root`'s entries created here that have not reached the server yet. */
