@@ -56,6 +56,17 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: false,
     chunkSizeWarningLimit: 200,
+    // Lists every screen's files; scripts/sizes.mjs reads it to report what each screen ships.
+    manifest: true,
+    rollupOptions: {
+      output: {
+        manualChunks(id) {
+          if (/node_modules\/(yjs|y-websocket|y-indexeddb|y-protocols|lib0)\//.test(id)) return 'sync';
+          if (id.includes('node_modules/qrcode-generator/')) return 'qr';
+          return undefined;
+        },
+      },
+    },
   },
   server: {
     proxy: {

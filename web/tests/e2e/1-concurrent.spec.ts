@@ -1,6 +1,6 @@
 // Three phones add ten notes each at the same time; the projector shows all thirty, each once.
 import { expect, test } from '@playwright/test';
-import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjectorFromFacilitator, project, shot } from './helpers';
+import { addNote, expectNoOverflow, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjectorFromFacilitator, project, shot } from './helpers';
 
 test('three phones add 30 notes at once and the projector shows each exactly once', async ({ browser }) => {
   const created = await createWorkshop();
@@ -29,6 +29,7 @@ test('three phones add 30 notes at once and the projector shows each exactly onc
   for (const p of phones) await expect(p.page.getByTestId('note')).toHaveCount(30);
   await expect(phones[0]?.page.locator('[data-testid=note][data-pending=true]') ?? projector.page.locator('none')).toHaveCount(0);
 
+  await expectNoOverflow(phones[0]?.page ?? projector.page);
   await shot(phones[0]?.page ?? projector.page, 'phone-grid');
   await shot(projector.page, 'projector-grid');
   await shot(fac.page, 'facilitator-grid');

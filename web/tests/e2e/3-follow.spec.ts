@@ -26,6 +26,13 @@ test('phones and projector follow the projected board', async ({ browser }) => {
   await expect(phone.getByTestId('board-title')).toHaveText(first.title);
   await phone.getByTestId('follow').tap();
   await expect(phone.getByTestId('board-title')).toHaveText(second.title);
+  // French first; English one tap away, remembered.
+  await expect(phone.getByTestId('add')).toContainText('Ajouter un temps fort');
+  await phone.getByRole('button', { name: 'Switch to English' }).tap();
+  await expect(phone.getByTestId('add')).toContainText('Add a key moment');
+  await phone.reload();
+  await expect(phone.getByTestId('agenda')).toHaveText('Agenda');
+  await expect(phone.locator('html')).toHaveAttribute('lang', 'en');
   await shot(fac.page, 'facilitator-follow');
   await closeAll(fac, projector, ...phones);
 });

@@ -1,6 +1,6 @@
 // The facilitator locks a board: the phone's add button is disabled, with a message.
 import { expect, test } from '@playwright/test';
-import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
+import { addNote, expectNoOverflow, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
 
 test('a locked board disables adding on phones, with a message', async ({ browser }) => {
   const created = await createWorkshop();
@@ -17,6 +17,7 @@ test('a locked board disables adding on phones, with a message', async ({ browse
   await expect(phone.page.getByTestId('add')).toBeDisabled();
   await expect(phone.page.getByTestId('locked')).toBeVisible();
   await expect(phone.page.getByTestId('locked')).toContainText('verrouillé');
+  await expectNoOverflow(phone.page);
   await shot(phone.page, 'phone-locked');
 
   await fac.page.getByTestId('lock').click();

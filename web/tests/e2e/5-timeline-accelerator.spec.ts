@@ -1,7 +1,7 @@
 // Timeline cards typed out of order are shown in date order; an accelerator goes from the
 // problem to an action plan.
 import { expect, test } from '@playwright/test';
-import { board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
+import { board, closeAll, expectNoOverflow, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
 
 test('timeline in date order, then an accelerator from problem to action plan', async ({ browser }) => {
   const created = await createWorkshop();
@@ -65,6 +65,7 @@ test('timeline in date order, then an accelerator from problem to action plan', 
   await expect(projector.page.getByTestId('proj-stage-ideas')).toContainText('plateforme de bénévolat');
   await expect(projector.page.getByTestId('proj-stage-actions')).toContainText('Écrire une fiche de mission');
   await expect(projector.page.getByTestId('proj-stage-actions')).toContainText('Premier brouillon fin du mois');
+  await expectNoOverflow(phone.page);
   await shot(phone.page, 'phone-accelerator');
   await shot(projector.page, 'projector-accelerator');
   await closeAll(fac, projector, phone);

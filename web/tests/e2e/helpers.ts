@@ -97,6 +97,15 @@ export async function addNote(phone: Page, text: string): Promise<void> {
   await expect(phone.getByTestId('note-text')).toBeHidden();
 }
 
+/** Phones must never scroll sideways. */
+export async function expectNoOverflow(page: Page): Promise<void> {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  expect(scroll, 'horizontal overflow').toBeLessThanOrEqual(client);
+}
+
 export async function shot(page: Page, name: string): Promise<string> {
   const dir = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../test-results/screenshots');
   mkdirSync(dir, { recursive: true });
