@@ -18,3 +18,27 @@ mod crash;
 
 #[path = "integration/bad_input.rs"]
 mod bad_input;
+
+#[path = "integration/slow.rs"]
+mod slow;
+
+#[path = "integration/presence.rs"]
+mod presence;
+
+#[path = "integration/interop.rs"]
+mod interop;
+
+#[path = "integration/ops.rs"]
+mod ops;
+
+#[path = "integration/api.rs"]
+mod api;
+
+#[path = "integration/reports.rs"]
+mod reports;
+
+#[path = "integration/workshops.rs"]
+mod workshops;
+
+#[path = "integration/security.rs"]
+mod security;

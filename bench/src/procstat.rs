@@ -37,7 +37,8 @@ pub struct ProcessSample {
 /// Aggregate CPU counters of the machine.
 #[derive(Debug, Clone, Copy)]
 pub struct MachineSample {
-    /// Busy (non-idle, non-iowait) CPU seconds summed over cores.
+    /// Busy CPU seconds summed over cores: not idle, not waiting for IO, and not spent in
+    /// niced processes, which yield to the benchmark (a `nice` build next to it is not a limit).
     pub busy_s: f64,
     /// When it was taken.
     pub at: Instant,
@@ -120,7 +121,8 @@ impl Proc {
             .collect();
         // user nice system idle iowait irq softirq steal ...
         let total: f64 = v.iter().take(8).sum();
-        let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+        let field = |i: usize| v.get(i).copied().unwrap_or(0.0);
+        let idle = field(1) + field(3) + field(4);
         Ok(MachineSample {
             busy_s: (total - idle) / self.ticks_per_s,
             at,

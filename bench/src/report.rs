@@ -538,9 +538,10 @@ fn render_svg(records: &[Record]) -> String {
         .iter()
         .filter(|(_, r)| !r.latency.cdf.is_empty())
         .map(|(i, r)| Series {
-            name: format!(
-                "{} (p99 {}, {:.0} %)",
-                label(&i.server),
+            name: label(&i.server).to_owned(),
+            detail: format!(
+                "p50 {}, p99 {}, {:.0} % delivered",
+                ms(r.latency.p50_ms),
                 ms(r.latency.p99_ms),
                 r.delivered_pct
             ),

@@ -1,4 +1,6 @@
-//! A hand-written SVG plot of latency distributions (CDF, logarithmic time axis).
+//! A hand-written SVG plot of latency distributions: a CDF with a logarithmic time axis and a
+//! vertical axis stretched towards the tail (0, 90, 99, 99.9, 99.99 % equally spaced), where
+//! servers differ most.
 //!
 //! Written directly rather than through a plotting crate so the report builds without font or
 //! image libraries; text is left to the viewer's fonts.
@@ -10,6 +12,8 @@ use std::fmt::Write as _;
 pub struct Series {
     /// Legend label.
     pub name: String,
+    /// Second legend line (key figures).
+    pub detail: String,
     /// Points of the CDF.
     pub points: Vec<(f64, f64)>,
 }
@@ -17,7 +21,7 @@ pub struct Series {
 const W: f64 = 860.0;
 const H: f64 = 500.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 250.0;
+const RIGHT: f64 = 260.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 const COLORS: [&str; 6] = [
@@ -43,7 +47,9 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
         let l = ms.max(10f64.powi(lo_exp)).log10();
         LEFT + (l - f64::from(lo_exp)) / f64::from(hi_exp - lo_exp) * plot_w
     };
-    let y = |q: f64| TOP + (1.0 - q) * plot_h;
+    // -log10(1 - q): 0 at 0 %, 1 at 90 %, 2 at 99 % … capped at 99.99 %, where the max also sits.
+    let stretch = |q: f64| -(1.0 - q).max(1e-4).log10() / 4.0;
+    let y = |q: f64| TOP + (1.0 - stretch(q)) * plot_h;
 
     let mut s = String::new();
     let _ = writeln!(
@@ -71,7 +77,14 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
             tick_label(e)
         );
     }
-    for q in [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0] {
+    for (q, text) in [
+        (0.0, "0"),
+        (0.5, "50"),
+        (0.9, "90"),
+        (0.99, "99"),
+        (0.999, "99.9"),
+        (0.9999, "99.99"),
+    ] {
         let py = y(q);
         let _ = writeln!(
             s,
@@ -80,10 +93,9 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
         );
         let _ = writeln!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}%</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{text}%</text>"#,
             LEFT - 6.0,
-            py + 4.0,
-            q * 100.0
+            py + 4.0
         );
     }
     let _ = writeln!(
@@ -98,7 +110,7 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">deliveries at or below (%)</text>"#,
+        r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">deliveries at or below (%, tail stretched)</text>"#,
         TOP + plot_h / 2.0
     );
     for (i, series) in series.iter().enumerate() {
@@ -119,7 +131,7 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
             r#"<path d="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
             path.trim_end()
         );
-        let ly = TOP + 20.0 + i as f64 * 22.0;
+        let ly = TOP + 20.0 + i as f64 * 40.0;
         let lx = LEFT + plot_w + 16.0;
         let _ = writeln!(
             s,
@@ -133,6 +145,13 @@ pub fn cdf(title: &str, series: &[Series]) -> String {
             r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#,
             lx + 28.0,
             escape(&series.name)
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
+            lx + 28.0,
+            ly + 15.0,
+            escape(&series.detail)
         );
     }
     s.push_str("</svg>\n");
@@ -168,10 +187,12 @@ mod tests {
             &[
                 Series {
                     name: "relay".into(),
+                    detail: "p99 10 ms".into(),
                     points: vec![(0.5, 1.0), (0.99, 10.0), (1.0, 20.0)],
                 },
                 Series {
                     name: "a&b".into(),
+                    detail: String::new(),
                     points: vec![(0.5, 3.0), (1.0, 2000.0)],
                 },
             ],

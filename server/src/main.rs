@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the boards over HTTP and WebSocket.
-    Serve(palabre::Config),
+    Serve(Box<palabre::Config>),
     /// Print a workshop's report from the data directory (works with the server stopped).
     Export {
         /// The workshop id (the part of its links after /w/).
@@ -51,7 +51,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
-        Command::Serve(config) => runtime.block_on(serve(config)),
+        Command::Serve(config) => runtime.block_on(serve(*config)),
         Command::Export {
             workshop,
             format,

@@ -259,6 +259,73 @@ async fn malformed_updates_close_only_that_connection_with_1007() -> TestResult 
     Ok(())
 }
 
+/// Two items from one client: a string in root text `t`, then an item whose parent is that
+/// string. yrs integrates the first, then fails on the second ("invalid parent").
+fn half_valid_update(client: u64) -> Vec<u8> {
+    let mut u = vec![1, 2];
+    varuint(client, &mut u);
+    u.push(0);
+    u.extend_from_slice(&[4, 1]);
+    var_bytes(b"t", &mut u);
+    var_bytes(b"HALF", &mut u);
+    // Parent given by id (client, clock 0): the string above, which cannot hold children.
+    u.extend_from_slice(&[4, 0]);
+    varuint(client, &mut u);
+    u.push(0);
+    var_bytes(b"child", &mut u);
+    u.push(0);
+    u
+}
+
+#[test]
+fn half_valid_update_fails_after_changing_a_doc() {
+    // Guards the test below: yrs really does apply the first item before refusing the second.
+    let doc = Doc::new();
+    let text = doc.get_or_insert_text("t");
+    let decoded = Update::decode_v1(&half_valid_update(7)).map_err(|e| e.to_string());
+    assert!(decoded.is_ok(), "it decodes: {decoded:?}");
+    if let Ok(update) = decoded {
+        let applied = doc.transact_mut().apply_update(update);
+        assert!(applied.is_err(), "yrs refuses it");
+    }
+    assert_eq!(
+        text.get_string(&doc.transact()),
+        "HALF",
+        "after changing the doc"
+    );
+}
+
+#[tokio::test]
+async fn update_refused_half_way_leaves_the_doc_unchanged() -> TestResult {
+    let mut scene = Scene::new().await?;
+    for round in 0..3 {
+        // Alice's edit right before the bad update must survive the server's recovery.
+        scene
+            .alice
+            .add_note(&format!("just-before-{round}"), "gardée");
+        let closed = scene
+            .offend(sync_frame(2, &half_valid_update(1000 + round)))
+            .await?;
+        assert_eq!(closed.code, Some(1007), "{closed:?}");
+        let before = scene.alice.snapshot();
+        scene
+            .bob
+            .wait_until("bob to have alice's last note", WAIT, |d| {
+                Snapshot::of(d) == before
+            })
+            .await?;
+        scene.before = before;
+        scene.assert_unharmed("an update refused half-way").await?;
+        let text = scene.alice.snapshot().text;
+        assert!(
+            !text.contains("HALF"),
+            "the half-applied item never shows: {text:?}"
+        );
+    }
+    assert!(scene.rejected("update_rejected").await? >= 3.0);
+    Ok(())
+}
+
 #[tokio::test]
 async fn text_frame_closes_only_that_connection_with_1003() -> TestResult {
     let mut scene = Scene::new().await?;
@@ -347,6 +414,15 @@ async fn allocation_bombs_are_refused_without_the_allocation() -> TestResult {
         crate::client::note_ids(d).contains("still-serving")
     })
     .await?;
+    let rejected = crate::harness::metrics_of(server.addr()).await?;
+    let counted: f64 = ["count_exceeds_input", "truncated"]
+        .iter()
+        .map(|r| rejected.value(&format!("palabre_rejected_total{{reason=\"{r}\"}}")))
+        .sum();
+    assert!(
+        counted >= 30.0,
+        "every bomb is counted as a rejection ({counted})"
+    );
     let log = server.log();
     assert!(!log.contains("panicked"), "no panic:\n{log}");
     Ok(())

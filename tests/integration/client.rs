@@ -26,39 +26,39 @@ use yrs::{
 use crate::harness::{within, TestError, TestResult, WAIT};
 
 /// The root map every test note lives in: note id -> text.
-pub const NOTES: &str = "notes";
+pub(crate) const NOTES: &str = "notes";
 
 /// How a connection ended, as this client saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Closed {
+pub(crate) struct Closed {
     /// The close code the server sent, if it sent a close frame.
-    pub code: Option<u16>,
+    pub(crate) code: Option<u16>,
     /// The close reason, or what ended the connection.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// One awareness entry as last received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Presence {
+pub(crate) struct Presence {
     /// The announcing client's clock.
-    pub clock: u32,
+    pub(crate) clock: u32,
     /// Its state; `None` once removed.
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
 }
 
 /// What one connection has seen so far.
 #[derive(Debug, Clone, Default)]
-pub struct ConnState {
+pub(crate) struct ConnState {
     /// The server answered our sync step 1.
-    pub synced: bool,
+    pub(crate) synced: bool,
     /// The connection ended.
-    pub closed: Option<Closed>,
+    pub(crate) closed: Option<Closed>,
     /// Presence of every client the server told us about.
-    pub awareness: HashMap<u64, Presence>,
+    pub(crate) awareness: HashMap<u64, Presence>,
     /// Incremental update frames received.
-    pub updates_received: u64,
+    pub(crate) updates_received: u64,
     /// Things the server sent that it never should (undecodable frames, text frames …).
-    pub violations: Vec<String>,
+    pub(crate) violations: Vec<String>,
 }
 
 /// The observable state of one connection, shared with its reader task.
@@ -96,7 +96,7 @@ impl Drop for Connection {
 }
 
 /// A yrs peer connected (or not, between reconnects) to one document of the server.
-pub struct TestClient {
+pub(crate) struct TestClient {
     url: String,
     doc: Doc,
     conn: Option<Connection>,
@@ -107,19 +107,19 @@ pub struct TestClient {
 
 impl TestClient {
     /// Connects a fresh doc to `url` and completes the sync handshake.
-    pub async fn connect(url: &str) -> TestResult<Self> {
+    pub(crate) async fn connect(url: &str) -> TestResult<Self> {
         Self::connect_with_doc(url, Doc::new()).await
     }
 
     /// Connects `doc` to `url` and completes the sync handshake.
-    pub async fn connect_with_doc(url: &str, doc: Doc) -> TestResult<Self> {
+    pub(crate) async fn connect_with_doc(url: &str, doc: Doc) -> TestResult<Self> {
         let mut client = Self::offline(url, doc);
         client.reconnect().await?;
         Ok(client)
     }
 
     /// A client that has not connected yet (see [`TestClient::reconnect`]).
-    pub fn offline(url: &str, doc: Doc) -> Self {
+    pub(crate) fn offline(url: &str, doc: Doc) -> Self {
         TestClient {
             url: url.to_string(),
             doc,
@@ -132,7 +132,7 @@ impl TestClient {
 
     /// Opens a WebSocket to `url` without any handshake: the server's frames are still read
     /// and applied, but nothing is sent until the test says so.
-    pub async fn connect_raw(url: &str) -> TestResult<Self> {
+    pub(crate) async fn connect_raw(url: &str) -> TestResult<Self> {
         let mut client = Self::offline(url, Doc::new());
         let ws = open(url).await?;
         client.conn = Some(attach(&client.doc, ws));
@@ -142,13 +142,13 @@ impl TestClient {
     /// (Re)connects to the client's URL with the current doc: sends our step 1 (as
     /// y-websocket does), answers the server's, re-announces our presence, and waits for
     /// the server's step 2.
-    pub async fn reconnect(&mut self) -> TestResult {
+    pub(crate) async fn reconnect(&mut self) -> TestResult {
         let url = self.url.clone();
         self.reconnect_to(&url).await
     }
 
     /// Like [`TestClient::reconnect`], to another URL (a restarted server).
-    pub async fn reconnect_to(&mut self, url: &str) -> TestResult {
+    pub(crate) async fn reconnect_to(&mut self, url: &str) -> TestResult {
         self.conn = None;
         self.url = url.to_string();
         let ws = open(url).await?;
@@ -165,24 +165,24 @@ impl TestClient {
     }
 
     /// The local document.
-    pub fn doc(&self) -> &Doc {
+    pub(crate) fn doc(&self) -> &Doc {
         &self.doc
     }
 
     /// This peer's client id (also its awareness id).
-    pub fn client_id(&self) -> u64 {
+    pub(crate) fn client_id(&self) -> u64 {
         self.doc.client_id().get()
     }
 
     /// True while a connection is open and not closed by either side.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.conn
             .as_ref()
             .is_some_and(|c| c.shared.lock().closed.is_none())
     }
 
     /// A copy of what the current connection has seen (default when offline).
-    pub fn state(&self) -> ConnState {
+    pub(crate) fn state(&self) -> ConnState {
         self.conn
             .as_ref()
             .map(|c| c.shared.lock().clone())
@@ -191,7 +191,7 @@ impl TestClient {
 
     /// Edits the local doc in one transaction and sends the resulting update, unless offline
     /// (the next handshake carries it) or holding updates.
-    pub fn edit<R>(&mut self, f: impl FnOnce(&mut TransactionMut<'_>) -> R) -> R {
+    pub(crate) fn edit<R>(&mut self, f: impl FnOnce(&mut TransactionMut<'_>) -> R) -> R {
         let (result, update) = {
             let mut txn = self.doc.transact_mut();
             let result = f(&mut txn);
@@ -207,7 +207,7 @@ impl TestClient {
     }
 
     /// Adds a note (`id` -> `text`) to the shared notes map.
-    pub fn add_note(&mut self, id: &str, text: &str) {
+    pub(crate) fn add_note(&mut self, id: &str, text: &str) {
         let notes = self.doc.get_or_insert_map(NOTES);
         self.edit(|txn| {
             notes.insert(txn, id, text);
@@ -215,17 +215,17 @@ impl TestClient {
     }
 
     /// Sends a v1 update as a sync-update frame without applying it locally.
-    pub fn send_update(&self, update: &[u8]) {
+    pub(crate) fn send_update(&self, update: &[u8]) {
         self.send_raw(protocol::encode_update(update));
     }
 
     /// Sends one binary WebSocket message as-is.
-    pub fn send_raw(&self, frame: impl Into<Bytes>) {
+    pub(crate) fn send_raw(&self, frame: impl Into<Bytes>) {
         self.send(WsMessage::Binary(frame.into()));
     }
 
     /// Sends one text WebSocket message.
-    pub fn send_text(&self, text: &str) {
+    pub(crate) fn send_text(&self, text: &str) {
         self.send(WsMessage::text(text));
     }
 
@@ -236,12 +236,12 @@ impl TestClient {
     }
 
     /// From now on, local updates are kept back instead of sent.
-    pub fn hold_updates(&mut self) {
+    pub(crate) fn hold_updates(&mut self) {
         self.held.get_or_insert_with(Vec::new);
     }
 
     /// Sends every held update, in a random order, and stops holding.
-    pub fn release_updates(&mut self, rng: &mut impl Rng) {
+    pub(crate) fn release_updates(&mut self, rng: &mut impl Rng) {
         if let Some(mut held) = self.held.take() {
             held.shuffle(rng);
             for update in held {
@@ -251,12 +251,12 @@ impl TestClient {
     }
 
     /// Drops the connection without a close frame, as a phone losing its network would.
-    pub fn disconnect_abruptly(&mut self) {
+    pub(crate) fn disconnect_abruptly(&mut self) {
         self.conn = None;
     }
 
     /// Sends a normal close frame and drops the connection.
-    pub async fn close(&mut self) {
+    pub(crate) async fn close(&mut self) {
         if let Some(conn) = self.conn.take() {
             let _ = conn.out.send(WsMessage::Close(None));
             // Let the writer put the close frame on the wire before the tasks are aborted.
@@ -270,13 +270,13 @@ impl TestClient {
     }
 
     /// Announces `state` (a JSON value) as this client's presence.
-    pub fn set_awareness(&mut self, state: &str) {
+    pub(crate) fn set_awareness(&mut self, state: &str) {
         self.awareness_state = Some(state.to_string());
         self.send_awareness(state);
     }
 
     /// Announces that this client has no presence any more (state `null`).
-    pub fn clear_awareness(&mut self) {
+    pub(crate) fn clear_awareness(&mut self) {
         self.awareness_state = None;
         self.send_awareness("null");
     }
@@ -295,13 +295,13 @@ impl TestClient {
     }
 
     /// Waits until the server answered our sync step 1.
-    pub async fn wait_synced(&self) -> TestResult {
+    pub(crate) async fn wait_synced(&self) -> TestResult {
         self.wait_state("the server's sync step 2", WAIT, |s| s.synced)
             .await
     }
 
     /// Waits until `pred` holds for the local doc; fails early if the connection ends.
-    pub async fn wait_until(
+    pub(crate) async fn wait_until(
         &self,
         what: &str,
         limit: Duration,
@@ -311,7 +311,7 @@ impl TestClient {
     }
 
     /// Waits until `pred` holds for the connection's state; fails early if it ends first.
-    pub async fn wait_state(
+    pub(crate) async fn wait_state(
         &self,
         what: &str,
         limit: Duration,
@@ -348,7 +348,7 @@ impl TestClient {
     }
 
     /// Waits until the server ends the connection; returns how.
-    pub async fn wait_closed(&self) -> TestResult<Closed> {
+    pub(crate) async fn wait_closed(&self) -> TestResult<Closed> {
         let Some(conn) = &self.conn else {
             return Err(TestError::Protocol(
                 "waiting for a close while offline".into(),
@@ -372,18 +372,18 @@ impl TestClient {
     }
 
     /// The note ids currently in the local doc.
-    pub fn note_ids(&self) -> BTreeSet<String> {
+    pub(crate) fn note_ids(&self) -> BTreeSet<String> {
         note_ids(&self.doc)
     }
 
     /// A comparable picture of the local doc.
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot::of(&self.doc)
     }
 }
 
 /// The note ids in `doc`'s notes map.
-pub fn note_ids(doc: &Doc) -> BTreeSet<String> {
+pub(crate) fn note_ids(doc: &Doc) -> BTreeSet<String> {
     let notes: MapRef = doc.get_or_insert_map(NOTES);
     let txn = doc.transact();
     notes.keys(&txn).map(str::to_string).collect()
@@ -391,22 +391,22 @@ pub fn note_ids(doc: &Doc) -> BTreeSet<String> {
 
 /// Everything the tests write, as comparable values: two replicas are in step when equal.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// What the replica has integrated.
-    pub state_vector: StateVector,
+    pub(crate) state_vector: StateVector,
     /// Root map `m`.
-    pub map: Any,
+    pub(crate) map: Any,
     /// Root array `a`.
-    pub array: Any,
+    pub(crate) array: Any,
     /// Root text `t`.
-    pub text: String,
+    pub(crate) text: String,
     /// Root map of notes.
-    pub notes: Any,
+    pub(crate) notes: Any,
 }
 
 impl Snapshot {
     /// Reads the roots the tests use from `doc`.
-    pub fn of(doc: &Doc) -> Self {
+    pub(crate) fn of(doc: &Doc) -> Self {
         use yrs::types::ToJson;
         let map = doc.get_or_insert_map("m");
         let array = doc.get_or_insert_array("a");

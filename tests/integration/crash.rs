@@ -1,7 +1,9 @@
-//! Crash safety of the real binary: SIGKILL while clients write continuously, restart on the
-//! same data dir, and every update any client had received from the server must be there.
+//! Crash safety of the real binary: SIGKILL (or SIGTERM) while clients write continuously and
+//! others keep joining; restart on the same data dir; every note any client had received from
+//! the server — by relay or in a handshake — must be there.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,13 @@ use rand::{Rng, SeedableRng};
 use yrs::{Doc, Map, Transact};
 
 use crate::client::{TestClient, NOTES};
-use crate::harness::{io, seed, within, ChildServer, TestResult, WAIT};
+use crate::harness::{io, seed, within, ChildServer, TestError, TestResult, WAIT};
 
 const DOCS: [&str; 2] = ["crash.board-a", "crash.board-b"];
 const WRITERS: usize = 6;
-const ROUNDS: usize = 3;
+
+/// Note ids each doc's clients have received from the server.
+type Seen = [BTreeSet<String>; 2];
 
 /// One writing client: a connection whose doc holds only what the server sent (its own
 /// notes are authored in a separate doc and only come back through the server's relay).
@@ -52,81 +56,146 @@ async fn write_continuously(
     w
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_nothing_any_client_had_received() -> TestResult {
-    let mut rng = StdRng::seed_from_u64(seed(0x5eed_0201));
-    let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
-    let mut confirmed: [BTreeSet<String>; 2] = Default::default();
-    for round in 0..ROUNDS {
-        let server = ChildServer::start(dir.path(), dir.path(), &[]).await?;
-        // Whatever earlier rounds confirmed must have survived their crash.
-        for (doc, seen) in DOCS.iter().zip(&confirmed) {
-            let check = TestClient::connect(&server.ws_url(doc)).await?;
-            let ids = check.note_ids();
-            let missing: Vec<&String> = seen.difference(&ids).collect();
-            assert!(
-                missing.is_empty(),
-                "round {round}: {doc} lost {} notes: {missing:?}",
-                missing.len()
-            );
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for i in 0..WRITERS {
-            let doc_index = i % DOCS.len();
-            let url = server.ws_url(DOCS.get(doc_index).copied().unwrap_or("crash.board-a"));
-            let client = TestClient::connect(&url).await?;
-            let w = Writer {
-                doc_index,
-                client,
-                written: 0,
-            };
-            let task_rng = StdRng::seed_from_u64(rng.random());
-            tasks.push(tokio::spawn(write_continuously(
-                w,
-                format!("r{round}-w{i}"),
-                task_rng,
-                stop.clone(),
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1200))).await;
-        server.kill().await?;
-        stop.store(true, Ordering::Relaxed);
-        let mut written = 0;
-        let mut received_this_round = 0;
-        for task in tasks {
-            let w = within("a writer to stop", WAIT, task).await?.map_err(|e| {
-                crate::harness::TestError::Protocol(format!("writer task failed: {e}"))
-            })?;
-            // Frames already on the client's socket were sent before the kill: let them land.
-            w.client.wait_closed().await?;
-            written += w.written;
-            let seen = w.client.note_ids();
-            received_this_round += seen
-                .iter()
-                .filter(|id| id.starts_with(&format!("r{round}-")))
-                .count();
-            if let Some(set) = confirmed.get_mut(w.doc_index) {
-                set.extend(seen);
+/// Keeps joining the docs with fresh clients and records what each handshake delivered,
+/// until `stop` is set or the server is gone.
+async fn join_repeatedly(
+    urls: [String; 2],
+    mut rng: StdRng,
+    stop: Arc<AtomicBool>,
+) -> (Seen, usize) {
+    let mut seen = Seen::default();
+    let mut joins = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let i = rng.random_range(0..DOCS.len());
+        let (Some(url), Some(set)) = (urls.get(i), seen.get_mut(i)) else {
+            break;
+        };
+        match TestClient::connect(url).await {
+            Ok(client) => {
+                set.extend(client.note_ids());
+                joins += 1;
             }
+            Err(_) => break,
         }
-        eprintln!(
-            "round {round}: {written} notes written, {received_this_round} receipts before SIGKILL"
-        );
-        assert!(
-            received_this_round > 0,
-            "round {round}: the clients received something before the kill"
-        );
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..20))).await;
     }
-    let server = ChildServer::start(dir.path(), dir.path(), &[]).await?;
-    for (doc, seen) in DOCS.iter().zip(&confirmed) {
+    (seen, joins)
+}
+
+/// How a round ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    Kill,
+    Term,
+}
+
+/// Starts the server, checks that what earlier rounds saw survived, writes and joins until a
+/// random moment, stops the server with `end`, and adds what the clients received to `confirmed`.
+async fn round(
+    dir: &Path,
+    round: usize,
+    end: End,
+    rng: &mut StdRng,
+    confirmed: &mut Seen,
+) -> TestResult {
+    // Some rounds compact often, so a crash can land during or right after a compaction.
+    let compact = if rng.random_bool(0.5) { "15" } else { "2000" };
+    let server = ChildServer::start(dir, dir, &["--compact-updates", compact]).await?;
+    for (doc, seen) in DOCS.iter().zip(confirmed.iter()) {
         let check = TestClient::connect(&server.ws_url(doc)).await?;
         let ids = check.note_ids();
         let missing: Vec<&String> = seen.difference(&ids).collect();
         assert!(
             missing.is_empty(),
-            "{doc} lost {} received notes: {missing:?}",
-            missing.len()
+            "round {round}: {doc} lost {} notes it had shown, e.g. {:?}",
+            missing.len(),
+            missing.iter().take(10).collect::<Vec<_>>()
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for i in 0..WRITERS {
+        let doc_index = i % DOCS.len();
+        let url = server.ws_url(DOCS.get(doc_index).copied().unwrap_or_default());
+        let w = Writer {
+            doc_index,
+            client: TestClient::connect(&url).await?,
+            written: 0,
+        };
+        let task_rng = StdRng::seed_from_u64(rng.random());
+        writers.push(tokio::spawn(write_continuously(
+            w,
+            format!("r{round}-w{i}"),
+            task_rng,
+            stop.clone(),
+        )));
+    }
+    let urls = DOCS.map(|d| server.ws_url(d));
+    let joiner = tokio::spawn(join_repeatedly(
+        urls,
+        StdRng::seed_from_u64(rng.random()),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(rng.random_range(300..1200))).await;
+    match end {
+        End::Kill => server.kill().await?,
+        End::Term => {
+            let status = server.terminate().await?;
+            assert_eq!(
+                status.code(),
+                Some(0),
+                "SIGTERM during writes is still a clean exit"
+            );
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut written, mut relayed) = (0, 0);
+    let task_failed =
+        |e: tokio::task::JoinError| TestError::Protocol(format!("client task failed: {e}"));
+    for task in writers {
+        let w = within("a writer to stop", WAIT, task)
+            .await?
+            .map_err(task_failed)?;
+        // Frames already on the client's socket were sent before the stop: let them land.
+        w.client.wait_closed().await?;
+        written += w.written;
+        let seen = w.client.note_ids();
+        relayed += seen
+            .iter()
+            .filter(|id| id.starts_with(&format!("r{round}-")))
+            .count();
+        if let Some(set) = confirmed.get_mut(w.doc_index) {
+            set.extend(seen);
+        }
+    }
+    let (joined_seen, joins) = within("the joiner to stop", WAIT, joiner)
+        .await?
+        .map_err(task_failed)?;
+    for (set, seen) in confirmed.iter_mut().zip(joined_seen) {
+        set.extend(seen);
+    }
+    eprintln!(
+        "round {round} ({end:?}, compact every {compact}): {written} notes written, {relayed} relay \
+         receipts, {joins} joins before the stop"
+    );
+    assert!(
+        relayed > 0 && joins > 0,
+        "round {round}: clients received something before the stop"
+    );
+    Ok(())
+}
+
+/// After the last round: everything any client was ever shown is on disk.
+async fn verify(dir: &Path, confirmed: &Seen) -> TestResult {
+    let server = ChildServer::start(dir, dir, &[]).await?;
+    for (doc, seen) in DOCS.iter().zip(confirmed) {
+        let ids = TestClient::connect(&server.ws_url(doc)).await?.note_ids();
+        let missing: Vec<&String> = seen.difference(&ids).collect();
+        assert!(
+            missing.is_empty(),
+            "{doc} lost {} notes it had shown, e.g. {:?}",
+            missing.len(),
+            missing.iter().take(10).collect::<Vec<_>>()
         );
     }
     let log = server.log();
@@ -135,4 +204,24 @@ async fn sigkill_loses_nothing_any_client_had_received() -> TestResult {
         "the server never panicked:\n{log}"
     );
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_nothing_any_client_had_received() -> TestResult {
+    let mut rng = StdRng::seed_from_u64(seed(0x5eed_0201));
+    let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
+    let mut confirmed = Seen::default();
+    for n in 0..3 {
+        round(dir.path(), n, End::Kill, &mut rng, &mut confirmed).await?;
+    }
+    verify(dir.path(), &confirmed).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_writes_exits_zero_and_keeps_everything_received() -> TestResult {
+    let mut rng = StdRng::seed_from_u64(seed(0x5eed_0202));
+    let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
+    let mut confirmed = Seen::default();
+    round(dir.path(), 0, End::Term, &mut rng, &mut confirmed).await?;
+    verify(dir.path(), &confirmed).await
 }

@@ -17,11 +17,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// Default bound for one thing a test waits for; generous because the machine is shared.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// Why a test helper failed.
 #[derive(thiserror::Error)]
-pub enum TestError {
+pub(crate) enum TestError {
     /// Something did not happen within its time bound.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {
@@ -65,16 +65,20 @@ impl std::fmt::Debug for TestError {
 }
 
 /// Result of a test or helper.
-pub type TestResult<T = ()> = Result<T, TestError>;
+pub(crate) type TestResult<T = ()> = Result<T, TestError>;
 
 /// Maps an IO error into a [`TestError`] that says what was being done.
-pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestError {
+pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestError {
     let context = context.into();
     move |source| TestError::Io { context, source }
 }
 
 /// Runs `fut`, failing with a [`TestError::Timeout`] naming `what` if it takes over `limit`.
-pub async fn within<T>(what: &str, limit: Duration, fut: impl Future<Output = T>) -> TestResult<T> {
+pub(crate) async fn within<T>(
+    what: &str,
+    limit: Duration,
+    fut: impl Future<Output = T>,
+) -> TestResult<T> {
     tokio::time::timeout(limit, fut)
         .await
         .map_err(|_| TestError::Timeout {
@@ -84,7 +88,7 @@ pub async fn within<T>(what: &str, limit: Duration, fut: impl Future<Output = T>
 }
 
 /// Polls `check` every few milliseconds until it holds, for at most `limit`.
-pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> TestResult
+pub(crate) async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> TestResult
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -105,7 +109,7 @@ where
 }
 
 /// Seed for a randomized test: `PALABRE_TEST_SEED` when set (to replay a failure), else `default`.
-pub fn seed(default: u64) -> u64 {
+pub(crate) fn seed(default: u64) -> u64 {
     let seed = std::env::var("PALABRE_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -116,7 +120,7 @@ pub fn seed(default: u64) -> u64 {
 
 /// Palabre served in this process by `palabre::run`, on 127.0.0.1 with a temporary data dir.
 /// Dropping it asks the server to stop; [`TestServer::stop`] waits for a clean stop.
-pub struct TestServer {
+pub(crate) struct TestServer {
     addr: SocketAddr,
     config: Config,
     running: Option<Running>,
@@ -131,12 +135,12 @@ struct Running {
 
 impl TestServer {
     /// A server with every default option.
-    pub async fn start() -> TestResult<Self> {
+    pub(crate) async fn start() -> TestResult<Self> {
         Self::start_with(|_| {}).await
     }
 
     /// A server whose defaults `tweak` adjusts (small queues, short timeouts …).
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestResult<Self> {
+    pub(crate) async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestResult<Self> {
         let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
         let mut config = Config::with_data_dir(dir.path());
         config.web_dir = dir.path().join("no-web-client");
@@ -153,17 +157,17 @@ impl TestServer {
     }
 
     /// The address served.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The WebSocket URL of document `doc`.
-    pub fn ws_url(&self, doc: &str) -> String {
+    pub(crate) fn ws_url(&self, doc: &str) -> String {
         format!("ws://{}/ws/{doc}", self.addr)
     }
 
     /// Graceful shutdown, as on SIGTERM: waits until the server has flushed and closed its store.
-    pub async fn stop(&mut self) -> TestResult {
+    pub(crate) async fn stop(&mut self) -> TestResult {
         let Some(running) = self.running.take() else {
             return Ok(());
         };
@@ -177,7 +181,7 @@ impl TestServer {
     }
 
     /// Stops gracefully, then serves the same data dir again (on the same port when it is free).
-    pub async fn restart(&mut self) -> TestResult {
+    pub(crate) async fn restart(&mut self) -> TestResult {
         self.stop().await?;
         let (addr, running) = match serve(&self.config, self.addr.port()).await {
             Ok(ok) => ok,
@@ -189,7 +193,7 @@ impl TestServer {
     }
 
     /// The server's `/metrics`, parsed.
-    pub async fn metrics(&self) -> TestResult<Metrics> {
+    pub(crate) async fn metrics(&self) -> TestResult<Metrics> {
         metrics_of(self.addr).await
     }
 }
@@ -218,13 +222,13 @@ async fn serve(config: &Config, port: u16) -> TestResult<(SocketAddr, Running)> 
 
 /// A Prometheus text exposition, as series -> value.
 #[derive(Debug, Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     series: BTreeMap<String, f64>,
 }
 
 impl Metrics {
     /// Parses `name{labels} value` lines, skipping comments.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let series = text
             .lines()
             .filter(|l| !l.starts_with('#'))
@@ -237,18 +241,18 @@ impl Metrics {
     }
 
     /// The value of one series (e.g. `palabre_rejected_total{reason="text_frame"}`), 0 if absent.
-    pub fn value(&self, series: &str) -> f64 {
+    pub(crate) fn value(&self, series: &str) -> f64 {
         self.series.get(series).copied().unwrap_or(0.0)
     }
 
     /// Whether the series is exposed at all.
-    pub fn has(&self, series: &str) -> bool {
+    pub(crate) fn has(&self, series: &str) -> bool {
         self.series.contains_key(series)
     }
 }
 
 /// `GET /metrics` of the server at `addr`, parsed.
-pub async fn metrics_of(addr: SocketAddr) -> TestResult<Metrics> {
+pub(crate) async fn metrics_of(addr: SocketAddr) -> TestResult<Metrics> {
     let (status, body) = http_get(addr, "/metrics").await?;
     if status != 200 {
         return Err(TestError::Server(format!(
@@ -259,7 +263,7 @@ pub async fn metrics_of(addr: SocketAddr) -> TestResult<Metrics> {
 }
 
 /// A minimal HTTP/1.1 GET (the server closes after answering); returns status and body.
-pub async fn http_get(addr: SocketAddr, path: &str) -> TestResult<(u16, String)> {
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> TestResult<(u16, String)> {
     within(&format!("GET {path}"), WAIT, async {
         let mut stream = TcpStream::connect(addr)
             .await
@@ -313,7 +317,7 @@ fn dechunk(body: &str) -> String {
 }
 
 /// The `palabre` binary under test: `PALABRE_BIN`, else `palabre` next to this test's target dir.
-pub fn palabre_binary() -> TestResult<PathBuf> {
+pub(crate) fn palabre_binary() -> TestResult<PathBuf> {
     if let Some(bin) = std::env::var_os("PALABRE_BIN") {
         return Ok(PathBuf::from(bin));
     }
@@ -340,7 +344,7 @@ pub fn palabre_binary() -> TestResult<PathBuf> {
 
 /// The real `palabre serve` running as a child process, for crashes and signals.
 /// Its log goes to `server.log` in the directory given at start; it is killed on drop.
-pub struct ChildServer {
+pub(crate) struct ChildServer {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
@@ -351,7 +355,7 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts `palabre serve --bind 127.0.0.1:0 --data-dir <data_dir> <extra…>` and waits for
     /// its "listening on" line.
-    pub async fn start(data_dir: &Path, log_dir: &Path, extra: &[&str]) -> TestResult<Self> {
+    pub(crate) async fn start(data_dir: &Path, log_dir: &Path, extra: &[&str]) -> TestResult<Self> {
         let bin = palabre_binary()?;
         let log = log_dir.join("server.log");
         let log_file = std::fs::OpenOptions::new()
@@ -412,22 +416,22 @@ impl ChildServer {
     }
 
     /// The address served.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The WebSocket URL of document `doc`.
-    pub fn ws_url(&self, doc: &str) -> String {
+    pub(crate) fn ws_url(&self, doc: &str) -> String {
         format!("ws://{}/ws/{doc}", self.addr)
     }
 
     /// The server's log so far (for failure messages).
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The process's peak resident memory, from /proc (Linux only).
-    pub fn peak_rss_kib(&self) -> TestResult<u64> {
+    pub(crate) fn peak_rss_kib(&self) -> TestResult<u64> {
         let pid = self
             .child
             .id()
@@ -442,7 +446,7 @@ impl ChildServer {
     }
 
     /// SIGKILL: the process dies on the spot, with no chance to flush anything.
-    pub async fn kill(mut self) -> TestResult {
+    pub(crate) async fn kill(mut self) -> TestResult {
         self.child.start_kill().map_err(io("sending SIGKILL"))?;
         within("the killed server to exit", WAIT, self.child.wait())
             .await?
@@ -451,7 +455,7 @@ impl ChildServer {
     }
 
     /// SIGTERM, then waits for the process to exit; returns its exit status.
-    pub async fn terminate(mut self) -> TestResult<ExitStatus> {
+    pub(crate) async fn terminate(mut self) -> TestResult<ExitStatus> {
         let pid = self
             .child
             .id()
@@ -471,4 +475,115 @@ impl ChildServer {
             .await?
             .map_err(io("waiting for the server"))
     }
+}
+
+/// A WebSocket opened by hand on a raw socket, for clients that must never write again after
+/// the handshake (a WebSocket library would answer pings, and a write to a connection the
+/// server has closed makes the kernel discard what is still unread, close frame included).
+pub(crate) struct RawWebSocket {
+    stream: TcpStream,
+    buffered: Vec<u8>,
+}
+
+impl RawWebSocket {
+    /// Connects to `addr`, optionally with a small receive buffer, and upgrades `path`.
+    pub(crate) async fn connect(
+        addr: SocketAddr,
+        path: &str,
+        recv_buffer: Option<u32>,
+    ) -> TestResult<Self> {
+        let socket = tokio::net::TcpSocket::new_v4().map_err(io("creating a socket"))?;
+        if let Some(size) = recv_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .map_err(io("setting the receive buffer"))?;
+        }
+        let mut stream = socket.connect(addr).await.map_err(io("connecting"))?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(io("sending the upgrade"))?;
+        let mut buffered = Vec::new();
+        let mut chunk = [0u8; 1024];
+        let head_end = within("the upgrade response", WAIT, async {
+            loop {
+                if let Some(at) = buffered.windows(4).position(|w| w == b"\r\n\r\n") {
+                    return Ok(at + 4);
+                }
+                let n = stream
+                    .read(&mut chunk)
+                    .await
+                    .map_err(io("reading the upgrade response"))?;
+                if n == 0 {
+                    return Err(TestError::Protocol(
+                        "connection closed during the upgrade".into(),
+                    ));
+                }
+                buffered.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            }
+        })
+        .await??;
+        let head =
+            String::from_utf8_lossy(buffered.get(..head_end).unwrap_or_default()).into_owned();
+        if !head.starts_with("HTTP/1.1 101") {
+            return Err(TestError::Protocol(format!("upgrade refused: {head}")));
+        }
+        buffered.drain(..head_end);
+        Ok(RawWebSocket { stream, buffered })
+    }
+
+    /// Reads (never writes) until the server's close frame or the end of the connection;
+    /// returns the close code, if a close frame came, and how many data frames preceded it.
+    pub(crate) async fn read_until_close(mut self) -> TestResult<(Option<u16>, usize)> {
+        within("the server to end the connection", WAIT, async move {
+            let mut frames = 0;
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                while let Some((opcode, payload, used)) = parse_frame(&self.buffered) {
+                    if opcode == 0x8 {
+                        let code = match payload.as_slice() {
+                            [hi, lo, ..] => Some(u16::from_be_bytes([*hi, *lo])),
+                            _ => None,
+                        };
+                        return Ok((code, frames));
+                    }
+                    if opcode == 0x2 {
+                        frames += 1;
+                    }
+                    self.buffered.drain(..used);
+                }
+                match self.stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return Ok((None, frames)),
+                    Ok(n) => self
+                        .buffered
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                }
+            }
+        })
+        .await?
+    }
+}
+
+/// One unmasked server frame at the start of `buf`: (opcode, payload, bytes used).
+fn parse_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let opcode = buf.first()? & 0x0f;
+    let len7 = buf.get(1)? & 0x7f;
+    let (len, header) = match len7 {
+        126 => (
+            u64::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])),
+            4,
+        ),
+        127 => {
+            let bytes: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+            (u64::from_be_bytes(bytes), 10)
+        }
+        n => (u64::from(n), 2),
+    };
+    let end = header + usize::try_from(len).ok()?;
+    let payload = buf.get(header..end)?.to_vec();
+    Some((opcode, payload, end))
 }

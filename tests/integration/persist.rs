@@ -160,3 +160,45 @@ async fn sigterm_exits_zero_and_keeps_everything() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn joins_racing_evictions_lose_nothing() -> TestResult {
+    let mut rng = StdRng::seed_from_u64(seed(0x5eed_0104));
+    let server = TestServer::start_with(|c| c.room_idle = Duration::from_millis(50)).await?;
+    let url = server.ws_url("churn");
+    let mut written = Vec::new();
+    for n in 0..40 {
+        let mut client = TestClient::connect(&url).await?;
+        let id = format!("churn-{n}");
+        client.add_note(&id, "arrivée, départ");
+        // The only writer: the first relayed update is our note, now durable.
+        client
+            .wait_state("the note's relay", WAIT, |s| s.updates_received >= 1)
+            .await?;
+        let missing: Vec<&String> = written
+            .iter()
+            .filter(|w| !client.note_ids().contains(*w))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "join {n} is missing earlier notes: {missing:?}"
+        );
+        written.push(id);
+        if rng.random_bool(0.5) {
+            client.close().await;
+        } else {
+            client.disconnect_abruptly();
+        }
+        // Around the idle time, so some joins land just as the room is being evicted.
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..120))).await;
+    }
+    let evictions = server.metrics().await?.value("palabre_evictions_total");
+    eprintln!("40 joins, {evictions} evictions");
+    assert!(
+        evictions >= 5.0,
+        "the room was evicted between joins ({evictions} times)"
+    );
+    let last = TestClient::connect(&url).await?;
+    assert_eq!(last.note_ids().len(), 40);
+    Ok(())
+}

@@ -250,3 +250,24 @@ async fn invalid_document_ids_are_refused_before_the_upgrade() -> TestResult {
     ok.wait_state("the note's relay", WAIT, |s| s.updates_received >= 1)
         .await
 }
+
+#[tokio::test]
+async fn an_update_sent_just_before_closing_is_kept() -> TestResult {
+    let server = TestServer::start().await?;
+    let url = server.ws_url("close-right-after");
+    let reader = TestClient::connect(&url).await?;
+    for n in 0..20 {
+        // A participant adds a post-it and closes the tab at once.
+        let mut client = TestClient::connect(&url).await?;
+        client.add_note(&format!("last-words-{n}"), "à bientôt");
+        client.close().await;
+    }
+    reader
+        .wait_until("every note sent right before a close", WAIT, |d| {
+            crate::client::note_ids(d).len() == 20
+        })
+        .await?;
+    let late = TestClient::connect(&url).await?;
+    assert_eq!(late.note_ids().len(), 20);
+    Ok(())
+}

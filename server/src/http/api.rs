@@ -333,7 +333,7 @@ async fn rotate(
 
 /// Encoded state of the workshop doc.
 async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
-    let bytes = state.hub.read(wid, |doc| board::encode_doc(doc)).await?;
+    let bytes = state.hub.read(wid, board::encode_doc).await?;
     Ok(board::doc_from_update(&bytes)?)
 }
 
@@ -420,10 +420,7 @@ async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopVie
     let workshop = workshop_state(state, wid).await?;
     let mut boards = Vec::new();
     for doc_id in board::workshop::board_doc_ids(&workshop) {
-        let bytes = state
-            .hub
-            .read(&doc_id, |doc| board::encode_doc(doc))
-            .await?;
+        let bytes = state.hub.read(&doc_id, board::encode_doc).await?;
         boards.push((doc_id, board::doc_from_update(&bytes)?));
     }
     Ok(board::read_workshop(&workshop, &boards))
