@@ -4,7 +4,7 @@
 // points elsewhere (e.g. another worktree) when needed.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as M from '../../src/lib/model';
 
@@ -104,7 +104,8 @@ describe('Rust-made fixtures read by the TypeScript model', () => {
   });
 });
 
-// ---- fixtures for the Rust side. Content (ids are fixed so Rust can assert on them):
+// ---- fixtures for the Rust side, byte-identical on every run (client id 4242, item ids
+// tsid00000001, tsid00000002, … in creation order). Content:
 // ts-workshop.bin  meta (id "tsworkshop000001", title "Atelier TS", date "2024-03-14"), participants
 //                  ts-p1 (facilitation) then ts-p2 (accompanied); agenda tsgrid000001 (grid) then
 //                  tsice0000001 (icebreaker); projected = tsgrid000001; control: grid locked with
@@ -143,9 +144,22 @@ function reread(bytes: Uint8Array): Y.Doc {
 const ts1: M.Author = { id: 'ts-p1', name: 'Camille', org: 'Coopérative' };
 const ts2: M.Author = { id: 'ts-p2', name: 'Julien', org: 'CCAS' };
 
+/** A doc whose encoding is the same on every run: fixed client id (and, below, fixed item ids). */
+function fixedDoc(): Y.Doc {
+  const doc = new Y.Doc();
+  doc.clientID = 4242;
+  return doc;
+}
+
 describe('TypeScript-made fixtures for the Rust side', () => {
+  beforeAll(() => {
+    let n = 0;
+    M.useIdGenerator(() => `tsid${String(++n).padStart(8, '0')}`);
+  });
+  afterAll(() => M.useIdGenerator(null));
+
   it('writes the workshop doc', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     doc.transact(() => {
       const meta = doc.getMap('workshop');
       meta.set('version', 1);
@@ -189,7 +203,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
   });
 
   it('writes a grid board', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     header(doc, 'grid', 'tsgrid000001');
     doc.transact(() => {
       for (const [id, title, colour, order] of [['c1', 'Créer', 'green', 'V'], ['c2', 'Arrêter', 'pink', 'W']]) {
@@ -217,7 +231,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
   });
 
   it('writes a timeline board', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     header(doc, 'timeline', 'tstimeline01');
     M.addCard(doc, { when: '2023', title: 'Bilan', person: 'Julien', organisation: 'CCAS', quote: 'On y est.' }, ts2, 1);
     M.addCard(doc, { when: 'septembre 2022', title: 'Reprise', person: 'Sophie', organisation: 'CLEF', quote: 'Une aventure.' }, ts1, 2);
@@ -227,7 +241,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
   });
 
   it('writes an accelerator board', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     header(doc, 'accelerator', 'tsaccel00001');
     M.setAcceleratorField(doc, 'owner', 'Julien');
     M.setAcceleratorField(doc, 'ownerOrg', 'CCAS');
@@ -243,7 +257,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
   });
 
   it('writes an interview board', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     header(doc, 'interview', 'tsinterview1');
     doc.transact(() => {
       doc.getMap('questions').set('why', new Y.Map<unknown>([['text', 'Pourquoi ?'], ['order', 'V']]));
@@ -256,7 +270,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
   });
 
   it('writes an icebreaker board', () => {
-    const doc = new Y.Doc();
+    const doc = fixedDoc();
     header(doc, 'icebreaker', 'tsice0000001');
     M.setPrompt(doc, 'Une confidence ?');
     M.addIcebreakerNote(doc, 'Premier papier', 30);

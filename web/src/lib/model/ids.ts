@@ -2,7 +2,15 @@
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
+let generator: (() => string) | null = null;
+
+/** Replaces random ids by a fixed sequence (reproducible fixtures); `null` restores randomness. */
+export function useIdGenerator(next: (() => string) | null): void {
+  generator = next;
+}
+
 export function newId(length = 12): string {
+  if (generator !== null) return generator();
   const bytes = new Uint8Array(length);
   crypto.getRandomValues(bytes);
   let id = '';

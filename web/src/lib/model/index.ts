@@ -3,5 +3,5 @@
 export * from './workshop';
 export * from './board';
 export { between, keyAt, isValidKey } from './order';
-export { newId, isValidId } from './ids';
+export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
