@@ -1,0 +1,120 @@
+//! REST client for the server's JSON API (see docs/http-api contract): typed requests and errors.
+
+export type BoardKind = 'grid' | 'timeline' | 'accelerator' | 'interview' | 'icebreaker';
+export type Role = 'facilitator' | 'participant' | 'viewer';
+
+export interface BoardRef {
+  id: string;
+  docId: string;
+  kind: BoardKind;
+  title: string;
+}
+
+export interface Links {
+  facilitator: string;
+  participant: string;
+  viewer: string;
+}
+
+export interface Created {
+  id: string;
+  boards: BoardRef[];
+  secrets: { facilitator: string; participant: string; viewer: string };
+  links: Links;
+  joinCode: string;
+}
+
+export interface WorkshopInfo {
+  id: string;
+  role: Role;
+  title: string;
+  date: string;
+  boards: BoardRef[];
+  /** Present for the facilitator when the server shares it; the rotate call returns it too. */
+  joinCode?: string;
+  links?: Links;
+}
+
+export interface Rotated {
+  secrets: { facilitator: string; participant: string; viewer: string };
+  links: Links;
+  joinCode: string;
+}
+
+export type ExportFormat = 'md' | 'html' | 'csv' | 'json';
+
+/** A failed call: the HTTP status (0 when the network failed) and the server's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function call<T>(method: string, path: string, token: string | null, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch (err) {
+    throw new ApiError(0, err instanceof Error ? err.message : String(err));
+  }
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      const parsed: unknown = await response.json();
+      if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+        message = String((parsed as { error: unknown }).error);
+      }
+    } catch {
+      // Not JSON: keep the status text.
+    }
+    throw new ApiError(response.status, message);
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  createWorkshop(template: 'journee-bilan' | 'empty', title: string, date: string): Promise<Created> {
+    return call('POST', '/api/workshops', null, { template, title, date });
+  },
+  workshop(wid: string, token: string): Promise<WorkshopInfo> {
+    return call('GET', `/api/workshops/${enc(wid)}`, token);
+  },
+  addBoard(wid: string, token: string, kind: BoardKind, title: string, template: string): Promise<BoardRef> {
+    return call('POST', `/api/workshops/${enc(wid)}/boards`, token, { kind, title, template });
+  },
+  reorderBoards(wid: string, token: string, order: string[]): Promise<void> {
+    return call('PUT', `/api/workshops/${enc(wid)}/boards/order`, token, { order });
+  },
+  deleteBoard(wid: string, token: string, bid: string): Promise<void> {
+    return call('DELETE', `/api/workshops/${enc(wid)}/boards/${enc(bid)}`, token);
+  },
+  /** The facilitator's view of the links to hand out (`GET /api/workshops/{wid}/links`). */
+  links(wid: string, token: string): Promise<Rotated> {
+    return call('GET', `/api/workshops/${enc(wid)}/links`, token);
+  },
+  rotate(wid: string, token: string): Promise<Rotated> {
+    return call('POST', `/api/workshops/${enc(wid)}/rotate`, token);
+  },
+  join(code: string): Promise<{ workshopId: string; link: string }> {
+    return call('GET', `/api/join/${enc(code)}`, null);
+  },
+  /** A plain link (token in the query, as the contract allows for downloads). */
+  exportUrl(wid: string, token: string, format: ExportFormat): string {
+    return `/api/workshops/${enc(wid)}/export.${format}?token=${enc(token)}`;
+  },
+};

@@ -1,0 +1,7 @@
+//! The board model: the only module that knows Yjs. Screens read plain views and call these writers.
+//! Mirrors docs/board-schema.md (see the Rust `palabre::board` for anything it leaves unclear).
+export * from './workshop';
+export * from './board';
+export { between, keyAt, isValidKey } from './order';
+export { newId, isValidId, useIdGenerator } from './ids';
+export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
