@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
-WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/vite.config.ts -type f 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/sw web/public web/index.html web/package.json web/vite.config.ts web/svelte.config.js web/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test test-rust test-web lint web bench bench-full fuzz clean-data
 

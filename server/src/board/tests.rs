@@ -12,7 +12,8 @@ use super::export;
 use super::fields::{doc_from_update, encode_doc};
 use super::fixtures::{board_by_template, seed_filled, T0};
 use super::grid::{self, NoteInput};
-use super::schema::{board_root, field, Author};
+use super::schema::{board_root, field, Author, BoardKind};
+use super::view::{read_board, ControlView};
 use super::view::{read_workshop, BoardContent, WorkshopView};
 use super::BoardError;
 
@@ -307,29 +308,87 @@ fn rust_binary_fixtures_decode_to_the_expected_view() {
     assert_eq!(view, seed_view());
 }
 
+fn ts_fixture(name: &str) -> Doc {
+    let path = fixtures_dir().join(name);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run the web unit tests)", path.display()));
+    doc_from_update(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The TypeScript mirror writes `tests/fixtures/ts-*.bin` with its own writers (see
+/// web/tests/unit/fixtures.test.ts for what each holds); Rust must read the same content.
 #[test]
-fn typescript_fixtures_read_back_when_present() {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir()).expect("fixtures dir") {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_owned();
-        if name.starts_with("ts-") && name.ends_with(".bin") {
-            files.push((name, std::fs::read(&path).expect("read fixture")));
-        }
-    }
-    if files.is_empty() {
-        return;
-    }
-    // The TypeScript mirror writes the seed slice (tests/fixtures/journee-bilan.expected.json)
-    // with its own writers: the same report must come out.
+fn typescript_fixtures_read_back_as_written() {
+    let files: Vec<(String, Vec<u8>)> = [
+        "ts-workshop.bin",
+        "ts-board-grid.bin",
+        "ts-board-icebreaker.bin",
+    ]
+    .iter()
+    .map(|n| {
+        (
+            n.to_string(),
+            std::fs::read(fixtures_dir().join(n)).expect("TS fixture"),
+        )
+    })
+    .collect();
     let view = read_fixture_set(&files);
-    let expected = std::fs::read_to_string(fixtures_dir().join("journee-bilan.expected.md"))
-        .expect("expected Markdown");
+    let expected =
+        std::fs::read_to_string(fixtures_dir().join("ts-expected.md")).expect("expected Markdown");
     assert_eq!(export::markdown(&view), expected);
+    assert_eq!(view.title, "Atelier TS");
+    assert_eq!(view.projected.as_deref(), Some("tsgrid000001"));
+    let grid = view.boards.first().expect("grid board");
+    assert!(grid.control.locked);
+    assert_eq!(grid.control.votes_per_person, 2);
+    assert_eq!(grid.control.timer_end, 1_710_421_200_000);
+
+    let no_control = ControlView::default();
+    let BoardContent::Timeline(t) = read_board(
+        &ts_fixture("ts-board-timeline.bin"),
+        BoardKind::Timeline,
+        &no_control,
+    ) else {
+        panic!("timeline fixture is not a timeline");
+    };
+    let keys: Vec<&str> = t.cards.iter().map(|c| c.sort_key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["2021", "2022-09", "2023"],
+        "cards typed out of order, shown in date order"
+    );
+
+    let BoardContent::Accelerator(a) = read_board(
+        &ts_fixture("ts-board-accelerator.bin"),
+        BoardKind::Accelerator,
+        &no_control,
+    ) else {
+        panic!("accelerator fixture is not an accelerator");
+    };
+    assert!(!a.question.is_empty() && !a.statement.is_empty() && !a.reformulation.is_empty());
+    assert_eq!(
+        (a.questions.len(), a.ideas.len(), a.actions.len()),
+        (1, 1, 1)
+    );
+    let action = a.actions.first().expect("an action");
+    assert!(!action.who.is_empty() && !action.next.is_empty());
+
+    let BoardContent::Interview(i) = read_board(
+        &ts_fixture("ts-board-interview.bin"),
+        BoardKind::Interview,
+        &no_control,
+    ) else {
+        panic!("interview fixture is not an interview");
+    };
+    let ids: Vec<&str> = i.questions.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, ["why", "needs"]);
+    let answers: usize = i
+        .questions
+        .iter()
+        .flat_map(|q| &q.groups)
+        .map(|g| g.answers.len())
+        .sum();
+    assert_eq!(answers, 1);
 }
 
 fn sync(from: &Doc, to: &Doc) {

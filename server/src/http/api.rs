@@ -226,6 +226,9 @@ struct Shown {
     place: String,
     projected: Option<String>,
     boards: Vec<BoardSummary>,
+    /// The join code, for the screens that display it (facilitator and projector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    join_code: Option<String>,
 }
 
 fn valid_wid(wid: &str) -> Result<(), ApiError> {
