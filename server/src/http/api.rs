@@ -264,7 +264,15 @@ async fn show(
         .hub
         .read(&wid, |doc| board::read_workshop(doc, &[]))
         .await?;
+    let join_code = match role {
+        Role::Facilitator | Role::Viewer => {
+            let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
+            creds.map(|c| c.join_code.clone())
+        }
+        Role::Participant => None,
+    };
     Ok(Json(Shown {
+        join_code,
         role,
         title: view.title,
         date: view.date,
