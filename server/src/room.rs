@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
-use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::access::{Access, Locks};
 use crate::config::Durability;
 use crate::metrics::Metrics;
+use crate::presence::Presence;
 use crate::protocol::{self, Message};
 use crate::store::{Seq, Store, StoreError};
 
@@ -139,14 +140,6 @@ struct Conn {
     access: Access,
     /// Writes refused so far on this connection.
     denials: u32,
-    /// Awareness client ids this connection announced, removed when it leaves.
-    clients: Vec<ClientID>,
-}
-
-struct Presence {
-    clock: u32,
-    json: Arc<str>,
-    renewed: Instant,
 }
 
 /// Updates applied to the doc but not yet handed to the store.
@@ -200,12 +193,7 @@ pub(crate) struct Room {
     /// Approximate encoded size of the doc: what was loaded plus every update since.
     doc_bytes: u64,
     conns: HashMap<ConnId, Conn>,
-    presence: HashMap<ClientID, Presence>,
-    presence_changes: HashMap<ClientID, AwarenessUpdateEntry>,
-    /// Presence renewals (same state, newer clock): relayed in bulk every few seconds, which
-    /// keeps them well inside the receivers' 30 s timeout at a fraction of the frames.
-    renewals: HashMap<ClientID, AwarenessUpdateEntry>,
-    renewals_flushed: Instant,
+    presence: Presence,
     open: Option<Batch>,
     /// A commit is being written; batches are committed one at a time, in order.
     committing: bool,
@@ -251,10 +239,7 @@ impl Room {
             locks,
             doc_bytes: bytes,
             conns: HashMap::new(),
-            presence: HashMap::new(),
-            presence_changes: HashMap::new(),
-            renewals: HashMap::new(),
-            renewals_flushed: Instant::now(),
+            presence: Presence::default(),
             open: None,
             committing: false,
             flush_at: None,
@@ -311,8 +296,13 @@ impl Room {
                 }
                 _ = sleep_until_opt(flush_at) => self.flush(),
                 _ = tick.tick() => {
-                    self.expire_presence();
-                    self.flush_renewals();
+                    let now = Instant::now();
+                    if self.presence.expire(now, self.cfg.awareness_timeout) {
+                        self.schedule_flush();
+                    }
+                    if let Some(renewals) = self.presence.take_renewals(now, self.cfg.awareness_timeout / 6) {
+                        self.broadcast(protocol::encode_awareness(&renewals));
+                    }
                     if self.should_evict() {
                         // Remove ourselves first (while the hub's entry still points at us, under
                         // its shard lock) so no new join can reach a room that is going away; joins
@@ -364,7 +354,6 @@ impl Room {
             close: Some(sub.close),
             access: sub.access,
             denials: 0,
-            clients: Vec::new(),
         };
         // Like the reference server: announce our state vector so the client sends what we lack,
         // then the presence of everyone already here.
@@ -373,8 +362,11 @@ impl Room {
             .outbox
             .try_send(protocol::encode_sync_step1(&sv))
             .is_ok();
-        if !self.presence.is_empty() {
-            ok &= conn.outbox.try_send(self.presence_frame()).is_ok();
+        if let Some(everyone) = self.presence.snapshot() {
+            ok &= conn
+                .outbox
+                .try_send(protocol::encode_awareness(&everyone))
+                .is_ok();
         }
         if !ok {
             if let Some(close) = conn.close.take() {
@@ -388,8 +380,8 @@ impl Room {
     }
 
     fn leave(&mut self, id: ConnId) {
-        if let Some(conn) = self.conns.remove(&id) {
-            self.forget_presence_of(conn.clients);
+        if self.conns.remove(&id).is_some() && self.presence.forget_conn(id, Instant::now()) {
+            self.schedule_flush();
         }
         self.held.retain(|(_, c, _)| *c != id);
         if self.conns.is_empty() {
@@ -402,7 +394,9 @@ impl Room {
             if let Some(close) = conn.close.take() {
                 let _ = close.send(reason);
             }
-            self.forget_presence_of(std::mem::take(&mut conn.clients));
+            if self.presence.forget_conn(id, Instant::now()) {
+                self.schedule_flush();
+            }
         }
         self.held.retain(|(_, c, _)| *c != id);
         if self.conns.is_empty() {
@@ -487,11 +481,15 @@ impl Room {
                     // announce a state: they get nothing to relay.
                     return;
                 }
-                self.on_awareness(conn, update);
+                if self.presence.apply(conn, update, Instant::now()) {
+                    self.schedule_flush();
+                }
             }
             Message::QueryAwareness => {
-                let frame = self.presence_frame();
-                self.send_to(conn, frame);
+                let everyone = self.presence.snapshot().unwrap_or(AwarenessUpdate {
+                    clients: Default::default(),
+                });
+                self.send_to(conn, protocol::encode_awareness(&everyone));
             }
             Message::Auth { .. } => {}
         }
@@ -673,12 +671,8 @@ impl Room {
     /// Coalescing window over: relay presence changes and hand the open batch to the store.
     fn flush(&mut self) {
         self.flush_at = None;
-        if !self.presence_changes.is_empty() {
-            // Pending renewals ride along for free.
-            let mut clients = std::mem::take(&mut self.presence_changes);
-            clients.extend(self.renewals.drain());
-            let update = AwarenessUpdate { clients };
-            self.broadcast(protocol::encode_awareness(&update));
+        if let Some(changes) = self.presence.take_changes() {
+            self.broadcast(protocol::encode_awareness(&changes));
         }
         if !self.committing {
             self.submit();
@@ -919,124 +913,10 @@ impl Room {
         self.disconnect(id, CloseReason::new(1013, "too slow: reconnect to resync"));
     }
 
-    // ---- presence -------------------------------------------------------------------------
-
-    fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate) {
-        let now = Instant::now();
-        let mut claimed = Vec::new();
-        for (client, entry) in update.clients {
-            let is_null = &*entry.json == "null";
-            let accept = match self.presence.get(&client) {
-                None => true,
-                Some(cur) => cur.clock < entry.clock || (cur.clock == entry.clock && is_null),
-            };
-            if !accept {
-                if let Some(cur) = self.presence.get_mut(&client) {
-                    if cur.clock == entry.clock {
-                        cur.renewed = now;
-                    }
-                }
-                continue;
-            }
-            let renewal = !is_null
-                && self
-                    .presence
-                    .get(&client)
-                    .is_some_and(|cur| cur.json == entry.json);
-            if renewal {
-                if let Some(cur) = self.presence.get_mut(&client) {
-                    cur.clock = entry.clock;
-                    cur.renewed = now;
-                }
-                self.renewals.insert(client, entry);
-                continue;
-            }
-            self.renewals.remove(&client);
-            if is_null {
-                self.presence.remove(&client);
-            } else {
-                self.presence.insert(
-                    client,
-                    Presence {
-                        clock: entry.clock,
-                        json: entry.json.clone(),
-                        renewed: now,
-                    },
-                );
-                claimed.push(client);
-            }
-            self.presence_changes.insert(client, entry);
-        }
-        if let Some(c) = self.conns.get_mut(&conn) {
-            for client in claimed {
-                if !c.clients.contains(&client) {
-                    c.clients.push(client);
-                }
-            }
-        }
-        if !self.presence_changes.is_empty() && self.flush_at.is_none() {
+    fn schedule_flush(&mut self) {
+        if self.flush_at.is_none() {
             self.flush_at = Some(tokio::time::Instant::now() + self.window());
         }
-    }
-
-    fn flush_renewals(&mut self) {
-        let every = self.cfg.awareness_timeout / 6;
-        if self.renewals.is_empty() || self.renewals_flushed.elapsed() < every {
-            return;
-        }
-        self.renewals_flushed = Instant::now();
-        let update = AwarenessUpdate {
-            clients: std::mem::take(&mut self.renewals),
-        };
-        self.broadcast(protocol::encode_awareness(&update));
-    }
-
-    fn forget_presence_of(&mut self, clients: Vec<ClientID>) {
-        for client in clients {
-            self.renewals.remove(&client);
-            if let Some(p) = self.presence.remove(&client) {
-                self.presence_changes.insert(
-                    client,
-                    AwarenessUpdateEntry {
-                        clock: p.clock.wrapping_add(1),
-                        json: Arc::from("null"),
-                    },
-                );
-            }
-        }
-        if !self.presence_changes.is_empty() && self.flush_at.is_none() {
-            self.flush_at = Some(tokio::time::Instant::now() + self.window());
-        }
-    }
-
-    fn expire_presence(&mut self) {
-        let timeout = self.cfg.awareness_timeout;
-        let expired: Vec<ClientID> = self
-            .presence
-            .iter()
-            .filter(|(_, p)| p.renewed.elapsed() >= timeout)
-            .map(|(c, _)| *c)
-            .collect();
-        if !expired.is_empty() {
-            self.forget_presence_of(expired);
-        }
-    }
-
-    fn presence_frame(&self) -> Bytes {
-        let clients = self
-            .presence
-            .iter()
-            .map(|(c, p)| {
-                (
-                    *c,
-                    AwarenessUpdateEntry {
-                        clock: p.clock,
-                        json: p.json.clone(),
-                    },
-                )
-            })
-            .collect();
-        protocol::encode_awareness(&AwarenessUpdate { clients })
     }
 }
 

@@ -1,0 +1,278 @@
+//! Who is here: one room's awareness (presence) table, with the y-protocols ordering rules.
+//! No IO: the room feeds it what connections send and relays what it hands back.
+//!
+//! Three rules beyond "newest clock wins" keep presence honest with real y-websocket peers:
+//! - a departed client leaves a *tombstone* (its last clock), so a late echo of its old state,
+//!   which peers re-broadcast, cannot bring it back;
+//! - a state belongs to the connection that last set it: when a client reconnects on a new
+//!   socket before the old one is noticed dead, the old socket closing removes nothing;
+//! - renewals (same state, newer clock) are relayed in bulk every few seconds, which keeps them
+//!   inside the receivers' 30 s timeout at a fraction of the frames.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::ClientID;
+
+use crate::room::ConnId;
+
+struct Entry {
+    clock: u32,
+    /// `None` once the client left: a tombstone that only a newer clock can replace.
+    json: Option<Arc<str>>,
+    renewed: Instant,
+    owner: ConnId,
+}
+
+/// One room's presence states and what is waiting to be relayed.
+#[derive(Default)]
+pub(crate) struct Presence {
+    entries: HashMap<ClientID, Entry>,
+    changes: HashMap<ClientID, AwarenessUpdateEntry>,
+    renewals: HashMap<ClientID, AwarenessUpdateEntry>,
+    renewals_flushed: Option<Instant>,
+}
+
+fn null() -> Arc<str> {
+    Arc::from("null")
+}
+
+impl Presence {
+    /// Applies what connection `conn` announced. Returns true when something must be relayed soon.
+    pub(crate) fn apply(&mut self, conn: ConnId, update: AwarenessUpdate, now: Instant) -> bool {
+        for (client, entry) in update.clients {
+            let is_null = &*entry.json == "null";
+            let newer = match self.entries.get(&client) {
+                None => !is_null,
+                Some(cur) => {
+                    cur.clock < entry.clock
+                        || (cur.clock == entry.clock && is_null && cur.json.is_some())
+                }
+            };
+            if !newer {
+                continue;
+            }
+            let renewal = !is_null
+                && self
+                    .entries
+                    .get(&client)
+                    .is_some_and(|cur| cur.json.as_deref() == Some(&*entry.json));
+            self.entries.insert(
+                client,
+                Entry {
+                    clock: entry.clock,
+                    json: (!is_null).then(|| entry.json.clone()),
+                    renewed: now,
+                    owner: conn,
+                },
+            );
+            if renewal {
+                self.renewals.insert(client, entry);
+            } else {
+                self.renewals.remove(&client);
+                self.changes.insert(client, entry);
+            }
+        }
+        !self.changes.is_empty()
+    }
+
+    /// Connection `conn` closed: the states it still owns are removed. Returns true when
+    /// something must be relayed soon.
+    pub(crate) fn forget_conn(&mut self, conn: ConnId, now: Instant) -> bool {
+        let gone: Vec<ClientID> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.owner == conn && e.json.is_some())
+            .map(|(c, _)| *c)
+            .collect();
+        for client in gone {
+            self.remove(client, now);
+        }
+        !self.changes.is_empty()
+    }
+
+    /// Removes states not renewed for `timeout`, and forgets tombstones after twice that.
+    /// Returns true when something must be relayed soon.
+    pub(crate) fn expire(&mut self, now: Instant, timeout: Duration) -> bool {
+        let stale: Vec<ClientID> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.json.is_some() && now.duration_since(e.renewed) >= timeout)
+            .map(|(c, _)| *c)
+            .collect();
+        for client in stale {
+            self.remove(client, now);
+        }
+        self.entries
+            .retain(|_, e| e.json.is_some() || now.duration_since(e.renewed) < timeout * 2);
+        !self.changes.is_empty()
+    }
+
+    fn remove(&mut self, client: ClientID, now: Instant) {
+        self.renewals.remove(&client);
+        if let Some(e) = self.entries.get_mut(&client) {
+            e.clock = e.clock.wrapping_add(1);
+            e.json = None;
+            e.renewed = now;
+            self.changes.insert(
+                client,
+                AwarenessUpdateEntry {
+                    clock: e.clock,
+                    json: null(),
+                },
+            );
+        }
+    }
+
+    /// Everything to relay now: the changes, with pending renewals riding along for free.
+    pub(crate) fn take_changes(&mut self) -> Option<AwarenessUpdate> {
+        if self.changes.is_empty() {
+            return None;
+        }
+        let mut clients = std::mem::take(&mut self.changes);
+        clients.extend(self.renewals.drain());
+        Some(AwarenessUpdate { clients })
+    }
+
+    /// The renewals gathered, once `every` has passed since the last bulk relay.
+    pub(crate) fn take_renewals(
+        &mut self,
+        now: Instant,
+        every: Duration,
+    ) -> Option<AwarenessUpdate> {
+        let due = self
+            .renewals_flushed
+            .is_none_or(|t| now.duration_since(t) >= every);
+        if self.renewals.is_empty() || !due {
+            return None;
+        }
+        self.renewals_flushed = Some(now);
+        Some(AwarenessUpdate {
+            clients: std::mem::take(&mut self.renewals),
+        })
+    }
+
+    /// Every present client's state, for a newcomer or a query; `None` when nobody is here.
+    pub(crate) fn snapshot(&self) -> Option<AwarenessUpdate> {
+        let clients: HashMap<ClientID, AwarenessUpdateEntry> = self
+            .entries
+            .iter()
+            .filter_map(|(c, e)| {
+                e.json.as_ref().map(|json| {
+                    (
+                        *c,
+                        AwarenessUpdateEntry {
+                            clock: e.clock,
+                            json: json.clone(),
+                        },
+                    )
+                })
+            })
+            .collect();
+        (!clients.is_empty()).then_some(AwarenessUpdate { clients })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(client: u64, clock: u32, json: &str) -> AwarenessUpdate {
+        let mut clients = HashMap::new();
+        clients.insert(
+            ClientID::new(client),
+            AwarenessUpdateEntry {
+                clock,
+                json: Arc::from(json),
+            },
+        );
+        AwarenessUpdate { clients }
+    }
+
+    fn state(p: &Presence, client: u64) -> Option<(u32, String)> {
+        p.snapshot().and_then(|u| {
+            u.clients
+                .get(&ClientID::new(client))
+                .map(|e| (e.clock, e.json.to_string()))
+        })
+    }
+
+    #[test]
+    fn a_late_echo_does_not_resurrect_a_departed_client() {
+        let mut p = Presence::default();
+        let now = Instant::now();
+        p.apply(1, update(7, 3, r#"{"n":"a"}"#), now);
+        p.take_changes();
+        p.forget_conn(1, now);
+        let removal = p.take_changes().expect("removal relayed");
+        assert_eq!(
+            removal.clients.get(&ClientID::new(7)).map(|e| e.clock),
+            Some(4)
+        );
+        // Another peer echoes the old state.
+        assert!(!p.apply(2, update(7, 3, r#"{"n":"a"}"#), now));
+        assert_eq!(state(&p, 7), None);
+        assert!(p.take_changes().is_none());
+    }
+
+    #[test]
+    fn an_old_connection_closing_keeps_a_state_renewed_elsewhere() {
+        let mut p = Presence::default();
+        let now = Instant::now();
+        p.apply(1, update(7, 1, r#"{"n":1}"#), now);
+        p.apply(2, update(7, 2, r#"{"n":2}"#), now);
+        p.take_changes();
+        assert!(!p.forget_conn(1, now));
+        assert_eq!(state(&p, 7), Some((2, r#"{"n":2}"#.to_string())));
+        p.forget_conn(2, now);
+        assert_eq!(state(&p, 7), None);
+    }
+
+    #[test]
+    fn renewals_wait_for_the_bulk_relay_but_ride_along_with_changes() {
+        let mut p = Presence::default();
+        let t0 = Instant::now();
+        p.apply(1, update(7, 1, r#"{"n":1}"#), t0);
+        p.take_changes();
+        assert!(
+            !p.apply(1, update(7, 2, r#"{"n":1}"#), t0),
+            "a renewal is not urgent"
+        );
+        assert!(
+            p.take_renewals(t0, Duration::from_secs(5)).is_some(),
+            "first bulk relay is due"
+        );
+        assert!(!p.apply(1, update(7, 3, r#"{"n":1}"#), t0));
+        assert!(p
+            .take_renewals(t0 + Duration::from_secs(1), Duration::from_secs(5))
+            .is_none());
+        assert!(p.apply(1, update(8, 1, r#"{"m":1}"#), t0));
+        let both = p.take_changes().expect("changes");
+        assert_eq!(both.clients.len(), 2, "the pending renewal rides along");
+    }
+
+    #[test]
+    fn states_expire_and_tombstones_are_forgotten_later() {
+        let mut p = Presence::default();
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(30);
+        p.apply(1, update(7, 1, "{}"), t0);
+        p.take_changes();
+        assert!(!p.expire(t0 + Duration::from_secs(29), timeout));
+        assert!(p.expire(t0 + Duration::from_secs(30), timeout));
+        assert_eq!(state(&p, 7), None);
+        p.expire(t0 + Duration::from_secs(91), timeout);
+        assert!(p.entries.is_empty());
+    }
+
+    #[test]
+    fn a_removal_with_the_same_clock_wins_over_the_state() {
+        let mut p = Presence::default();
+        let now = Instant::now();
+        p.apply(1, update(7, 5, "{}"), now);
+        assert!(p.apply(1, update(7, 5, "null"), now));
+        assert_eq!(state(&p, 7), None);
+    }
+}
