@@ -202,10 +202,23 @@ impl TestServer {
     /// Stops gracefully, then serves the same data dir again (on the same port when it is free).
     pub(crate) async fn restart(&mut self) -> TestResult {
         self.stop().await?;
-        let (addr, running) = match serve(&self.config, self.addr.port()).await {
-            Ok(ok) => ok,
-            Err(_) => serve(&self.config, 0).await?,
-        };
+        if self.resume().await.is_err() {
+            let (addr, running) = serve(&self.config, 0).await?;
+            self.addr = addr;
+            self.running = Some(running);
+        }
+        Ok(())
+    }
+
+    /// After [`TestServer::stop`]: serves the same data dir again on the same port, so clients
+    /// that reconnect on their own (y-websocket) find it.
+    pub(crate) async fn resume(&mut self) -> TestResult {
+        if self.running.is_some() {
+            return Err(TestError::Server(
+                "resume() while the server is running".into(),
+            ));
+        }
+        let (addr, running) = serve(&self.config, self.addr.port()).await?;
         self.addr = addr;
         self.running = Some(running);
         Ok(())
