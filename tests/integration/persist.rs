@@ -291,3 +291,69 @@ async fn out_of_order_updates_survive_eviction_and_restart() -> TestResult {
     assert_eq!(after.snapshot(), expected);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_corrupt_stored_update_is_skipped_and_the_rest_loads() -> TestResult {
+    let mut rng = StdRng::seed_from_u64(seed(0x5eed_0105));
+    let dir = tempfile::tempdir().map_err(crate::harness::io("creating a data dir"))?;
+    let doc = "corrupt.board";
+    let server = ChildServer::start(dir.path(), dir.path(), &[]).await?;
+    let mut writer = TestClient::connect(&server.ws_url(doc)).await?;
+    let witness = TestClient::connect(&server.ws_url(doc)).await?;
+    write_and_confirm(&mut writer, &witness, &mut rng, "kept", 10).await?;
+    let status = server.terminate().await?;
+    assert_eq!(status.code(), Some(0));
+
+    // Append to the log behind the server's back: garbage, a cut-off update, then a good one.
+    let later = yrs::Doc::new();
+    let later_notes = later.get_or_insert_map(crate::client::NOTES);
+    let good = {
+        use yrs::Transact;
+        let mut txn = later.transact_mut();
+        later_notes.insert(&mut txn, "after-the-damage", "toujours lisible");
+        txn.encode_update_v1()
+    };
+    let cut = good.get(..good.len() / 2).unwrap_or_default().to_vec();
+    {
+        let db = rusqlite::Connection::open(dir.path().join("palabre.db"))
+            .map_err(|e| crate::harness::TestError::Server(format!("opening the database: {e}")))?;
+        let next: u64 = db
+            .query_row(
+                "SELECT max(coalesce((SELECT max(seq) FROM updates WHERE doc = ?1), 0), \
+                 coalesce((SELECT snapshot_seq FROM docs WHERE doc = ?1), 0)) + 1",
+                [doc],
+                |r| r.get(0),
+            )
+            .map_err(|e| crate::harness::TestError::Server(format!("reading the log: {e}")))?;
+        let rows: [(u64, Vec<u8>); 3] = [
+            (next, vec![0xde, 0xad, 0xbe, 0xef]),
+            (next + 1, cut),
+            (next + 2, good),
+        ];
+        for (seq, data) in rows {
+            db.execute(
+                "INSERT INTO updates (doc, seq, data) VALUES (?1, ?2, ?3)",
+                rusqlite::params![doc, seq, data],
+            )
+            .map_err(|e| crate::harness::TestError::Server(format!("writing the log: {e}")))?;
+        }
+    }
+
+    let server = ChildServer::start(dir.path(), dir.path(), &[]).await?;
+    let ids = TestClient::connect(&server.ws_url(doc)).await?.note_ids();
+    assert!(
+        (0..10).all(|i| ids.contains(&format!("kept-{i}"))),
+        "the earlier notes load: {ids:?}"
+    );
+    assert!(
+        ids.contains("after-the-damage"),
+        "entries after the damaged ones load: {ids:?}"
+    );
+    let log = server.log();
+    assert!(
+        log.contains(doc),
+        "the damage is reported with the doc id:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    Ok(())
+}
