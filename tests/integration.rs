@@ -1,5 +1,11 @@
 //! The one integration-test binary: the real Palabre server (in-process or as a child
 //! process) driven by real clients — yrs over tokio-tungstenite, and npm y-websocket from Node.
+//!
+//! Needs `target/debug/palabre` (`cargo build -p palabre`; or set `PALABRE_BIN`) for the
+//! crash and signal tests, and Node.js 18+ with npm for the interop tests (they run
+//! `npm ci` in tests/node when its node_modules is missing). Randomized tests print their
+//! seed; `PALABRE_TEST_SEED=<n>` replays one. A watchdog aborts the run after
+//! `PALABRE_TEST_WATCHDOG_SECS` (300) so a blocked thread fails instead of hanging.
 
 #[path = "integration/harness.rs"]
 mod harness;

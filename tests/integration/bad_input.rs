@@ -166,7 +166,16 @@ fn handmade_updates_are_well_formed() {
 #[tokio::test]
 async fn garbage_bytes_close_only_that_connection_with_1007() -> TestResult {
     let mut scene = Scene::new().await?;
-    let cases: [(&str, Vec<u8>); 6] = [
+    let mut bad_presence = Vec::new();
+    varuint(1, &mut bad_presence);
+    varuint(42, &mut bad_presence);
+    varuint(1, &mut bad_presence);
+    var_bytes(b"{\"user\": oops", &mut bad_presence);
+    let cases: [(&str, Vec<u8>); 7] = [
+        (
+            "awareness state that is not JSON",
+            awareness_frame(&bad_presence),
+        ),
         (
             "random-looking bytes",
             b"\xde\xad\xbe\xef not y-protocols".to_vec(),

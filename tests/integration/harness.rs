@@ -118,6 +118,26 @@ pub(crate) fn seed(default: u64) -> u64 {
     seed
 }
 
+/// Aborts the whole test binary if it runs far longer than it should. A thread blocked on a
+/// lock (in a test or in the server under test) escapes every tokio timeout; this turns such a
+/// hang into a failure. `PALABRE_TEST_WATCHDOG_SECS` overrides the limit.
+pub(crate) fn start_watchdog() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let secs = std::env::var("PALABRE_TEST_WATCHDOG_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(300);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(secs));
+            eprintln!(
+                "integration tests still running after {secs} s: something is stuck; aborting"
+            );
+            std::process::exit(101);
+        });
+    });
+}
+
 /// Palabre served in this process by `palabre::run`, on 127.0.0.1 with a temporary data dir.
 /// Dropping it asks the server to stop; [`TestServer::stop`] waits for a clean stop.
 pub(crate) struct TestServer {
@@ -141,6 +161,7 @@ impl TestServer {
 
     /// A server whose defaults `tweak` adjusts (small queues, short timeouts …).
     pub(crate) async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestResult<Self> {
+        start_watchdog();
         let dir = tempfile::tempdir().map_err(io("creating a data dir"))?;
         let mut config = Config::with_data_dir(dir.path());
         config.web_dir = dir.path().join("no-web-client");
@@ -183,10 +204,23 @@ impl TestServer {
     /// Stops gracefully, then serves the same data dir again (on the same port when it is free).
     pub(crate) async fn restart(&mut self) -> TestResult {
         self.stop().await?;
-        let (addr, running) = match serve(&self.config, self.addr.port()).await {
-            Ok(ok) => ok,
-            Err(_) => serve(&self.config, 0).await?,
-        };
+        if self.resume().await.is_err() {
+            let (addr, running) = serve(&self.config, 0).await?;
+            self.addr = addr;
+            self.running = Some(running);
+        }
+        Ok(())
+    }
+
+    /// After [`TestServer::stop`]: serves the same data dir again on the same port, so clients
+    /// that reconnect on their own (y-websocket) find it.
+    pub(crate) async fn resume(&mut self) -> TestResult {
+        if self.running.is_some() {
+            return Err(TestError::Server(
+                "resume() while the server is running".into(),
+            ));
+        }
+        let (addr, running) = serve(&self.config, self.addr.port()).await?;
         self.addr = addr;
         self.running = Some(running);
         Ok(())
@@ -356,6 +390,7 @@ impl ChildServer {
     /// Starts `palabre serve --bind 127.0.0.1:0 --data-dir <data_dir> <extra…>` and waits for
     /// its "listening on" line.
     pub(crate) async fn start(data_dir: &Path, log_dir: &Path, extra: &[&str]) -> TestResult<Self> {
+        start_watchdog();
         let bin = palabre_binary()?;
         let log = log_dir.join("server.log");
         let log_file = std::fs::OpenOptions::new()

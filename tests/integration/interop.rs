@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use yrs::{Array, Transact};
 
@@ -62,6 +63,7 @@ async fn run_script(dir: &Path, base: &str, prefix: &str) -> TestResult<Value> {
             .arg("interop.mjs")
             .arg(base)
             .arg(prefix)
+            .arg("main")
             .current_dir(dir)
             .stdin(Stdio::null())
             .kill_on_drop(true)
@@ -167,5 +169,90 @@ async fn npm_y_websocket_clients_interoperate() -> TestResult {
     );
     let order = rust_many.doc().get_or_insert_array("order");
     assert_eq!(order.len(&rust_many.doc().transact()), 1000);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_websocket_reconnects_across_a_server_restart() -> TestResult {
+    let dir = node_dir();
+    ensure_node_modules(&dir).await?;
+    let mut server = TestServer::start().await?;
+    let base = format!("ws://{}/ws", server.addr());
+    let mut child = Command::new("node")
+        .arg("interop.mjs")
+        .arg(&base)
+        .arg("interop")
+        .arg("restart")
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            TestError::Node(format!(
+                "cannot run node ({e}); this test needs Node.js 18+"
+            ))
+        })?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(TestError::Node(
+            "the script's stdin/stdout were not captured".into(),
+        ));
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let result = within("the restart scenario", Duration::from_secs(90), async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .map_err(crate::harness::io("reading the script's output"))?
+                .ok_or_else(|| TestError::Node("the script ended without a result".into()))?;
+            let msg: Value = serde_json::from_str(&line)
+                .map_err(|e| TestError::Node(format!("not JSON ({e}): {line}")))?;
+            let answer = match msg["phase"].as_str() {
+                Some("stop-the-server") => {
+                    server.stop().await?;
+                    "stopped\n"
+                }
+                Some("start-the-server") => {
+                    server.resume().await?;
+                    "started\n"
+                }
+                _ => return Ok(msg),
+            };
+            stdin
+                .write_all(answer.as_bytes())
+                .await
+                .map_err(crate::harness::io("answering the script"))?;
+        }
+    })
+    .await??;
+    let output = within("the script to exit", WAIT, child.wait_with_output())
+        .await?
+        .map_err(crate::harness::io("waiting for node"))?;
+    if result["ok"] != Value::Bool(true) {
+        return Err(TestError::Node(format!(
+            "the script failed: {}\nstderr: {}",
+            result["error"],
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    eprintln!("node result: {result}");
+    assert_eq!(
+        result["notes"],
+        serde_json::json!([30, 30, 30]),
+        "every provider converged"
+    );
+    let codes: Vec<u64> = result["closeCodes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        codes.iter().filter(|c| **c == 1001).count(),
+        3,
+        "each provider saw a 1001 shutdown: {codes:?}"
+    );
+    let rust = TestClient::connect(&server.ws_url("interop-restart")).await?;
+    assert_eq!(rust.note_ids().len(), 30, "the offline edits were stored");
     Ok(())
 }

@@ -138,3 +138,146 @@ async fn awareness_not_renewed_expires() -> TestResult {
     );
     Ok(())
 }
+
+/// An awareness frame for client `id`, as y-websocket peers re-broadcast the states they
+/// receive from others (its awareness 'update' handler sends every changed client, remote
+/// ones included).
+fn echo_frame(id: u64, clock: u32, state: &str) -> bytes::Bytes {
+    let mut clients = std::collections::HashMap::new();
+    clients.insert(
+        yrs::block::ClientID::new(id),
+        yrs::sync::awareness::AwarenessUpdateEntry {
+            clock,
+            json: std::sync::Arc::from(state),
+        },
+    );
+    palabre::protocol::encode_awareness(&yrs::sync::awareness::AwarenessUpdate { clients })
+}
+
+#[tokio::test]
+async fn a_late_echo_does_not_resurrect_a_departed_client() -> TestResult {
+    let server = TestServer::start().await?;
+    let url = server.ws_url("presence-ghost");
+    let mut alice = TestClient::connect(&url).await?;
+    let bob = TestClient::connect(&url).await?;
+    let alice_id = alice.client_id();
+    alice.set_awareness(r#"{"user":{"name":"Alice"}}"#);
+    bob.wait_state("alice's presence", WAIT, |s| {
+        s.awareness
+            .get(&alice_id)
+            .is_some_and(|p| p.state.is_some())
+    })
+    .await?;
+    let seen = state_of(&bob, alice_id)
+        .map(|p| p.clock)
+        .unwrap_or_default();
+    alice.disconnect_abruptly();
+    bob.wait_state("alice's removal", WAIT, |s| {
+        s.awareness
+            .get(&alice_id)
+            .is_some_and(|p| p.state.is_none())
+    })
+    .await?;
+    // Bob's echo of the state he had received, delayed by the network: its clock is older
+    // than the removal's, so a y-protocols peer ignores it.
+    bob.send_raw(echo_frame(alice_id, seen, r#"{"user":{"name":"Alice"}}"#));
+    // A barrier: once Bob's own presence comes back, the server has handled the echo.
+    let mut bob = bob;
+    bob.set_awareness(r#"{"user":{"name":"Bob"}}"#);
+    let bob_id = bob.client_id();
+    bob.wait_state("bob's own presence back", WAIT, |s| {
+        s.awareness.contains_key(&bob_id)
+    })
+    .await?;
+    let carol = TestClient::connect(&url).await?;
+    carol
+        .wait_state("bob's presence on join", WAIT, |s| {
+            s.awareness.contains_key(&bob_id)
+        })
+        .await?;
+    let ghost = state_of(&carol, alice_id);
+    assert!(
+        ghost.as_ref().is_none_or(|p| p.state.is_none()),
+        "a newcomer is shown alice, who left, because a stale echo brought her back: {ghost:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_late_echo_in_the_same_window_does_not_cancel_a_removal() -> TestResult {
+    // A wide coalescing window makes the race that y-websocket peers hit within 2 ms certain.
+    let server = TestServer::start_with(|c| c.coalesce = Duration::from_millis(300)).await?;
+    let url = server.ws_url("presence-race");
+    let mut alice = TestClient::connect(&url).await?;
+    let bob = TestClient::connect(&url).await?;
+    let alice_id = alice.client_id();
+    alice.set_awareness(r#"{"user":{"name":"Alice"}}"#);
+    bob.wait_state("alice's presence", WAIT, |s| {
+        s.awareness
+            .get(&alice_id)
+            .is_some_and(|p| p.state.is_some())
+    })
+    .await?;
+    let seen = state_of(&bob, alice_id)
+        .map(|p| p.clock)
+        .unwrap_or_default();
+    alice.close().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    bob.send_raw(echo_frame(alice_id, seen, r#"{"user":{"name":"Alice"}}"#));
+    bob.wait_state("alice's removal to reach bob", WAIT, |s| {
+        s.awareness
+            .get(&alice_id)
+            .is_some_and(|p| p.state.is_none())
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_old_connection_closing_does_not_remove_a_state_renewed_elsewhere() -> TestResult {
+    // A y-websocket peer that lost its network reconnects with the same client id before the
+    // server notices its old connection is dead.
+    let server = TestServer::start().await?;
+    let url = server.ws_url("presence-reconnect");
+    let mut old = TestClient::connect(&url).await?;
+    let id = old.client_id();
+    let observer = TestClient::connect(&url).await?;
+    old.set_awareness(r#"{"user":{"name":"Alice","n":1}}"#);
+    observer
+        .wait_state("the first state", WAIT, |s| {
+            s.awareness.get(&id).is_some_and(|p| p.clock == 1)
+        })
+        .await?;
+    let mut new = TestClient::connect_with_doc(&url, yrs::Doc::with_client_id(id)).await?;
+    new.set_awareness(r#"{"user":{"name":"Alice","n":1}}"#);
+    new.set_awareness(r#"{"user":{"name":"Alice","n":2}}"#);
+    observer
+        .wait_state("the state from the new connection", WAIT, |s| {
+            s.awareness.get(&id).is_some_and(|p| p.clock == 2)
+        })
+        .await?;
+    old.close().await;
+    // Once the server counts two connections, the old one's departure is queued in the room
+    // before anything the observer sends next; the observer's own presence is the barrier.
+    crate::harness::eventually("the old connection to be gone", WAIT, || async {
+        server
+            .metrics()
+            .await
+            .is_ok_and(|m| m.value("palabre_connections") == 2.0)
+    })
+    .await?;
+    let mut observer = observer;
+    observer.set_awareness(r#"{"user":{"name":"Observer"}}"#);
+    let observer_id = observer.client_id();
+    observer
+        .wait_state("the barrier", WAIT, |s| {
+            s.awareness.contains_key(&observer_id)
+        })
+        .await?;
+    let now = state_of(&observer, id);
+    assert!(
+        now.as_ref().is_some_and(|p| p.state.is_some()),
+        "alice is still connected (new connection) but her presence was removed: {now:?}"
+    );
+    Ok(())
+}

@@ -121,3 +121,34 @@ async fn silent_connections_are_dropped_and_live_ones_kept() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_not_held_up_by_a_client_that_stopped_reading() -> TestResult {
+    let dir = tempfile::tempdir().map_err(crate::harness::io("creating a data dir"))?;
+    let server = crate::harness::ChildServer::start(dir.path(), dir.path(), &[]).await?;
+    let doc = "stalled-at-shutdown";
+    let url = server.ws_url(doc);
+    // Never reads: once its buffers are full, the server's writes to it block.
+    let _stalled = RawWebSocket::connect(server.addr(), &format!("/ws/{doc}"), Some(4096)).await?;
+    let mut writer = TestClient::connect(&url).await?;
+    let witness = TestClient::connect(&url).await?;
+    let body = "z".repeat(NOTE_BYTES);
+    for n in 0..1000 {
+        writer.add_note(&format!("n{n}"), &body);
+    }
+    witness
+        .wait_until("every note to be relayed", WAIT, |d| {
+            note_ids(d).len() == 1000
+        })
+        .await?;
+    let status = server.terminate().await?;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a stalled client does not keep the server from stopping"
+    );
+    let server = crate::harness::ChildServer::start(dir.path(), dir.path(), &[]).await?;
+    let ids = TestClient::connect(&server.ws_url(doc)).await?.note_ids();
+    assert_eq!(ids.len(), 1000, "everything was kept");
+    Ok(())
+}

@@ -136,7 +136,7 @@ async fn random_edits_reordering_and_reconnects_converge() -> TestResult {
     let agreed = wait_converged(&clients, Duration::from_secs(30)).await?;
     eprintln!(
         "{STEPS} steps, {reconnects} reconnects, {reorders} reorder releases, {} notes, {} text chars",
-        crate::client::note_ids(clients[0].doc()).len(),
+        agreed.notes.to_string().matches("post-it").count(),
         agreed.text.len()
     );
     assert!(
@@ -269,5 +269,32 @@ async fn an_update_sent_just_before_closing_is_kept() -> TestResult {
         .await?;
     let late = TestClient::connect(&url).await?;
     assert_eq!(late.note_ids().len(), 20);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_clients_on_one_doc_converge() -> TestResult {
+    const CLIENTS: usize = 200;
+    let server = TestServer::start().await?;
+    let url = server.ws_url("amphi.board-1");
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        clients.push(TestClient::connect(&url).await?);
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        client.add_note(&format!("p{i}-a"), "premier post-it");
+        client.add_note(&format!("p{i}-b"), "second post-it");
+    }
+    for (i, client) in clients.iter().enumerate() {
+        client
+            .wait_until(&format!("client {i} to hold every note"), WAIT, |d| {
+                crate::client::note_ids(d).len() == 2 * CLIENTS
+            })
+            .await?;
+    }
+    let agreed = wait_converged(&clients, WAIT).await?;
+    let late = TestClient::connect(&url).await?;
+    assert_eq!(late.snapshot(), agreed);
+    assert_no_violations(&clients);
     Ok(())
 }

@@ -1,12 +1,14 @@
 // Drives the real npm yjs + y-websocket client against a running Palabre server.
-// Usage: node interop.mjs ws://127.0.0.1:PORT/ws PREFIX
-// Prints one JSON line on stdout: { ok: true, ... } or { ok: false, error }; the Rust test
-// (tests/integration/interop.rs) prepares the Rust side of each scenario and asserts on it.
+// Usage: node interop.mjs ws://127.0.0.1:PORT/ws PREFIX [main|restart]
+// Prints JSON lines on stdout; the last one is the result, { ok: true, ... } or { ok: false, error }.
+// In `restart` mode it also prints { phase } lines and waits for the Rust test
+// (tests/integration/interop.rs) to answer on stdin once it has stopped / restarted the server.
+import * as readline from 'node:readline'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 
-const [serverUrl, prefix] = process.argv.slice(2)
+const [serverUrl, prefix, mode = 'main'] = process.argv.slice(2)
 const PROVIDERS = 40
 const NOTES_EACH = 25
 const providers = []
@@ -93,7 +95,36 @@ const manyScenario = async () => {
   }
 }
 
+const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const stdinLines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+const expectLine = async (expected) => {
+  const { value, done } = await stdinLines.next()
+  if (done || value.trim() !== expected) throw new Error(`expected "${expected}" on stdin, got ${done ? 'EOF' : value}`)
+}
+
+// The server stops gracefully and comes back on the same port while providers keep editing:
+// y-websocket reconnects by itself and everything edited offline reaches everyone.
+const restartScenario = async () => {
+  const room = `${prefix}-restart`
+  const ps = [connect(room), connect(room), connect(room)]
+  const closeCodes = []
+  for (const p of ps) p.on('connection-close', (event) => closeCodes.push(event?.code ?? null))
+  await waitFor('the providers to sync', () => ps.every((p) => p.synced))
+  ps.forEach((p, i) => { for (let n = 0; n < 5; n++) notesOf(p).set(`before-${i}-${n}`, 'avant') })
+  await waitFor('15 notes everywhere', () => ps.every((p) => notesOf(p).size === 15))
+  say({ phase: 'stop-the-server' })
+  await expectLine('stopped')
+  await waitFor('every provider to notice the stop', () => ps.every((p) => !p.wsconnected))
+  ps.forEach((p, i) => { for (let n = 0; n < 5; n++) notesOf(p).set(`offline-${i}-${n}`, 'pendant la coupure') })
+  say({ phase: 'start-the-server' })
+  await expectLine('started')
+  await waitFor('every provider to reconnect and converge', () =>
+    ps.every((p) => p.synced && notesOf(p).size === 30), 30000)
+  return { ok: true, notes: ps.map((p) => notesOf(p).size), closeCodes }
+}
+
 const main = async () => {
+  if (mode === 'restart') return restartScenario()
   const sync = await syncScenario()
   const awareness = await awarenessScenario('Rust')
   const many = await manyScenario()
@@ -107,5 +138,5 @@ try {
   result = { ok: false, error: String(e?.stack ?? e) }
 }
 for (const p of providers) p.destroy()
-process.stdout.write(JSON.stringify(result) + '\n')
+say(result)
 process.exit(result.ok ? 0 : 1)
