@@ -92,6 +92,10 @@ pub enum BoundsError {
     /// A block info byte whose content ref yrs does not know.
     #[error("unknown block info byte {0:#04x}")]
     UnknownContentRef(u8),
+    /// Legacy `ContentJSON`: neither Yjs nor yrs writes it any more, and yrs 0.28.1 decodes one
+    /// string more than it encodes, so a pending one makes yrs panic when it re-encodes the doc.
+    #[error("legacy JSON content is not accepted")]
+    LegacyJsonContent,
     /// A shared type ref yrs (without the `weak` feature) does not know.
     #[error("unknown shared type ref {0}")]
     UnknownTypeRef(u8),
@@ -107,6 +111,10 @@ pub enum BoundsError {
     /// Block or delete-set clocks that run past `u32::MAX`.
     #[error("clock runs past u32::MAX")]
     ClockOverflow,
+    /// A client's delete ranges that are empty, overlap or are out of order. Yjs and yrs always
+    /// write them sorted and merged; yrs 0.28.1 corrupts a type's length on others.
+    #[error("delete set ranges are empty, overlapping or unsorted")]
+    InvalidDeleteRange,
     /// Bytes left over after a complete value.
     #[error("{extra} trailing bytes after a complete value")]
     TrailingBytes {
@@ -126,11 +134,13 @@ impl BoundsError {
             BoundsError::LengthExceedsInput { .. } => "length_exceeds_input",
             BoundsError::InvalidUtf8 => "invalid_utf8",
             BoundsError::UnknownContentRef(_) => "unknown_content_ref",
+            BoundsError::LegacyJsonContent => "legacy_json_content",
             BoundsError::UnknownTypeRef(_) => "unknown_type_ref",
             BoundsError::UnknownAnyTag(_) => "unknown_any_tag",
             BoundsError::AnyTooDeep => "any_too_deep",
             BoundsError::EmptyBlock => "empty_block",
             BoundsError::ClockOverflow => "clock_overflow",
+            BoundsError::InvalidDeleteRange => "invalid_delete_range",
             BoundsError::TrailingBytes { .. } => "trailing_bytes",
         }
     }
@@ -226,29 +236,7 @@ fn check_id(r: &mut Reader<'_>) -> Result<(), BoundsError> {
 fn check_content(r: &mut Reader<'_>, content_ref: u8) -> Result<u32, BoundsError> {
     match content_ref {
         CONTENT_DELETED => r.read_varuint_u32("deleted length"),
-        CONTENT_JSON => {
-            // yrs reads the count as an i32 and then one string more than it says.
-            let declared = r.read_varuint_u32("JSON content count")?;
-            if i32::try_from(declared).is_err() {
-                return Err(BoundsError::OutOfRange {
-                    field: "JSON content count",
-                    value: u64::from(declared),
-                });
-            }
-            let strings = u64::from(declared) + 1;
-            if strings > r.remaining() as u64 {
-                return Err(BoundsError::CountExceedsInput {
-                    what: "JSON content string",
-                    count: strings,
-                    remaining: r.remaining(),
-                });
-            }
-            for _ in 0..strings {
-                r.read_string()?;
-            }
-            // At most `remaining`, itself below 2^32 for any payload we accept.
-            u32::try_from(strings).map_err(|_| BoundsError::ClockOverflow)
-        }
+        CONTENT_JSON => Err(BoundsError::LegacyJsonContent),
         CONTENT_BINARY => r.read_var_bytes().map(|_| 1),
         CONTENT_STRING => {
             let text = r.read_string()?;
@@ -317,19 +305,22 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), BoundsError> {
     }
 }
 
-/// Walks a v1 delete set: clients, each with (clock, length) ranges.
+/// Walks a v1 delete set: clients, each with sorted, disjoint, non-empty (clock, length) ranges.
 fn check_delete_set(r: &mut Reader<'_>) -> Result<(), BoundsError> {
     // Smallest client entry: client id and a range count.
     let clients = r.read_count("delete set client", 2)?;
     for _ in 0..clients {
         r.read_varuint()?;
         let ranges = r.read_count("delete set range", 2)?;
+        let mut previous_end = 0;
         for _ in 0..ranges {
             let clock = r.read_varuint_u32("delete set clock")?;
             let len = r.read_varuint_u32("delete set length")?;
-            if clock.checked_add(len).is_none() {
-                return Err(BoundsError::ClockOverflow);
+            let end = clock.checked_add(len).ok_or(BoundsError::ClockOverflow)?;
+            if len == 0 || clock < previous_end {
+                return Err(BoundsError::InvalidDeleteRange);
             }
+            previous_end = end;
         }
     }
     Ok(())

@@ -236,11 +236,6 @@ fn update_bombs() -> Vec<(&'static str, Vec<u8>)> {
             "Any map count",
             frame(&[&[1, 1, 1, 0, 8, 1, 1, b'a', 1, 118], &BOMB_COUNT]),
         ),
-        // ContentJSON with 2^27 strings.
-        (
-            "JSON content count",
-            frame(&[&[1, 1, 1, 0, 2, 1, 1, b'a'], &BOMB_COUNT]),
-        ),
     ]
 }
 
@@ -321,6 +316,39 @@ fn deep_any_nesting_is_rejected() {
     assert_eq!(
         bounds::check_update_v1(&build(100_000)),
         Err(BoundsError::AnyTooDeep)
+    );
+}
+
+#[test]
+fn delete_ranges_must_be_sorted_disjoint_and_non_empty() {
+    // One client (7) with the given (clock, len) ranges, no structs.
+    let ds = |ranges: &[(u8, u8)]| {
+        let mut update = vec![0, 1, 7, ranges.len() as u8];
+        for &(clock, len) in ranges {
+            update.extend([clock, len]);
+        }
+        update
+    };
+    assert_eq!(
+        bounds::check_update_v1(&ds(&[(0, 2), (2, 1), (9, 3)])),
+        Ok(())
+    );
+    for bad in [&[(0, 0)][..], &[(5, 2), (1, 1)], &[(0, 4), (3, 2)]] {
+        assert_eq!(
+            bounds::check_update_v1(&ds(bad)),
+            Err(BoundsError::InvalidDeleteRange),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn legacy_json_content_is_rejected() {
+    // One item under root "a" holding ContentJSON ["1"], which yrs would read as two strings.
+    let update = [1, 1, 1, 0, 2, 1, 1, b'a', 1, 1, b'1', 1, b'2', 0];
+    assert_eq!(
+        bounds::check_update_v1(&update),
+        Err(BoundsError::LegacyJsonContent)
     );
 }
 
@@ -845,6 +873,33 @@ fn whatever_the_walker_accepts_yrs_decodes() {
         }
     }
     assert!(accepted > 1_000, "only {accepted} mutants were accepted");
+}
+
+#[test]
+fn whatever_the_walker_accepts_yrs_decodes_for_state_vectors_and_awareness() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let sv: StateVector = (0..5)
+        .map(|i| (yrs::block::ClientID::new(1 << (i * 10)), 1 << (i * 6)))
+        .collect();
+    let sv = sv.encode_v1();
+    let awareness = awareness_update(&[(1, 1, "null"), (300, 70_000, r#"{"a":[1,"é"]}"#)]);
+    let awareness = awareness.encode_v1();
+    let (mut sv_accepted, mut awareness_accepted) = (0, 0);
+    for _ in 0..20_000 {
+        let mut bytes = sv.clone();
+        mutate(&mut bytes, &mut rng);
+        if bounds::check_state_vector_v1(&bytes).is_ok() {
+            sv_accepted += 1;
+            assert!(StateVector::decode_v1(&bytes).is_ok(), "{bytes:?}");
+        }
+        let mut bytes = awareness.clone();
+        mutate(&mut bytes, &mut rng);
+        if bounds::check_awareness_update_v1(&bytes).is_ok() {
+            awareness_accepted += 1;
+            assert!(AwarenessUpdate::decode_v1(&bytes).is_ok(), "{bytes:?}");
+        }
+    }
+    assert!(sv_accepted > 1_000 && awareness_accepted > 1_000);
 }
 
 fn mutate(bytes: &mut Vec<u8>, rng: &mut StdRng) {
