@@ -111,6 +111,10 @@ pub enum BoundsError {
     /// Block or delete-set clocks that run past `u32::MAX`.
     #[error("clock runs past u32::MAX")]
     ClockOverflow,
+    /// Client sections not in strictly decreasing client id order, as Yjs and yrs write them;
+    /// yrs 0.28.1 appends a repeated client's blocks out of clock order and then panics.
+    #[error("update client sections are repeated or out of order")]
+    UnsortedClients,
     /// A client's delete ranges that are empty, overlap or are out of order. Yjs and yrs always
     /// write them sorted and merged; yrs 0.28.1 corrupts a type's length on others.
     #[error("delete set ranges are empty, overlapping or unsorted")]
@@ -140,31 +144,55 @@ impl BoundsError {
             BoundsError::AnyTooDeep => "any_too_deep",
             BoundsError::EmptyBlock => "empty_block",
             BoundsError::ClockOverflow => "clock_overflow",
+            BoundsError::UnsortedClients => "unsorted_clients",
             BoundsError::InvalidDeleteRange => "invalid_delete_range",
             BoundsError::TrailingBytes { .. } => "trailing_bytes",
         }
     }
 }
 
+/// What a structurally valid update holds, for callers that enforce a policy on top.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateShape {
+    /// Blocks (items, GC and skip ranges) across all clients.
+    pub blocks: u64,
+    /// Items whose content is a subdocument.
+    pub subdocuments: u64,
+    /// Ranges in the delete set.
+    pub delete_ranges: u64,
+}
+
 /// Checks a whole yrs/Yjs v1 update (block sets then delete set), with nothing after it.
 pub fn check_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
+    scan_update_v1(bytes).map(drop)
+}
+
+/// [`check_update_v1`], also telling what the update holds.
+pub fn scan_update_v1(bytes: &[u8]) -> Result<UpdateShape, BoundsError> {
+    let mut shape = UpdateShape::default();
     let mut r = Reader::new(bytes);
     // Smallest client section: block count, client id, start clock.
     let clients = r.read_count("update client", 3)?;
+    let mut previous_client = None;
     for _ in 0..clients {
         // Smallest block: an info byte and a one-byte length.
         let blocks = r.read_count("block", 2)?;
-        r.read_varuint()?;
+        let client = r.read_varuint()?;
+        if previous_client.is_some_and(|previous| client >= previous) {
+            return Err(BoundsError::UnsortedClients);
+        }
+        previous_client = Some(client);
         let mut clock = u64::from(r.read_varuint_u32("block clock")?);
         for _ in 0..blocks {
-            clock += u64::from(check_block(&mut r)?);
+            clock += u64::from(check_block(&mut r, &mut shape)?);
             if clock > u64::from(u32::MAX) {
                 return Err(BoundsError::ClockOverflow);
             }
         }
     }
-    check_delete_set(&mut r)?;
-    r.finish()
+    shape.delete_ranges = check_delete_set(&mut r)?;
+    r.finish()?;
+    Ok(shape)
 }
 
 /// Checks a v1 state vector: a count of (client id, clock) pairs, with nothing after it.
@@ -192,7 +220,8 @@ pub fn check_awareness_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
 }
 
 /// Walks one block and returns the clock length yrs will give it.
-fn check_block(r: &mut Reader<'_>) -> Result<u32, BoundsError> {
+fn check_block(r: &mut Reader<'_>, shape: &mut UpdateShape) -> Result<u32, BoundsError> {
+    shape.blocks += 1;
     let info = r.read_u8()?;
     if info == BLOCK_GC || info == BLOCK_SKIP {
         let len = r.read_varuint_u32("block length")?;
@@ -222,6 +251,9 @@ fn check_block(r: &mut Reader<'_>) -> Result<u32, BoundsError> {
         if info & HAS_PARENT_SUB != 0 {
             r.read_string()?;
         }
+    }
+    if content_ref == CONTENT_DOC {
+        shape.subdocuments += 1;
     }
     check_content(r, content_ref)
 }
@@ -306,7 +338,9 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), BoundsError> {
 }
 
 /// Walks a v1 delete set: clients, each with sorted, disjoint, non-empty (clock, length) ranges.
-fn check_delete_set(r: &mut Reader<'_>) -> Result<(), BoundsError> {
+/// Returns how many ranges it holds.
+fn check_delete_set(r: &mut Reader<'_>) -> Result<u64, BoundsError> {
+    let mut total = 0;
     // Smallest client entry: client id and a range count.
     let clients = r.read_count("delete set client", 2)?;
     for _ in 0..clients {
@@ -322,6 +356,7 @@ fn check_delete_set(r: &mut Reader<'_>) -> Result<(), BoundsError> {
             }
             previous_end = end;
         }
+        total += u64::from(ranges);
     }
-    Ok(())
+    Ok(total)
 }

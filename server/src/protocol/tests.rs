@@ -343,6 +343,27 @@ fn delete_ranges_must_be_sorted_disjoint_and_non_empty() {
 }
 
 #[test]
+fn client_sections_must_be_in_decreasing_client_order() {
+    // Client sections with one GC block each, then an empty delete set.
+    let sections = |clients: &[u8]| {
+        let mut update = vec![clients.len() as u8];
+        for &client in clients {
+            update.extend([1, client, 0, 0, 1]);
+        }
+        update.push(0);
+        update
+    };
+    assert_eq!(bounds::check_update_v1(&sections(&[9, 4, 1])), Ok(()));
+    for bad in [&[1, 9][..], &[4, 4]] {
+        assert_eq!(
+            bounds::check_update_v1(&sections(bad)),
+            Err(BoundsError::UnsortedClients),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
 fn legacy_json_content_is_rejected() {
     // One item under root "a" holding ContentJSON ["1"], which yrs would read as two strings.
     let update = [1, 1, 1, 0, 2, 1, 1, b'a', 1, 1, b'1', 1, b'2', 0];
@@ -687,17 +708,29 @@ fn utf16_doc() -> Doc {
     })
 }
 
-fn assert_update_accepted(update: &[u8], what: &str) {
-    assert_eq!(
-        bounds::check_update_v1(update),
-        Ok(()),
-        "{what}: {update:?}"
-    );
+/// Passes the structural checks and decodes in yrs; `decode_update` and `decode_message` then
+/// take it as is, or refuse it only for carrying subdocuments.
+fn assert_update_accepted(update: &[u8], what: &str) -> bounds::UpdateShape {
+    let shape =
+        bounds::scan_update_v1(update).unwrap_or_else(|e| panic!("{what}: {e}: {update:?}"));
+    assert!(yrs::Update::decode_v1(update).is_ok(), "{what}");
+    if shape.subdocuments > 0 {
+        assert!(matches!(
+            decode_update(update),
+            Err(ProtocolError::SubdocumentContent)
+        ));
+        assert_eq!(
+            malformed_reason(decode_message(&encode_update(update))),
+            "subdocument_content"
+        );
+        return shape;
+    }
     assert!(decode_update(update).is_ok(), "{what}");
     match decode_message(&encode_update(update)) {
         Ok(Message::Update(bytes)) => assert_eq!(bytes.as_ref(), update),
         other => panic!("{what}: {other:?}"),
     }
+    shape
 }
 
 fn assert_state_vector_accepted(sv: &StateVector, what: &str) {
@@ -712,7 +745,7 @@ fn assert_state_vector_accepted(sv: &StateVector, what: &str) {
 /// Random multi-peer editing sessions; every byte string yrs emits along the way is accepted.
 #[test]
 fn everything_yrs_emits_passes_the_checks_and_decodes() {
-    let mut checked_updates = 0;
+    let (mut checked_updates, mut with_subdocuments, mut with_deletions) = (0, 0, 0);
     for seed in 0..24u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut peers: Vec<Peer> = (0..3)
@@ -741,7 +774,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
                 assert_state_vector_accepted(&sv, "state vector");
                 let diff = peers[from].doc.transact().encode_state_as_update_v1(&sv);
                 assert_update_accepted(&diff, "diff");
-                let update = decode_update(&diff).expect("checked above");
+                let update = yrs::Update::decode_v1(&diff).expect("checked above");
                 peers[to]
                     .doc
                     .transact_mut()
@@ -751,7 +784,9 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
             }
             for peer in &peers {
                 for update in peer.take_emitted() {
-                    assert_update_accepted(&update, "incremental update");
+                    let shape = assert_update_accepted(&update, "incremental update");
+                    with_subdocuments += usize::from(shape.subdocuments > 0);
+                    with_deletions += usize::from(shape.delete_ranges > 0);
                     checked_updates += 1;
                     all_updates.push(update);
                 }
@@ -779,7 +814,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
         // Convergence: replaying every incremental update into a fresh doc gives peer state.
         let replica = utf16_doc();
         for update in &all_updates {
-            let update = decode_update(update).expect("checked above");
+            let update = yrs::Update::decode_v1(update).expect("checked above");
             replica
                 .transact_mut()
                 .apply_update(update)
@@ -797,7 +832,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
         let merged_doc = utf16_doc();
         merged_doc
             .transact_mut()
-            .apply_update(decode_update(&full).expect("checked"))
+            .apply_update(yrs::Update::decode_v1(&full).expect("checked"))
             .expect("applies");
         assert_eq!(
             text.get_string(&replica.transact()),
@@ -809,6 +844,10 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
     assert!(
         checked_updates > 2_000,
         "only {checked_updates} updates checked"
+    );
+    assert!(
+        with_subdocuments > 10 && with_deletions > 100,
+        "{with_subdocuments} {with_deletions}"
     );
 }
 
@@ -970,6 +1009,13 @@ fn every_frame_yjs_writes_is_accepted_and_applies() {
     let doc = utf16_doc();
     let mut awareness = Awareness::new(Doc::new());
     for (name, frame) in files {
+        if name.ends_with("-subdoc.bin") {
+            assert_eq!(
+                malformed_reason(decode_message(&frame)),
+                "subdocument_content"
+            );
+            continue;
+        }
         match decode_message(&frame) {
             Ok(Message::SyncStep2(update) | Message::Update(update)) => {
                 let update = decode_update(&update).unwrap_or_else(|e| panic!("{name}: {e}"));
