@@ -1,9 +1,10 @@
 //! y-protocols frames (sync, awareness, auth, query-awareness) <-> typed messages. No IO.
 //!
 //! One WebSocket frame carries exactly one message, as y-websocket sends them. Every payload is
-//! walked by [`bounds`] before a yrs decoder sees it, so a hostile frame costs at most a few
-//! times its own size in memory. Trailing bytes after a message are refused: y-websocket never
+//! walked by [`bounds`] before a yrs decoder sees it, so what a hostile frame costs to decode is
+//! proportional to its size. Trailing bytes after a message are refused: y-websocket never
 //! writes them, and accepting them would let a frame smuggle bytes past the size accounting.
+//! Updates carrying subdocuments are refused too: boards never use them and yrs leaks them.
 
 pub mod bounds;
 mod lib0;
