@@ -1,6 +1,6 @@
 // Writes y-websocket frames produced by the real Yjs / y-protocols into a corpus directory.
-// Every .bin file must decode in palabre::protocol (the server replays them in its tests) and they
-// seed the fuzzers with realistic structure.
+// Every .bin file must decode in palabre::protocol, except *-subdoc.bin which it must refuse (the
+// server replays them in its tests); they also seed the fuzzers with realistic structure.
 //
 // Usage: npm install yjs y-protocols lib0 (anywhere), then
 //        NODE_PATH=<that>/node_modules node fuzz/yjs-seeds.mjs tests/fuzz-corpus/yjs-frames
@@ -79,7 +79,7 @@ const edit = (doc) => {
   const text = doc.getText('text')
   const xml = doc.getXmlFragment('xml')
   doc.transact(() => {
-    switch (int(12)) {
+    switch (int(11)) {
       case 0: map.set(str(3), topValue()); break
       case 1: { const m = new Y.Map(); map.set('nested' + int(3), m); m.set('k', topValue()); m.set('t', new Y.Text(str(5))); break }
       case 2: map.delete(pick([...map.keys(), 'none'])); break
@@ -97,7 +97,6 @@ const edit = (doc) => {
         el.insert(0, [new Y.XmlText(str(3))])
         break
       }
-      default: map.set('sub' + int(2), new Y.Doc({ guid: 'sub-' + int(1000) })); break
     }
   })
 }
@@ -131,6 +130,11 @@ for (let i = 0; i < 6; i++) {
 const fresh = new Y.Doc()
 write('step1-empty', syncFrame((e) => syncProtocol.writeSyncStep1(e, fresh)))
 write('step2-empty', syncFrame((e) => syncProtocol.writeSyncStep2(e, fresh)))
+
+// A subdocument, which the server refuses (yrs leaks them); written as its own frame.
+const withSubdoc = new Y.Doc()
+withSubdoc.getMap('map').set('sub', new Y.Doc({ guid: 'sub-1' }))
+write('update-subdoc', syncFrame((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(withSubdoc))))
 
 // Awareness as y-websocket sends it: local state, then its removal on disconnect.
 const awareness = new awarenessProtocol.Awareness(docs[1])

@@ -31,8 +31,8 @@ fn base_update() -> &'static [u8] {
             order.remove(&mut txn, 1);
             title.remove_range(&mut txn, 2, 3);
         }
-        doc.transact()
-            .encode_state_as_update_v1(&StateVector::default())
+        let txn = doc.transact();
+        txn.encode_state_as_update_v1(&StateVector::default())
     })
 }
 

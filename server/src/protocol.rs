@@ -1,9 +1,10 @@
 //! y-protocols frames (sync, awareness, auth, query-awareness) <-> typed messages. No IO.
 //!
 //! One WebSocket frame carries exactly one message, as y-websocket sends them. Every payload is
-//! walked by [`bounds`] before a yrs decoder sees it, so a hostile frame costs at most a few
-//! times its own size in memory. Trailing bytes after a message are refused: y-websocket never
+//! walked by [`bounds`] before a yrs decoder sees it, so what a hostile frame costs to decode is
+//! proportional to its size. Trailing bytes after a message are refused: y-websocket never
 //! writes them, and accepting them would let a frame smuggle bytes past the size accounting.
+//! Updates carrying subdocuments are refused too: boards never use them and yrs leaks them.
 
 pub mod bounds;
 mod lib0;
@@ -78,6 +79,10 @@ pub enum ProtocolError {
         /// What was wrong with it.
         source: BoundsError,
     },
+    /// An update carrying a subdocument. Boards never use them, and yrs 0.28.1 leaks every
+    /// subdocument's store when the doc holding it is dropped (found by fuzzing).
+    #[error("subdocuments are not supported")]
+    SubdocumentContent,
     /// yrs refused a payload that passed the structural checks (e.g. unparsable embedded JSON).
     #[error("yrs could not decode the {part}: {source}")]
     Yrs {
@@ -105,6 +110,7 @@ impl ProtocolError {
             ProtocolError::UnknownSyncType(_) => "unknown_sync_type",
             ProtocolError::UnknownAuthType(_) => "unknown_auth_type",
             ProtocolError::Malformed { source, .. } => source.reason(),
+            ProtocolError::SubdocumentContent => "subdocument_content",
             ProtocolError::Yrs { .. } => "yrs_decode",
             ProtocolError::AwarenessJson { .. } => "invalid_awareness_json",
         }
@@ -161,19 +167,28 @@ fn decode_sync(r: &mut Reader<'_>) -> Result<Message, ProtocolError> {
     Ok(match subtype {
         SYNC_STEP_1 => Message::SyncStep1(decode_state_vector(payload)?),
         SYNC_STEP_2 => {
-            bounds::check_update_v1(payload).map_err(malformed("update"))?;
+            check_update(payload)?;
             Message::SyncStep2(Bytes::copy_from_slice(payload))
         }
         _ => {
-            bounds::check_update_v1(payload).map_err(malformed("update"))?;
+            check_update(payload)?;
             Message::Update(Bytes::copy_from_slice(payload))
         }
     })
 }
 
-/// Bounds-checks then decodes a yrs v1 update.
+/// The structural checks plus Palabre's policy: no subdocuments.
+fn check_update(update: &[u8]) -> Result<(), ProtocolError> {
+    let shape = bounds::scan_update_v1(update).map_err(malformed("update"))?;
+    if shape.subdocuments > 0 {
+        return Err(ProtocolError::SubdocumentContent);
+    }
+    Ok(())
+}
+
+/// Bounds-checks then decodes a yrs v1 update (refusing subdocuments).
 pub fn decode_update(update: &[u8]) -> Result<yrs::Update, ProtocolError> {
-    bounds::check_update_v1(update).map_err(malformed("update"))?;
+    check_update(update)?;
     yrs::Update::decode_v1(update).map_err(yrs_error("update"))
 }
 

@@ -92,6 +92,10 @@ pub enum BoundsError {
     /// A block info byte whose content ref yrs does not know.
     #[error("unknown block info byte {0:#04x}")]
     UnknownContentRef(u8),
+    /// Legacy `ContentJSON`: neither Yjs nor yrs writes it any more, and yrs 0.28.1 decodes one
+    /// string more than it encodes, so a pending one makes yrs panic when it re-encodes the doc.
+    #[error("legacy JSON content is not accepted")]
+    LegacyJsonContent,
     /// A shared type ref yrs (without the `weak` feature) does not know.
     #[error("unknown shared type ref {0}")]
     UnknownTypeRef(u8),
@@ -107,6 +111,14 @@ pub enum BoundsError {
     /// Block or delete-set clocks that run past `u32::MAX`.
     #[error("clock runs past u32::MAX")]
     ClockOverflow,
+    /// Client sections not in strictly decreasing client id order, as Yjs and yrs write them;
+    /// yrs 0.28.1 appends a repeated client's blocks out of clock order and then panics.
+    #[error("update client sections are repeated or out of order")]
+    UnsortedClients,
+    /// A client's delete ranges that are empty, overlap or are out of order. Yjs and yrs always
+    /// write them sorted and merged; yrs 0.28.1 corrupts a type's length on others.
+    #[error("delete set ranges are empty, overlapping or unsorted")]
+    InvalidDeleteRange,
     /// Bytes left over after a complete value.
     #[error("{extra} trailing bytes after a complete value")]
     TrailingBytes {
@@ -126,35 +138,61 @@ impl BoundsError {
             BoundsError::LengthExceedsInput { .. } => "length_exceeds_input",
             BoundsError::InvalidUtf8 => "invalid_utf8",
             BoundsError::UnknownContentRef(_) => "unknown_content_ref",
+            BoundsError::LegacyJsonContent => "legacy_json_content",
             BoundsError::UnknownTypeRef(_) => "unknown_type_ref",
             BoundsError::UnknownAnyTag(_) => "unknown_any_tag",
             BoundsError::AnyTooDeep => "any_too_deep",
             BoundsError::EmptyBlock => "empty_block",
             BoundsError::ClockOverflow => "clock_overflow",
+            BoundsError::UnsortedClients => "unsorted_clients",
+            BoundsError::InvalidDeleteRange => "invalid_delete_range",
             BoundsError::TrailingBytes { .. } => "trailing_bytes",
         }
     }
 }
 
+/// What a structurally valid update holds, for callers that enforce a policy on top.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateShape {
+    /// Blocks (items, GC and skip ranges) across all clients.
+    pub blocks: u64,
+    /// Items whose content is a subdocument.
+    pub subdocuments: u64,
+    /// Ranges in the delete set.
+    pub delete_ranges: u64,
+}
+
 /// Checks a whole yrs/Yjs v1 update (block sets then delete set), with nothing after it.
 pub fn check_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
+    scan_update_v1(bytes).map(drop)
+}
+
+/// [`check_update_v1`], also telling what the update holds.
+pub fn scan_update_v1(bytes: &[u8]) -> Result<UpdateShape, BoundsError> {
+    let mut shape = UpdateShape::default();
     let mut r = Reader::new(bytes);
     // Smallest client section: block count, client id, start clock.
     let clients = r.read_count("update client", 3)?;
+    let mut previous_client = None;
     for _ in 0..clients {
         // Smallest block: an info byte and a one-byte length.
         let blocks = r.read_count("block", 2)?;
-        r.read_varuint()?;
+        let client = r.read_varuint()?;
+        if previous_client.is_some_and(|previous| client >= previous) {
+            return Err(BoundsError::UnsortedClients);
+        }
+        previous_client = Some(client);
         let mut clock = u64::from(r.read_varuint_u32("block clock")?);
         for _ in 0..blocks {
-            clock += u64::from(check_block(&mut r)?);
+            clock += u64::from(check_block(&mut r, &mut shape)?);
             if clock > u64::from(u32::MAX) {
                 return Err(BoundsError::ClockOverflow);
             }
         }
     }
-    check_delete_set(&mut r)?;
-    r.finish()
+    shape.delete_ranges = check_delete_set(&mut r)?;
+    r.finish()?;
+    Ok(shape)
 }
 
 /// Checks a v1 state vector: a count of (client id, clock) pairs, with nothing after it.
@@ -182,7 +220,8 @@ pub fn check_awareness_update_v1(bytes: &[u8]) -> Result<(), BoundsError> {
 }
 
 /// Walks one block and returns the clock length yrs will give it.
-fn check_block(r: &mut Reader<'_>) -> Result<u32, BoundsError> {
+fn check_block(r: &mut Reader<'_>, shape: &mut UpdateShape) -> Result<u32, BoundsError> {
+    shape.blocks += 1;
     let info = r.read_u8()?;
     if info == BLOCK_GC || info == BLOCK_SKIP {
         let len = r.read_varuint_u32("block length")?;
@@ -213,6 +252,9 @@ fn check_block(r: &mut Reader<'_>) -> Result<u32, BoundsError> {
             r.read_string()?;
         }
     }
+    if content_ref == CONTENT_DOC {
+        shape.subdocuments += 1;
+    }
     check_content(r, content_ref)
 }
 
@@ -226,29 +268,7 @@ fn check_id(r: &mut Reader<'_>) -> Result<(), BoundsError> {
 fn check_content(r: &mut Reader<'_>, content_ref: u8) -> Result<u32, BoundsError> {
     match content_ref {
         CONTENT_DELETED => r.read_varuint_u32("deleted length"),
-        CONTENT_JSON => {
-            // yrs reads the count as an i32 and then one string more than it says.
-            let declared = r.read_varuint_u32("JSON content count")?;
-            if i32::try_from(declared).is_err() {
-                return Err(BoundsError::OutOfRange {
-                    field: "JSON content count",
-                    value: u64::from(declared),
-                });
-            }
-            let strings = u64::from(declared) + 1;
-            if strings > r.remaining() as u64 {
-                return Err(BoundsError::CountExceedsInput {
-                    what: "JSON content string",
-                    count: strings,
-                    remaining: r.remaining(),
-                });
-            }
-            for _ in 0..strings {
-                r.read_string()?;
-            }
-            // At most `remaining`, itself below 2^32 for any payload we accept.
-            u32::try_from(strings).map_err(|_| BoundsError::ClockOverflow)
-        }
+        CONTENT_JSON => Err(BoundsError::LegacyJsonContent),
         CONTENT_BINARY => r.read_var_bytes().map(|_| 1),
         CONTENT_STRING => {
             let text = r.read_string()?;
@@ -317,20 +337,26 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), BoundsError> {
     }
 }
 
-/// Walks a v1 delete set: clients, each with (clock, length) ranges.
-fn check_delete_set(r: &mut Reader<'_>) -> Result<(), BoundsError> {
+/// Walks a v1 delete set: clients, each with sorted, disjoint, non-empty (clock, length) ranges.
+/// Returns how many ranges it holds.
+fn check_delete_set(r: &mut Reader<'_>) -> Result<u64, BoundsError> {
+    let mut total = 0;
     // Smallest client entry: client id and a range count.
     let clients = r.read_count("delete set client", 2)?;
     for _ in 0..clients {
         r.read_varuint()?;
         let ranges = r.read_count("delete set range", 2)?;
+        let mut previous_end = 0;
         for _ in 0..ranges {
             let clock = r.read_varuint_u32("delete set clock")?;
             let len = r.read_varuint_u32("delete set length")?;
-            if clock.checked_add(len).is_none() {
-                return Err(BoundsError::ClockOverflow);
+            let end = clock.checked_add(len).ok_or(BoundsError::ClockOverflow)?;
+            if len == 0 || clock < previous_end {
+                return Err(BoundsError::InvalidDeleteRange);
             }
+            previous_end = end;
         }
+        total += u64::from(ranges);
     }
-    Ok(())
+    Ok(total)
 }

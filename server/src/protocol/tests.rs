@@ -236,11 +236,6 @@ fn update_bombs() -> Vec<(&'static str, Vec<u8>)> {
             "Any map count",
             frame(&[&[1, 1, 1, 0, 8, 1, 1, b'a', 1, 118], &BOMB_COUNT]),
         ),
-        // ContentJSON with 2^27 strings.
-        (
-            "JSON content count",
-            frame(&[&[1, 1, 1, 0, 2, 1, 1, b'a'], &BOMB_COUNT]),
-        ),
     ]
 }
 
@@ -321,6 +316,60 @@ fn deep_any_nesting_is_rejected() {
     assert_eq!(
         bounds::check_update_v1(&build(100_000)),
         Err(BoundsError::AnyTooDeep)
+    );
+}
+
+#[test]
+fn delete_ranges_must_be_sorted_disjoint_and_non_empty() {
+    // One client (7) with the given (clock, len) ranges, no structs.
+    let ds = |ranges: &[(u8, u8)]| {
+        let mut update = vec![0, 1, 7, ranges.len() as u8];
+        for &(clock, len) in ranges {
+            update.extend([clock, len]);
+        }
+        update
+    };
+    assert_eq!(
+        bounds::check_update_v1(&ds(&[(0, 2), (2, 1), (9, 3)])),
+        Ok(())
+    );
+    for bad in [&[(0, 0)][..], &[(5, 2), (1, 1)], &[(0, 4), (3, 2)]] {
+        assert_eq!(
+            bounds::check_update_v1(&ds(bad)),
+            Err(BoundsError::InvalidDeleteRange),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn client_sections_must_be_in_decreasing_client_order() {
+    // Client sections with one GC block each, then an empty delete set.
+    let sections = |clients: &[u8]| {
+        let mut update = vec![clients.len() as u8];
+        for &client in clients {
+            update.extend([1, client, 0, 0, 1]);
+        }
+        update.push(0);
+        update
+    };
+    assert_eq!(bounds::check_update_v1(&sections(&[9, 4, 1])), Ok(()));
+    for bad in [&[1, 9][..], &[4, 4]] {
+        assert_eq!(
+            bounds::check_update_v1(&sections(bad)),
+            Err(BoundsError::UnsortedClients),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn legacy_json_content_is_rejected() {
+    // One item under root "a" holding ContentJSON ["1"], which yrs would read as two strings.
+    let update = [1, 1, 1, 0, 2, 1, 1, b'a', 1, 1, b'1', 1, b'2', 0];
+    assert_eq!(
+        bounds::check_update_v1(&update),
+        Err(BoundsError::LegacyJsonContent)
     );
 }
 
@@ -659,17 +708,29 @@ fn utf16_doc() -> Doc {
     })
 }
 
-fn assert_update_accepted(update: &[u8], what: &str) {
-    assert_eq!(
-        bounds::check_update_v1(update),
-        Ok(()),
-        "{what}: {update:?}"
-    );
+/// Passes the structural checks and decodes in yrs; `decode_update` and `decode_message` then
+/// take it as is, or refuse it only for carrying subdocuments.
+fn assert_update_accepted(update: &[u8], what: &str) -> bounds::UpdateShape {
+    let shape =
+        bounds::scan_update_v1(update).unwrap_or_else(|e| panic!("{what}: {e}: {update:?}"));
+    assert!(yrs::Update::decode_v1(update).is_ok(), "{what}");
+    if shape.subdocuments > 0 {
+        assert!(matches!(
+            decode_update(update),
+            Err(ProtocolError::SubdocumentContent)
+        ));
+        assert_eq!(
+            malformed_reason(decode_message(&encode_update(update))),
+            "subdocument_content"
+        );
+        return shape;
+    }
     assert!(decode_update(update).is_ok(), "{what}");
     match decode_message(&encode_update(update)) {
         Ok(Message::Update(bytes)) => assert_eq!(bytes.as_ref(), update),
         other => panic!("{what}: {other:?}"),
     }
+    shape
 }
 
 fn assert_state_vector_accepted(sv: &StateVector, what: &str) {
@@ -684,7 +745,7 @@ fn assert_state_vector_accepted(sv: &StateVector, what: &str) {
 /// Random multi-peer editing sessions; every byte string yrs emits along the way is accepted.
 #[test]
 fn everything_yrs_emits_passes_the_checks_and_decodes() {
-    let mut checked_updates = 0;
+    let (mut checked_updates, mut with_subdocuments, mut with_deletions) = (0, 0, 0);
     for seed in 0..24u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut peers: Vec<Peer> = (0..3)
@@ -713,7 +774,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
                 assert_state_vector_accepted(&sv, "state vector");
                 let diff = peers[from].doc.transact().encode_state_as_update_v1(&sv);
                 assert_update_accepted(&diff, "diff");
-                let update = decode_update(&diff).expect("checked above");
+                let update = yrs::Update::decode_v1(&diff).expect("checked above");
                 peers[to]
                     .doc
                     .transact_mut()
@@ -723,7 +784,9 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
             }
             for peer in &peers {
                 for update in peer.take_emitted() {
-                    assert_update_accepted(&update, "incremental update");
+                    let shape = assert_update_accepted(&update, "incremental update");
+                    with_subdocuments += usize::from(shape.subdocuments > 0);
+                    with_deletions += usize::from(shape.delete_ranges > 0);
                     checked_updates += 1;
                     all_updates.push(update);
                 }
@@ -751,7 +814,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
         // Convergence: replaying every incremental update into a fresh doc gives peer state.
         let replica = utf16_doc();
         for update in &all_updates {
-            let update = decode_update(update).expect("checked above");
+            let update = yrs::Update::decode_v1(update).expect("checked above");
             replica
                 .transact_mut()
                 .apply_update(update)
@@ -769,7 +832,7 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
         let merged_doc = utf16_doc();
         merged_doc
             .transact_mut()
-            .apply_update(decode_update(&full).expect("checked"))
+            .apply_update(yrs::Update::decode_v1(&full).expect("checked"))
             .expect("applies");
         assert_eq!(
             text.get_string(&replica.transact()),
@@ -781,6 +844,10 @@ fn everything_yrs_emits_passes_the_checks_and_decodes() {
     assert!(
         checked_updates > 2_000,
         "only {checked_updates} updates checked"
+    );
+    assert!(
+        with_subdocuments > 10 && with_deletions > 100,
+        "{with_subdocuments} {with_deletions}"
     );
 }
 
@@ -845,6 +912,33 @@ fn whatever_the_walker_accepts_yrs_decodes() {
         }
     }
     assert!(accepted > 1_000, "only {accepted} mutants were accepted");
+}
+
+#[test]
+fn whatever_the_walker_accepts_yrs_decodes_for_state_vectors_and_awareness() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let sv: StateVector = (0..5)
+        .map(|i| (yrs::block::ClientID::new(1 << (i * 10)), 1 << (i * 6)))
+        .collect();
+    let sv = sv.encode_v1();
+    let awareness = awareness_update(&[(1, 1, "null"), (300, 70_000, r#"{"a":[1,"é"]}"#)]);
+    let awareness = awareness.encode_v1();
+    let (mut sv_accepted, mut awareness_accepted) = (0, 0);
+    for _ in 0..20_000 {
+        let mut bytes = sv.clone();
+        mutate(&mut bytes, &mut rng);
+        if bounds::check_state_vector_v1(&bytes).is_ok() {
+            sv_accepted += 1;
+            assert!(StateVector::decode_v1(&bytes).is_ok(), "{bytes:?}");
+        }
+        let mut bytes = awareness.clone();
+        mutate(&mut bytes, &mut rng);
+        if bounds::check_awareness_update_v1(&bytes).is_ok() {
+            awareness_accepted += 1;
+            assert!(AwarenessUpdate::decode_v1(&bytes).is_ok(), "{bytes:?}");
+        }
+    }
+    assert!(sv_accepted > 1_000 && awareness_accepted > 1_000);
 }
 
 fn mutate(bytes: &mut Vec<u8>, rng: &mut StdRng) {
@@ -915,6 +1009,13 @@ fn every_frame_yjs_writes_is_accepted_and_applies() {
     let doc = utf16_doc();
     let mut awareness = Awareness::new(Doc::new());
     for (name, frame) in files {
+        if name.ends_with("-subdoc.bin") {
+            assert_eq!(
+                malformed_reason(decode_message(&frame)),
+                "subdocument_content"
+            );
+            continue;
+        }
         match decode_message(&frame) {
             Ok(Message::SyncStep2(update) | Message::Update(update)) => {
                 let update = decode_update(&update).unwrap_or_else(|e| panic!("{name}: {e}"));
