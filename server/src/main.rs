@@ -49,7 +49,17 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // yrs recurses over nested types (deleting or encoding a map of maps): nesting built by a
+    // hostile client overflows tokio's default 2 MiB stacks (about 10 000 levels) and aborts the
+    // process. Stacks are reserved, not committed: 512 MiB per thread costs nothing until used
+    // and needs millions of levels (tens of MB of updates) to overflow; the residual risk is in
+    // ARCHITECTURE.md ("not protected").
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(512 << 20)
+        .max_blocking_threads(64)
+        .build()
+        .context("starting the async runtime")?;
     match cli.command {
         Command::Serve(config) => runtime.block_on(serve(*config)),
         Command::Export {
