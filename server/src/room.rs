@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
@@ -128,6 +130,9 @@ pub struct RoomConfig {
     pub max_items: usize,
 }
 
+/// Batches a room may have in the store's queue at once (group commit does the rest).
+const MAX_INFLIGHT: usize = 8;
+
 /// Refused writes tolerated on one connection before it is closed.
 const DENIALS_BEFORE_CLOSE: u32 = 20;
 
@@ -196,7 +201,8 @@ pub(crate) struct Room {
     presence: Presence,
     open: Option<Batch>,
     /// A commit is being written; batches are committed one at a time, in order.
-    committing: bool,
+    /// Batches handed to the store, oldest first; they complete in order, so relays keep it.
+    inflight: FuturesOrdered<BoxFuture<'static, CommitDone>>,
     flush_at: Option<tokio::time::Instant>,
     next_epoch: u64,
     durable_epoch: u64,
@@ -208,8 +214,6 @@ pub(crate) struct Room {
     /// The whole doc as a sync-step-2 frame, encoded once per change for joiners with an empty doc.
     full_state: Option<Bytes>,
     empty_since: Option<Instant>,
-    done_tx: mpsc::UnboundedSender<CommitDone>,
-    done_rx: mpsc::UnboundedReceiver<CommitDone>,
     /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
     storage_failed: bool,
 }
@@ -223,7 +227,6 @@ impl Room {
         locks: Arc<Locks>,
         loaded: LoadedDoc,
     ) -> Self {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
         let LoadedDoc {
             doc,
             log_entries,
@@ -241,7 +244,7 @@ impl Room {
             conns: HashMap::new(),
             presence: Presence::default(),
             open: None,
-            committing: false,
+            inflight: FuturesOrdered::new(),
             flush_at: None,
             next_epoch: 1,
             durable_epoch: 0,
@@ -251,8 +254,6 @@ impl Room {
             last_seq,
             full_state: None,
             empty_since: Some(Instant::now()),
-            done_tx,
-            done_rx,
             storage_failed: false,
         };
         room.publish_locks();
@@ -288,7 +289,7 @@ impl Room {
                     Some(msg) => self.handle(msg).await,
                     None => break,
                 },
-                Some(done) = self.done_rx.recv() => {
+                Some(done) = self.inflight.next(), if !self.inflight.is_empty() => {
                     self.on_commit(done);
                     if std::mem::take(&mut self.storage_failed) {
                         self.recover().await;
@@ -325,7 +326,7 @@ impl Room {
     fn should_evict(&self) -> bool {
         self.conns.is_empty()
             && self.open.is_none()
-            && !self.committing
+            && self.inflight.is_empty()
             && self
                 .empty_since
                 .is_some_and(|t| t.elapsed() >= self.cfg.idle)
@@ -658,9 +659,7 @@ impl Room {
                 updates: Vec::new(),
                 waiters: Vec::new(),
             });
-            if !self.committing && self.flush_at.is_none() {
-                self.flush_at = Some(tokio::time::Instant::now() + self.window());
-            }
+            self.schedule_flush();
         }
         if let Some(batch) = self.open.as_mut() {
             batch.updates.push(update);
@@ -674,7 +673,7 @@ impl Room {
         if let Some(changes) = self.presence.take_changes() {
             self.broadcast(protocol::encode_awareness(&changes));
         }
-        if !self.committing {
+        if self.inflight.len() < MAX_INFLIGHT {
             self.submit();
         }
     }
@@ -704,16 +703,16 @@ impl Room {
         } else {
             frames
         };
-        self.committing = true;
-        let store = self.store.clone();
-        let doc_id = self.doc_id.clone();
-        let done_tx = self.done_tx.clone();
+        // Appends are queued with the store now, in this order, even though they are awaited later.
+        let appends: Vec<_> = merged
+            .iter()
+            .map(|u| (u.len() as u64, self.store.append(&self.doc_id, u.clone())))
+            .collect();
         let (epoch, waiters) = (batch.epoch, batch.waiters);
-        tokio::spawn(async move {
-            let mut result = Ok(Vec::with_capacity(merged.len()));
-            for update in merged {
-                let len = update.len() as u64;
-                match store.append(&doc_id, update).await {
+        self.inflight.push_back(Box::pin(async move {
+            let mut result = Ok(Vec::with_capacity(appends.len()));
+            for (len, append) in appends {
+                match append.await {
                     Ok(seq) => {
                         if let Ok(v) = result.as_mut() {
                             v.push((seq, len));
@@ -725,17 +724,16 @@ impl Room {
                     }
                 }
             }
-            let _ = done_tx.send(CommitDone {
+            CommitDone {
                 epoch,
                 frames,
                 waiters,
                 result,
-            });
-        });
+            }
+        }));
     }
 
     fn on_commit(&mut self, done: CommitDone) {
-        self.committing = false;
         match done.result {
             Ok(entries) => {
                 for (seq, len) in entries {
@@ -831,15 +829,13 @@ impl Room {
     /// Waits until every applied update is committed.
     async fn drain_commits(&mut self) {
         loop {
-            if !self.committing {
-                if self.open.is_none() {
-                    return;
-                }
+            if self.open.is_some() && self.inflight.len() < MAX_INFLIGHT {
                 self.submit();
             }
-            match self.done_rx.recv().await {
+            match self.inflight.next().await {
                 Some(done) => self.on_commit(done),
-                None => return,
+                None if self.open.is_none() => return,
+                None => {}
             }
         }
     }
