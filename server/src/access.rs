@@ -92,7 +92,10 @@ pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
         .map(|(bid, entry)| {
             let locked = match entry {
                 Out::YMap(m) => {
-                    matches!(m.get(&txn, field::LOCKED), Some(Out::Any(yrs::Any::Bool(true))))
+                    matches!(
+                        m.get(&txn, field::LOCKED),
+                        Some(Out::Any(yrs::Any::Bool(true)))
+                    )
                 }
                 _ => false,
             };
@@ -106,11 +109,16 @@ pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
 pub fn item_count(board: &yrs::Doc) -> usize {
     use yrs::{Map, ReadTxn, Transact};
     let txn = board.transact();
-    [board_root::NOTES, board_root::CARDS, board_root::ITEMS, board_root::ANSWERS]
-        .iter()
-        .filter_map(|root| txn.get_map(*root))
-        .map(|m| m.len(&txn) as usize)
-        .sum()
+    [
+        board_root::NOTES,
+        board_root::CARDS,
+        board_root::ITEMS,
+        board_root::ANSWERS,
+    ]
+    .iter()
+    .filter_map(|root| txn.get_map(*root))
+    .map(|m| m.len(&txn) as usize)
+    .sum()
 }
 
 #[cfg(test)]

@@ -72,8 +72,13 @@ pub fn normalise_code(typed: &str) -> String {
 }
 
 /// End of the workshop's day: the day after `date` (yyyy-mm-dd) at 12:00 UTC, which covers the
-/// whole day in every European time zone; 36 h from `now_ms` when the date cannot be read.
+/// whole day in every European time zone — but never less than 24 h from `now_ms` (a workshop
+/// recorded after the fact); 36 h from `now_ms` when the date cannot be read.
 pub fn code_expiry(date: &str, now_ms: i64) -> i64 {
+    day_end(date, now_ms).max(now_ms + 24 * 3_600_000)
+}
+
+fn day_end(date: &str, now_ms: i64) -> i64 {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     match time::Date::parse(date.trim(), &format) {
         Ok(d) => {
@@ -225,12 +230,19 @@ pub struct GuessLimits {
     pub window: Duration,
     /// How long an address that went over the limit is refused.
     pub lockout: Duration,
+    /// Failed attempts allowed from all addresses together per hour; past it, every code
+    /// lookup is refused until the hour is over (links and QR codes keep working). This is what
+    /// bounds an attacker with many addresses.
+    pub global_per_hour: u32,
 }
 
 /// Counts failed join-code attempts per address and locks out guessers.
 pub struct GuessLimiter {
     limits: GuessLimits,
     addrs: DashMap<IpAddr, Attempts>,
+    /// (failures this hour, start of the hour); a std Mutex: held for a few instructions, never
+    /// across an await.
+    global: std::sync::Mutex<(u32, Instant)>,
 }
 
 struct Attempts {
@@ -245,12 +257,20 @@ impl GuessLimiter {
         GuessLimiter {
             limits,
             addrs: DashMap::new(),
+            global: std::sync::Mutex::new((0, Instant::now())),
         }
     }
 
     /// Whether `addr` may try a code now; `Err` carries how long it must wait.
     pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
+        if let Ok(g) = self.global.lock() {
+            let hour = Duration::from_secs(3600);
+            let elapsed = now.duration_since(g.1);
+            if elapsed < hour && g.0 >= self.limits.global_per_hour {
+                return Err(hour - elapsed);
+            }
+        }
         match self.addrs.get(&addr).and_then(|a| a.locked_until) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
@@ -263,6 +283,12 @@ impl GuessLimiter {
             self.prune();
         }
         let now = Instant::now();
+        if let Ok(mut g) = self.global.lock() {
+            if now.duration_since(g.1) >= Duration::from_secs(3600) {
+                *g = (0, now);
+            }
+            g.0 += 1;
+        }
         let mut a = self.addrs.entry(addr).or_insert(Attempts {
             failures: 0,
             window_start: now,
@@ -330,6 +356,8 @@ mod tests {
     fn code_expires_the_day_after_at_noon_utc() {
         // 2023-05-10T12:00:00Z
         assert_eq!(code_expiry("2023-05-09", 0), 1_683_720_000_000);
+        let later = 1_700_000_000_000;
+        assert_eq!(code_expiry("2023-05-09", later), later + 24 * 3_600_000);
         assert_eq!(code_expiry("demain", 1000), 1000 + 36 * 3_600_000);
     }
 
@@ -339,6 +367,7 @@ mod tests {
             per_address: 3,
             window: Duration::from_secs(60),
             lockout: Duration::from_secs(600),
+            global_per_hour: 1000,
         });
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
@@ -347,5 +376,23 @@ mod tests {
         assert!(l.fail(a));
         assert!(l.check(a).is_err());
         assert!(l.check(b).is_ok());
+    }
+
+    #[test]
+    fn many_addresses_together_hit_the_global_cap() {
+        let l = GuessLimiter::new(GuessLimits {
+            per_address: 100,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(600),
+            global_per_hour: 5,
+        });
+        for i in 0..5u8 {
+            assert!(l.check([10, 0, 1, i].into()).is_ok());
+            l.fail([10, 0, 1, i].into());
+        }
+        assert!(
+            l.check([10, 0, 2, 1].into()).is_err(),
+            "a fresh address is refused too"
+        );
     }
 }

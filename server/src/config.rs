@@ -127,6 +127,10 @@ pub struct Config {
     #[arg(long, env = "PALABRE_JOIN_ATTEMPTS", default_value_t = 10)]
     pub join_attempts: u32,
 
+    /// Wrong join codes accepted per hour from all addresses together (bounds distributed guessing).
+    #[arg(long, env = "PALABRE_JOIN_GLOBAL_PER_HOUR", default_value_t = 300)]
+    pub join_global_per_hour: u32,
+
     /// How long an address that guessed too many join codes is locked out.
     #[arg(long, env = "PALABRE_JOIN_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub join_lockout: Duration,
@@ -163,6 +167,7 @@ impl Config {
             max_awareness_bytes: 16 * 1024,
             flood_grace: Duration::from_secs(5),
             join_attempts: 10,
+            join_global_per_hour: 300,
             join_lockout: Duration::from_secs(15 * 60),
         }
     }

@@ -78,6 +78,7 @@ impl AppState {
             per_address: config.join_attempts.max(1),
             window: std::time::Duration::from_secs(600),
             lockout: config.join_lockout,
+            global_per_hour: config.join_global_per_hour.max(1),
         });
         AppState {
             inner: Arc::new(AppInner {

@@ -43,6 +43,73 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+/// Formats of a workshop export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Wiki-ready Markdown report.
+    Md,
+    /// Self-contained printable HTML.
+    Html,
+    /// One row per note or card.
+    Csv,
+    /// Everything, structured.
+    Json,
+}
+
+/// Errors of an offline export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// There is no database in the data directory.
+    #[error("no Palabre database at {0}")]
+    NoDatabase(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// No workshop with that id is stored.
+    #[error("no workshop {0} in this data directory")]
+    UnknownWorkshop(String),
+}
+
+/// Renders workshop `wid` from the database in `data_dir`, without a running server.
+pub async fn export_stored(
+    data_dir: &std::path::Path,
+    wid: &str,
+    format: ExportFormat,
+) -> Result<String, ExportError> {
+    use store::Store as _;
+    let path = data_dir.join("palabre.db");
+    if !path.is_file() {
+        return Err(ExportError::NoDatabase(path.display().to_string()));
+    }
+    let cfg = store::SqliteConfig {
+        path,
+        synchronous_full: true,
+        max_batch: 1024,
+    };
+    let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
+        .await
+        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
+    let stored = store.load(wid).await?;
+    if stored.snapshot.is_none() && stored.updates.is_empty() {
+        return Err(ExportError::UnknownWorkshop(wid.to_string()));
+    }
+    let workshop = room::doc_from_stored(wid, &stored);
+    let mut boards = Vec::new();
+    for doc_id in board::workshop::board_doc_ids(&workshop) {
+        let stored = store.load(&doc_id).await?;
+        let doc = room::doc_from_stored(&doc_id, &stored);
+        boards.push((doc_id, doc));
+    }
+    store.shutdown().await?;
+    let view = board::read_workshop(&workshop, &boards);
+    Ok(match format {
+        ExportFormat::Md => board::export::markdown(&view),
+        ExportFormat::Html => board::export::html(&view),
+        ExportFormat::Csv => board::export::csv(&view),
+        ExportFormat::Json => board::export::json(&view),
+    })
+}
+
 /// Opens the embedded store under `config.data_dir`, off the async executor.
 pub async fn open_store(config: &Config) -> Result<store::SqliteStore, store::StoreError> {
     let cfg = store::SqliteConfig {

@@ -17,7 +17,18 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the boards over HTTP and WebSocket.
-    Serve(palabre::Config),
+    Serve(Box<palabre::Config>),
+    /// Print a workshop's report from the data directory (works with the server stopped).
+    Export {
+        /// The workshop id (the part of its links after /w/).
+        workshop: String,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: palabre::ExportFormat,
+        /// Directory holding palabre.db.
+        #[arg(long, env = "PALABRE_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,7 +51,16 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
-        Command::Serve(config) => runtime.block_on(serve(config)),
+        Command::Serve(config) => runtime.block_on(serve(*config)),
+        Command::Export {
+            workshop,
+            format,
+            data_dir,
+        } => {
+            let report = runtime.block_on(palabre::export_stored(&data_dir, &workshop, format))?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 
 pub mod bounds;
 mod lib0;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 use yrs::sync::awareness::AwarenessUpdate;

@@ -152,7 +152,6 @@ struct Batch {
     epoch: u64,
     updates: Vec<Bytes>,
     waiters: Vec<oneshot::Sender<Result<(), RoomError>>>,
-    origins: Vec<ConnId>,
 }
 
 struct CommitDone {
@@ -160,7 +159,6 @@ struct CommitDone {
     /// Frames to relay once durable (empty when they were relayed already).
     frames: Vec<Bytes>,
     waiters: Vec<oneshot::Sender<Result<(), RoomError>>>,
-    origins: Vec<ConnId>,
     result: Result<Vec<(Seq, u64)>, StoreError>,
 }
 
@@ -218,6 +216,8 @@ pub(crate) struct Room {
     empty_since: Option<Instant>,
     done_tx: mpsc::UnboundedSender<CommitDone>,
     done_rx: mpsc::UnboundedReceiver<CommitDone>,
+    /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
+    storage_failed: bool,
 }
 
 impl Room {
@@ -260,6 +260,7 @@ impl Room {
             empty_since: Some(Instant::now()),
             done_tx,
             done_rx,
+            storage_failed: false,
         };
         room.publish_locks();
         room
@@ -294,7 +295,12 @@ impl Room {
                     Some(msg) => self.handle(msg).await,
                     None => break,
                 },
-                Some(done) = self.done_rx.recv() => self.on_commit(done),
+                Some(done) = self.done_rx.recv() => {
+                    self.on_commit(done);
+                    if std::mem::take(&mut self.storage_failed) {
+                        self.recover().await;
+                    }
+                }
                 _ = sleep_until_opt(flush_at) => self.flush(),
                 _ = tick.tick() => {
                     self.expire_presence();
@@ -447,7 +453,7 @@ impl Room {
                             return;
                         }
                         self.doc_bytes += update.len() as u64;
-                        self.push(update, None, Some(conn));
+                        self.push(update, None);
                     }
                     Err(reason) => {
                         self.metrics.reject("update_rejected");
@@ -597,17 +603,12 @@ impl Room {
         let count = updates.len();
         for (i, u) in updates.into_iter().enumerate() {
             let waiter = if i + 1 == count { done.take() } else { None };
-            self.push(Bytes::from(u), waiter, None);
+            self.push(Bytes::from(u), waiter);
         }
     }
 
     /// Adds an applied update to the open batch, opening one if needed.
-    fn push(
-        &mut self,
-        update: Bytes,
-        waiter: Option<oneshot::Sender<Result<(), RoomError>>>,
-        origin: Option<ConnId>,
-    ) {
+    fn push(&mut self, update: Bytes, waiter: Option<oneshot::Sender<Result<(), RoomError>>>) {
         self.publish_locks();
         if self.open.is_none() {
             let epoch = self.next_epoch;
@@ -616,7 +617,6 @@ impl Room {
                 epoch,
                 updates: Vec::new(),
                 waiters: Vec::new(),
-                origins: Vec::new(),
             });
             if !self.committing && self.flush_at.is_none() {
                 self.flush_at = Some(tokio::time::Instant::now() + self.cfg.coalesce);
@@ -625,7 +625,6 @@ impl Room {
         if let Some(batch) = self.open.as_mut() {
             batch.updates.push(update);
             batch.waiters.extend(waiter);
-            batch.origins.extend(origin);
         }
     }
 
@@ -672,7 +671,7 @@ impl Room {
         let store = self.store.clone();
         let doc_id = self.doc_id.clone();
         let done_tx = self.done_tx.clone();
-        let (epoch, waiters, origins) = (batch.epoch, batch.waiters, batch.origins);
+        let (epoch, waiters) = (batch.epoch, batch.waiters);
         tokio::spawn(async move {
             let mut result = Ok(Vec::with_capacity(merged.len()));
             for update in merged {
@@ -693,7 +692,6 @@ impl Room {
                 epoch,
                 frames,
                 waiters,
-                origins,
                 result,
             });
         });
@@ -723,21 +721,17 @@ impl Room {
                 }
             }
             Err(e) => {
-                // Not durable: never relay it. Its senders are disconnected so they resend it
-                // on reconnect; the doc keeps it and the next snapshot will hold it.
+                // Not durable: never relay it, and never let a sync reply reveal it. Everyone is
+                // disconnected and the doc is rebuilt from disk (see `run`); clients resend what
+                // the server lacks when they reconnect, so the update is retried, not lost.
                 tracing::error!(doc = %self.doc_id, error = %e, "commit failed");
                 self.metrics.reject("storage_error");
-                self.durable_epoch = done.epoch;
                 for w in done.waiters {
                     let _ = w.send(Err(RoomError::Store(StoreError::Database(e.to_string()))));
                 }
-                for origin in done.origins {
-                    self.disconnect(
-                        origin,
-                        CloseReason::new(1011, "storage error, reconnect later"),
-                    );
-                }
-                self.release_held();
+                self.held.clear();
+                self.kick_all(CloseReason::new(1011, "storage error, reconnect shortly"));
+                self.storage_failed = true;
             }
         }
         if self.open.is_some() {

@@ -73,13 +73,22 @@ fn token<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> Option<&'a str> {
         .or(query.token.as_deref())
 }
 
-async fn require(state: &AppState, wid: &str, headers: &HeaderMap, query: &TokenQuery, allowed: &[Role]) -> Result<Role, ApiError> {
+async fn require(
+    state: &AppState,
+    wid: &str,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+    allowed: &[Role],
+) -> Result<Role, ApiError> {
     let role = role_in(state, wid, token(headers, query)).await?;
     if allowed.contains(&role) {
         Ok(role)
     } else {
         state.metrics.reject("role_forbidden");
-        Err(ApiError::forbidden(format!("a {} link cannot do this", role_name(role))))
+        Err(ApiError::forbidden(format!(
+            "a {} link cannot do this",
+            role_name(role)
+        )))
     }
 }
 
@@ -135,13 +144,23 @@ struct BoardSummary {
 
 impl From<&NewBoard> for BoardSummary {
     fn from(b: &NewBoard) -> Self {
-        BoardSummary { id: b.id.clone(), doc_id: b.doc_id.clone(), kind: b.kind, title: b.title.clone() }
+        BoardSummary {
+            id: b.id.clone(),
+            doc_id: b.doc_id.clone(),
+            kind: b.kind,
+            title: b.title.clone(),
+        }
     }
 }
 
 impl BoardSummary {
     fn of(wid: &str, b: &BoardView) -> Self {
-        BoardSummary { id: b.id.clone(), doc_id: format!("{wid}.{}", b.id), kind: b.kind, title: b.title.clone() }
+        BoardSummary {
+            id: b.id.clone(),
+            doc_id: format!("{wid}.{}", b.id),
+            kind: b.kind,
+            title: b.title.clone(),
+        }
     }
 }
 
@@ -156,9 +175,15 @@ struct Created {
 
 /// `POST /api/workshops`: anyone may start a workshop on their server; they get its
 /// facilitator link.
-async fn create(State(state): State<AppState>, Json(params): Json<WorkshopParams>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    Json(params): Json<WorkshopParams>,
+) -> Result<Response, ApiError> {
     if state.shutting_down.load(Relaxed) {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server is restarting"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is restarting",
+        ));
     }
     let now = now_ms();
     let created = board::new_workshop(&params, now, &mut rand::rng())?;
@@ -166,12 +191,22 @@ async fn create(State(state): State<AppState>, Json(params): Json<WorkshopParams
     // straight to the store is safe, and they are stored before any credential points at them.
     let store = state.store.clone();
     use crate::store::Store as _;
-    store.append(&created.id, created.update.clone().into()).await.map_err(ApiError::internal)?;
+    store
+        .append(&created.id, created.update.clone().into())
+        .await
+        .map_err(ApiError::internal)?;
     for b in &created.boards {
-        store.append(&b.doc_id, b.update.clone().into()).await.map_err(ApiError::internal)?;
+        store
+            .append(&b.doc_id, b.update.clone().into())
+            .await
+            .map_err(ApiError::internal)?;
     }
     let creds = Credentials::generate(&created.id, code_expiry(&params.date, now));
-    state.registry.put(creds.clone()).await.map_err(ApiError::internal)?;
+    state
+        .registry
+        .put(creds.clone())
+        .await
+        .map_err(ApiError::internal)?;
     tracing::info!(workshop = %created.id, boards = created.boards.len(), "workshop created");
     let body = Created {
         id: created.id.clone(),
@@ -194,7 +229,10 @@ struct Shown {
 }
 
 fn valid_wid(wid: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&wid.len()) && wid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok = (1..=64).contains(&wid.len())
+        && wid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -211,15 +249,29 @@ async fn show(
     headers: HeaderMap,
 ) -> Result<Json<Shown>, ApiError> {
     valid_wid(&wid)?;
-    let role = require(&state, &wid, &headers, &q, &[Role::Facilitator, Role::Participant, Role::Viewer]).await?;
-    let view = state.hub.read(&wid, |doc| board::read_workshop(doc, &[])).await?;
+    let role = require(
+        &state,
+        &wid,
+        &headers,
+        &q,
+        &[Role::Facilitator, Role::Participant, Role::Viewer],
+    )
+    .await?;
+    let view = state
+        .hub
+        .read(&wid, |doc| board::read_workshop(doc, &[]))
+        .await?;
     Ok(Json(Shown {
         role,
         title: view.title,
         date: view.date,
         place: view.place,
         projected: view.projected,
-        boards: view.boards.iter().map(|b| BoardSummary::of(&wid, b)).collect(),
+        boards: view
+            .boards
+            .iter()
+            .map(|b| BoardSummary::of(&wid, b))
+            .collect(),
         id: wid,
     }))
 }
@@ -249,9 +301,16 @@ async fn rotate(
     valid_wid(&wid)?;
     require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
     let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
-    let mut creds = creds.ok_or_else(|| ApiError::not_found("no such workshop"))?.as_ref().clone();
+    let mut creds = creds
+        .ok_or_else(|| ApiError::not_found("no such workshop"))?
+        .as_ref()
+        .clone();
     creds.rotate();
-    state.registry.put(creds.clone()).await.map_err(ApiError::internal)?;
+    state
+        .registry
+        .put(creds.clone())
+        .await
+        .map_err(ApiError::internal)?;
     let revoked: Vec<(u64, String)> = state
         .sessions
         .iter()
@@ -261,7 +320,11 @@ async fn rotate(
     for (conn, doc) in revoked {
         state
             .hub
-            .kick(&doc, Box::new(move |c| c == conn), CloseReason::new(4001, "this link was renewed by the facilitator"))
+            .kick(
+                &doc,
+                Box::new(move |c| c == conn),
+                CloseReason::new(4001, "this link was renewed by the facilitator"),
+            )
             .await;
     }
     tracing::info!(workshop = %wid, "links rotated");
@@ -270,7 +333,7 @@ async fn rotate(
 
 /// Encoded state of the workshop doc.
 async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
-    let bytes = state.hub.read(wid, |doc| board::encode_doc(doc)).await?;
+    let bytes = state.hub.read(wid, board::encode_doc).await?;
     Ok(board::doc_from_update(&bytes)?)
 }
 
@@ -288,7 +351,9 @@ async fn add_board(
     let w = wid.clone();
     let new_board = state
         .hub
-        .edit(&wid, move |doc| board::add_board(doc, &w, &spec, now, &mut rand::rng()))
+        .edit(&wid, move |doc| {
+            board::add_board(doc, &w, &spec, now, &mut rand::rng())
+        })
         .await??;
     // Through the board's room: a client that saw the agenda entry may already be connected.
     let initial = new_board.update.clone();
@@ -302,7 +367,9 @@ async fn add_board(
 
 fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
     let update = Update::decode_v1(update).map_err(|e| e.to_string())?;
-    doc.transact_mut().apply_update(update).map_err(|e| e.to_string())
+    doc.transact_mut()
+        .apply_update(update)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -341,7 +408,10 @@ async fn remove_board(
 ) -> Result<StatusCode, ApiError> {
     valid_wid(&wid)?;
     require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
-    state.hub.edit(&wid, move |doc| board::remove_board(doc, &bid)).await??;
+    state
+        .hub
+        .edit(&wid, move |doc| board::remove_board(doc, &bid))
+        .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -350,7 +420,7 @@ async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopVie
     let workshop = workshop_state(state, wid).await?;
     let mut boards = Vec::new();
     for doc_id in board::workshop::board_doc_ids(&workshop) {
-        let bytes = state.hub.read(&doc_id, |doc| board::encode_doc(doc)).await?;
+        let bytes = state.hub.read(&doc_id, board::encode_doc).await?;
         boards.push((doc_id, board::doc_from_update(&bytes)?));
     }
     Ok(board::read_workshop(&workshop, &boards))
@@ -364,10 +434,20 @@ async fn export(
     ext: &'static str,
 ) -> Result<Response, ApiError> {
     valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator, Role::Viewer]).await?;
+    require(
+        &state,
+        &wid,
+        &headers,
+        &q,
+        &[Role::Facilitator, Role::Viewer],
+    )
+    .await?;
     let view = workshop_view(&state, &wid).await?;
     let (body, mime) = match ext {
-        "md" => (board::export::markdown(&view), "text/markdown; charset=utf-8"),
+        "md" => (
+            board::export::markdown(&view),
+            "text/markdown; charset=utf-8",
+        ),
         "html" => (board::export::html(&view), "text/html; charset=utf-8"),
         "csv" => (board::export::csv(&view), "text/csv; charset=utf-8"),
         _ => (board::export::json(&view), "application/json"),
@@ -385,16 +465,36 @@ async fn export(
     Ok(response)
 }
 
-async fn export_md(State(s): State<AppState>, Path(w): Path<String>, Query(q): Query<TokenQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+async fn export_md(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     export(s, w, q, h, "md").await
 }
-async fn export_html(State(s): State<AppState>, Path(w): Path<String>, Query(q): Query<TokenQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+async fn export_html(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     export(s, w, q, h, "html").await
 }
-async fn export_csv(State(s): State<AppState>, Path(w): Path<String>, Query(q): Query<TokenQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+async fn export_csv(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     export(s, w, q, h, "csv").await
 }
-async fn export_json(State(s): State<AppState>, Path(w): Path<String>, Query(q): Query<TokenQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+async fn export_json(
+    State(s): State<AppState>,
+    Path(w): Path<String>,
+    Query(q): Query<TokenQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     export(s, w, q, h, "json").await
 }
 
@@ -416,7 +516,11 @@ async fn join(
     let addr = client_addr(&state, peer, &headers);
     if let Err(wait) = state.guesses.check(addr) {
         state.metrics.reject("join_locked_out");
-        let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too many wrong codes: wait before trying again").into_response();
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong codes: wait before trying again",
+        )
+        .into_response();
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -435,7 +539,11 @@ async fn join(
         None => {
             state.metrics.reject("join_code_wrong");
             let locked = state.guesses.fail(addr);
-            let status = if locked { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::NOT_FOUND };
+            let status = if locked {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::NOT_FOUND
+            };
             Err(ApiError::new(status, "unknown or expired code").into_response())
         }
     }

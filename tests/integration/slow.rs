@@ -1,0 +1,123 @@
+//! Slow consumers: a client that stops reading is disconnected (1013) once its bounded queue
+//! is full, while everyone else keeps receiving every update.
+
+use std::time::Duration;
+
+use crate::client::{note_ids, TestClient};
+use crate::harness::{RawWebSocket, TestResult, TestServer, WAIT};
+
+const SEND_QUEUE: usize = 16;
+const NOTE_BYTES: usize = 16 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() -> TestResult {
+    let server = TestServer::start_with(|c| c.send_queue = SEND_QUEUE).await?;
+    let doc = "slow-consumer";
+    let url = server.ws_url(doc);
+
+    // The stalled client: a WebSocket whose socket is never read after the handshake, with
+    // a small receive buffer so the server's writes back up sooner.
+    let stalled = RawWebSocket::connect(server.addr(), &format!("/ws/{doc}"), Some(4096)).await?;
+
+    let readers = [
+        TestClient::connect(&url).await?,
+        TestClient::connect(&url).await?,
+    ];
+    let mut writers = [
+        TestClient::connect(&url).await?,
+        TestClient::connect(&url).await?,
+    ];
+    let body = "y".repeat(NOTE_BYTES);
+    let mut expected = Vec::new();
+    let mut kicked = false;
+    // Write in rounds until the stalled client is dropped (bounded: ~40 MiB at most).
+    for round in 0..20 {
+        for (w, writer) in writers.iter_mut().enumerate() {
+            for n in 0..64 {
+                let id = format!("r{round}-w{w}-{n}");
+                writer.add_note(&id, &body);
+                expected.push(id);
+            }
+        }
+        let last = expected.last().cloned().unwrap_or_default();
+        for reader in &readers {
+            reader
+                .wait_until("a round to reach the readers", WAIT, |d| {
+                    note_ids(d).contains(&last)
+                })
+                .await?;
+        }
+        if server
+            .metrics()
+            .await?
+            .value("palabre_slow_disconnects_total")
+            >= 1.0
+        {
+            kicked = true;
+            eprintln!(
+                "stalled client dropped after {} notes of {NOTE_BYTES} bytes",
+                expected.len()
+            );
+            break;
+        }
+    }
+    assert!(kicked, "the stalled client was never disconnected");
+    for (i, reader) in readers.iter().enumerate() {
+        let ids = note_ids(reader.doc());
+        let missing = expected.iter().filter(|id| !ids.contains(*id)).count();
+        assert_eq!(missing, 0, "reader {i} missed {missing} notes");
+        assert!(reader.is_connected(), "reader {i} is still connected");
+    }
+    for writer in &writers {
+        assert!(writer.is_connected(), "writers are still connected");
+    }
+    let metrics = server.metrics().await?;
+    assert_eq!(
+        metrics.value("palabre_slow_disconnects_total"),
+        1.0,
+        "only the stalled client was dropped"
+    );
+
+    // Reading again, the stalled client finds what was queued, then the end of its connection:
+    // a 1013 close frame when the server could still deliver it, else a bare disconnect.
+    let (end, frames) = stalled.read_until_close().await?;
+    eprintln!("the stalled client read {frames} frames, then close code {end:?}");
+    if let Some(code) = end {
+        assert_eq!(
+            code, 1013,
+            "a stalled client is closed with 1013 (try again later)"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn silent_connections_are_dropped_and_live_ones_kept() -> TestResult {
+    let server = TestServer::start_with(|c| {
+        c.ping_interval = Duration::from_millis(100);
+        c.idle_timeout = Duration::from_millis(1500);
+    })
+    .await?;
+    let url = server.ws_url("liveness");
+    // Never reads after the handshake, so it cannot answer pings.
+    let silent = RawWebSocket::connect(server.addr(), "/ws/liveness", None).await?;
+    // Reads all the time, so its WebSocket layer answers every ping.
+    let live = TestClient::connect(&url).await?;
+    crate::harness::eventually("the silent connection to be dropped", WAIT, || async {
+        match server.metrics().await {
+            Ok(m) => m.value("palabre_rejected_total{reason=\"idle_timeout\"}") >= 1.0,
+            Err(_) => false,
+        }
+    })
+    .await?;
+    assert!(live.is_connected(), "a client answering pings is kept");
+    let (end, _) = silent.read_until_close().await?;
+    assert_eq!(end, Some(1001), "dropped with 1001 (going away)");
+    let m = server.metrics().await?;
+    assert_eq!(
+        m.value("palabre_rejected_total{reason=\"idle_timeout\"}"),
+        1.0,
+        "only the silent one"
+    );
+    Ok(())
+}
