@@ -137,6 +137,18 @@ pub struct ClientOptions {
     pub latency: Option<Arc<LatencySink>>,
     /// Report updates seen to this doc's writers.
     pub acks: Option<Arc<AckBoard>>,
+    /// When the first awareness renewal happens.
+    pub renewal: Renewal,
+}
+
+/// Phase of the 15 s awareness renewals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// 15 s after joining, as a browser that has just joined does.
+    AfterJoin,
+    /// At a random point of the first 15 s, as in a session whose participants joined at
+    /// different times: renewals then arrive at a steady N/15 per second instead of in waves.
+    Spread,
 }
 
 /// What the workload asks a client to do.
@@ -335,10 +347,12 @@ async fn run(
         }
     }
 
-    let mut renew = tokio::time::interval_at(
-        tokio::time::Instant::now() + AWARENESS_RENEW,
-        AWARENESS_RENEW,
-    );
+    let first_renewal = match c.opts.renewal {
+        Renewal::AfterJoin => AWARENESS_RENEW,
+        Renewal::Spread => AWARENESS_RENEW.mul_f64(rand::random::<f64>()),
+    };
+    let mut renew =
+        tokio::time::interval_at(tokio::time::Instant::now() + first_renewal, AWARENESS_RENEW);
     loop {
         tokio::select! {
             frame = stream.next() => match frame {

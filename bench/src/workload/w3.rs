@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{close_all, dropped, Ctx, Outcome, Record, Resources, Window, WorkloadError};
-use crate::client::{self, ClientOptions, Command, Mode, SyncState};
+use crate::client::{self, ClientOptions, Command, Mode, Renewal, SyncState};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W3 run.
@@ -89,6 +89,7 @@ pub async fn run(ctx: &Ctx, sizes: W3Sizes) -> Result<Record, WorkloadError> {
         client_id: ids.next().unwrap_or(1),
         latency: None,
         acks: None,
+        renewal: Renewal::AfterJoin,
     };
 
     let mut filler = client::spawn(next_client(&url));
