@@ -118,7 +118,7 @@ start_server() {
             HOST=127.0.0.1 PORT=$port node "$YWS_JS" >"$log" 2>&1 &
             TARGET=(--url "ws://127.0.0.1:$port/{doc}") ;;
         y-sweet)
-            Y_SWEET_LOG=error "$Y_SWEET_BIN" serve "$data" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+            RUST_LOG=error Y_SWEET_LOG=error "$Y_SWEET_BIN" serve "$data" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
             TARGET=(--url "ws://127.0.0.1:$port/d/{doc}/ws/{doc}" --create-url "http://127.0.0.1:$port/doc/new") ;;
         palabre-strict|palabre-relaxed)
             # Abuse limits are lifted: the benchmark measures capacity, and one loopback address

@@ -137,6 +137,18 @@ pub struct ClientOptions {
     pub latency: Option<Arc<LatencySink>>,
     /// Report updates seen to this doc's writers.
     pub acks: Option<Arc<AckBoard>>,
+    /// When the first awareness renewal happens.
+    pub renewal: Renewal,
+}
+
+/// Phase of the 15 s awareness renewals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// 15 s after joining, as a browser that has just joined does.
+    AfterJoin,
+    /// At a random point of the first 15 s, as in a session whose participants joined at
+    /// different times: renewals then arrive at a steady N/15 per second instead of in waves.
+    Spread,
 }
 
 /// What the workload asks a client to do.
@@ -171,8 +183,12 @@ pub enum SyncState {
     Pending,
     /// Received step 2 (or, for a relay, opened).
     Synced {
-        /// From the start of the TCP connect.
+        /// From the start of the TCP connect until step 2 was applied.
         after: Duration,
+        /// From the start of the TCP connect until the WebSocket handshake completed.
+        opened: Duration,
+        /// From the start of the TCP connect until the whole step 2 frame was read.
+        received: Duration,
         /// Notes in the doc right after step 2 was applied.
         notes: u32,
     },
@@ -280,6 +296,7 @@ fn ws_config() -> WebSocketConfig {
 
 struct Client {
     opts: ClientOptions,
+    opened: Duration,
     doc: Doc,
     notes: MapRef,
     seq: u64,
@@ -307,8 +324,9 @@ async fn run(
             };
         }
     };
+    let opened = started.elapsed();
     let (mut sink, mut stream) = ws.split();
-    let mut c = Client::new(opts);
+    let mut c = Client::new(opts, opened);
 
     let mut hello = Vec::with_capacity(2);
     if c.opts.mode == Mode::Crdt {
@@ -316,7 +334,9 @@ async fn run(
         hello.push(Message::SyncStep1(&sv).encode());
     } else {
         state.send_replace(SyncState::Synced {
-            after: started.elapsed(),
+            after: opened,
+            opened,
+            received: opened,
             notes: 0,
         });
     }
@@ -327,10 +347,12 @@ async fn run(
         }
     }
 
-    let mut renew = tokio::time::interval_at(
-        tokio::time::Instant::now() + AWARENESS_RENEW,
-        AWARENESS_RENEW,
-    );
+    let first_renewal = match c.opts.renewal {
+        Renewal::AfterJoin => AWARENESS_RENEW,
+        Renewal::Spread => AWARENESS_RENEW.mul_f64(rand::random::<f64>()),
+    };
+    let mut renew =
+        tokio::time::interval_at(tokio::time::Instant::now() + first_renewal, AWARENESS_RENEW);
     loop {
         tokio::select! {
             frame = stream.next() => match frame {
@@ -387,7 +409,7 @@ async fn run(
 }
 
 impl Client {
-    fn new(opts: ClientOptions) -> Self {
+    fn new(opts: ClientOptions, opened: Duration) -> Self {
         let doc = Doc::with_client_id(opts.client_id);
         let notes = doc.get_or_insert_map(NOTES);
         if let Some(sink) = opts.latency.clone() {
@@ -410,6 +432,7 @@ impl Client {
         }
         Self {
             opts,
+            opened,
             doc,
             notes,
             seq: 0,
@@ -474,12 +497,16 @@ impl Client {
             }
             Message::SyncStep1(_) => Vec::new(),
             Message::SyncStep2(update) => {
+                let received = started.elapsed();
                 self.apply(update);
                 let notes = self.notes.len(&self.doc.transact());
+                let opened = self.opened;
                 state.send_if_modified(|s| {
                     if matches!(s, SyncState::Pending) {
                         *s = SyncState::Synced {
                             after: started.elapsed(),
+                            opened,
+                            received,
                             notes,
                         };
                         true

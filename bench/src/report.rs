@@ -311,19 +311,22 @@ fn render_w3(s: &mut String, runs: &Runs<'_>) {
     );
     let _ = writeln!(
         s,
-        "| server | synced with every note | p50 time to sync | p99 | max | server peak RSS | limit |"
+        "| server | synced with every note | p50 time to sync | p99 | max | p50 socket open / step 2 read | server CPU | server peak RSS | limit |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for (i, r) in &runs.w3 {
         let _ = writeln!(
             s,
-            "| {} | {} / {} | {} | {} | {} | {} | {} |",
+            "| {} | {} / {} | {} | {} | {} | {} / {} | {} | {} | {} |",
             label(&i.server),
             r.synced,
             r.joiners,
             ms(r.time_to_sync.p50_ms),
             ms(r.time_to_sync.p99_ms),
             ms(r.time_to_sync.max_ms),
+            ms(r.time_to_open.p50_ms),
+            ms(r.time_to_step2.p50_ms),
+            opt(r.resources.server_cpu_s, |c| format!("{c:.2} s")),
             opt(r.resources.server_peak_rss_kb, kb),
             limit(&r.resources, r.dropped + r.failed),
         );

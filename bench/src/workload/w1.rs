@@ -16,7 +16,7 @@ use super::{
     close_all, connect_many, dropped, require_synced, wait_until, Ctx, Outcome, Record, Resources,
     Window, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink};
+use crate::client::{ClientOptions, Command, LatencySink, Renewal};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W1 run.
@@ -102,6 +102,7 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
             client_id,
             latency: Some(sink.clone()),
             acks: None,
+            renewal: Renewal::Spread,
         })
         .collect();
     eprintln!("w1: connecting {} clients", sizes.clients);

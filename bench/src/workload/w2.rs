@@ -17,7 +17,7 @@ use super::{
     close_all, connect_many, dropped, require_synced, wait_until, Ctx, Outcome, Record, Resources,
     Window, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink};
+use crate::client::{ClientOptions, Command, LatencySink, Renewal};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W2 run.
@@ -117,6 +117,7 @@ pub async fn run(ctx: &Ctx, sizes: W2Sizes) -> Result<Record, WorkloadError> {
                 client_id: ids.next().unwrap_or(1),
                 latency: Some(sink.clone()),
                 acks: None,
+                renewal: Renewal::Spread,
             });
         }
     }

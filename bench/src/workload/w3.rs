@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{close_all, dropped, Ctx, Outcome, Record, Resources, Window, WorkloadError};
-use crate::client::{self, ClientOptions, Command, Mode, SyncState};
+use crate::client::{self, ClientOptions, Command, Mode, Renewal, SyncState};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W3 run.
@@ -60,6 +60,10 @@ pub struct W3Result {
     pub dropped: usize,
     /// Time from the start of each joiner's TCP connect until synced.
     pub time_to_sync: Latency,
+    /// Part of it until the WebSocket handshake completed.
+    pub time_to_open: Latency,
+    /// Part of it until the whole step 2 frame was read (the rest is the joiner applying it).
+    pub time_to_step2: Latency,
     /// Server RSS before the storm, KiB.
     pub rss_before_kb: Option<u64>,
     /// CPU and memory from the first join until the last joiner synced.
@@ -85,6 +89,7 @@ pub async fn run(ctx: &Ctx, sizes: W3Sizes) -> Result<Record, WorkloadError> {
         client_id: ids.next().unwrap_or(1),
         latency: None,
         acks: None,
+        renewal: Renewal::AfterJoin,
     };
 
     let mut filler = client::spawn(next_client(&url));
@@ -160,13 +165,23 @@ pub async fn run(ctx: &Ctx, sizes: W3Sizes) -> Result<Record, WorkloadError> {
         joiners.push((handle, waiter));
     }
     let mut times_us = Vec::with_capacity(sizes.joiners);
+    let mut open_us = Vec::with_capacity(sizes.joiners);
+    let mut step2_us = Vec::with_capacity(sizes.joiners);
+    let us = |d: Duration| d.as_micros().min(u128::from(u32::MAX)) as u32;
     let mut failed = 0;
     let mut first_error = None;
     let mut handles = Vec::with_capacity(sizes.joiners);
     for (handle, waiter) in joiners {
         match waiter.await {
-            Ok(SyncState::Synced { after, notes }) if notes as usize >= sizes.notes => {
-                times_us.push(after.as_micros().min(u128::from(u32::MAX)) as u32);
+            Ok(SyncState::Synced {
+                after,
+                opened,
+                received,
+                notes,
+            }) if notes as usize >= sizes.notes => {
+                times_us.push(us(after));
+                open_us.push(us(opened));
+                step2_us.push(us(received));
             }
             Ok(SyncState::Synced { notes, .. }) => {
                 failed += 1;
@@ -193,6 +208,8 @@ pub async fn run(ctx: &Ctx, sizes: W3Sizes) -> Result<Record, WorkloadError> {
         first_error,
         dropped: dropped(&ends),
         time_to_sync: summarize(&mut times_us),
+        time_to_open: summarize(&mut open_us),
+        time_to_step2: summarize(&mut step2_us),
         rss_before_kb,
         resources,
     };

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::{close_all, connect_many, dropped, require_synced, Ctx, Outcome, Record, Resources};
 use super::{Window, WorkloadError};
-use crate::client::{AckBoard, ClientOptions, Command, Written};
+use crate::client::{AckBoard, ClientOptions, Command, Renewal, Written};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W4 run.
@@ -107,6 +107,7 @@ pub async fn run(ctx: &Ctx, sizes: W4Sizes) -> Result<Record, WorkloadError> {
                 client_id,
                 latency: None,
                 acks: Some(board.clone()),
+                renewal: Renewal::AfterJoin,
             });
             seen.push(rx);
         }
