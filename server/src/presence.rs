@@ -26,10 +26,15 @@ struct Entry {
     owner: ConnId,
 }
 
+/// Client ids one connection may own: a browser tab has one; more is a flood.
+const MAX_OWNED: usize = 8;
+
 /// One room's presence states and what is waiting to be relayed.
 #[derive(Default)]
 pub(crate) struct Presence {
     entries: HashMap<ClientID, Entry>,
+    /// How many live states each connection owns.
+    owned: HashMap<ConnId, usize>,
     changes: HashMap<ClientID, AwarenessUpdateEntry>,
     renewals: HashMap<ClientID, AwarenessUpdateEntry>,
     renewals_flushed: Option<Instant>,
@@ -53,6 +58,21 @@ impl Presence {
             };
             if !newer {
                 continue;
+            }
+            let previous_owner = self.entries.get(&client).filter(|e| e.json.is_some()).map(|e| e.owner);
+            if !is_null && previous_owner != Some(conn) {
+                let count = self.owned.entry(conn).or_default();
+                if *count >= MAX_OWNED {
+                    continue;
+                }
+                *count += 1;
+                if let Some(before) = previous_owner {
+                    self.disown(before);
+                }
+            } else if is_null && previous_owner.is_some() {
+                if let Some(before) = previous_owner {
+                    self.disown(before);
+                }
             }
             let renewal = !is_null
                 && self
@@ -110,8 +130,21 @@ impl Presence {
         !self.changes.is_empty()
     }
 
+    fn disown(&mut self, conn: ConnId) {
+        if let Some(n) = self.owned.get_mut(&conn) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.owned.remove(&conn);
+            }
+        }
+    }
+
     fn remove(&mut self, client: ClientID, now: Instant) {
         self.renewals.remove(&client);
+        let owner = self.entries.get(&client).filter(|e| e.json.is_some()).map(|e| e.owner);
+        if let Some(owner) = owner {
+            self.disown(owner);
+        }
         if let Some(e) = self.entries.get_mut(&client) {
             e.clock = e.clock.wrapping_add(1);
             e.json = None;
@@ -265,6 +298,21 @@ mod tests {
         assert_eq!(state(&p, 7), None);
         p.expire(t0 + Duration::from_secs(91), timeout);
         assert!(p.entries.is_empty());
+    }
+
+    #[test]
+    fn one_connection_cannot_announce_a_crowd() {
+        let mut p = Presence::default();
+        let now = Instant::now();
+        for id in 1..=100u64 {
+            p.apply(1, update(id, 1, "{}"), now);
+        }
+        assert_eq!(p.snapshot().map_or(0, |u| u.clients.len()), MAX_OWNED);
+        p.forget_conn(1, now);
+        assert!(p.snapshot().is_none());
+        assert!(p.owned.is_empty());
+        // Its place is free again for a newcomer.
+        assert!(p.apply(2, update(500, 1, "{}"), now));
     }
 
     #[test]
