@@ -325,11 +325,14 @@ impl TestClient {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let mut changed = conn.shared.changed.subscribe();
-            let state = conn.shared.lock().clone();
-            if pred(&state) {
-                return Ok(());
-            }
-            if let Some(closed) = state.closed {
+            let closed = {
+                let state = conn.shared.lock();
+                if pred(&state) {
+                    return Ok(());
+                }
+                state.closed.clone()
+            };
+            if let Some(closed) = closed {
                 return Err(TestError::Protocol(format!(
                     "connection closed ({:?} {:?}) while waiting for {what}",
                     closed.code, closed.reason
