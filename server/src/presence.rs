@@ -59,7 +59,11 @@ impl Presence {
             if !newer {
                 continue;
             }
-            let previous_owner = self.entries.get(&client).filter(|e| e.json.is_some()).map(|e| e.owner);
+            let previous_owner = self
+                .entries
+                .get(&client)
+                .filter(|e| e.json.is_some())
+                .map(|e| e.owner);
             if !is_null && previous_owner != Some(conn) {
                 let count = self.owned.entry(conn).or_default();
                 if *count >= MAX_OWNED {
@@ -141,7 +145,11 @@ impl Presence {
 
     fn remove(&mut self, client: ClientID, now: Instant) {
         self.renewals.remove(&client);
-        let owner = self.entries.get(&client).filter(|e| e.json.is_some()).map(|e| e.owner);
+        let owner = self
+            .entries
+            .get(&client)
+            .filter(|e| e.json.is_some())
+            .map(|e| e.owner);
         if let Some(owner) = owner {
             self.disown(owner);
         }
