@@ -11,7 +11,8 @@ COPY web/package.json web/package-lock.json ./
 ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
-COPY docs/board-schema.md /src/docs/board-schema.md
+# The model's unit tests read the Rust-made fixtures (and write the TypeScript ones) there.
+COPY tests/fixtures/ /src/tests/fixtures/
 RUN npm run check && npm run test:unit && npm run build
 
 # ---- 2. the server ------------------------------------------------------------------------
