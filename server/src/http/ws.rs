@@ -25,7 +25,7 @@ use crate::room::CloseReason;
 /// Frames written to the socket in one go before flushing.
 const WRITE_BATCH: usize = 64;
 /// Tungstenite's read buffer is preallocated per connection: keep it small, it grows on demand.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 512;
 
 /// True for 1–128 characters of `[A-Za-z0-9._-]`.
 pub fn valid_doc_id(doc: &str) -> bool {
