@@ -29,10 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}/boards", post(add_board))
         .route("/api/workshops/{wid}/boards/order", put(reorder))
         .route("/api/workshops/{wid}/boards/{bid}", delete(remove_board))
-        .route("/api/workshops/{wid}/export.md", get(export_md))
-        .route("/api/workshops/{wid}/export.html", get(export_html))
-        .route("/api/workshops/{wid}/export.csv", get(export_csv))
-        .route("/api/workshops/{wid}/export.json", get(export_json))
+        .route("/api/workshops/{wid}/{file}", get(export))
         .route("/api/join/{code}", get(join))
 }
 
@@ -437,13 +434,24 @@ async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopVie
     Ok(board::read_workshop(&workshop, &boards))
 }
 
+/// `GET /api/workshops/{wid}/export.{md,html,csv,json}` (facilitator or viewer): the day's report.
 async fn export(
-    state: AppState,
-    wid: String,
-    q: TokenQuery,
+    State(state): State<AppState>,
+    Path((wid, file)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
     headers: HeaderMap,
-    ext: &'static str,
 ) -> Result<Response, ApiError> {
+    let (ext, mime) = match file.as_str() {
+        "export.md" => ("md", "text/markdown; charset=utf-8"),
+        "export.html" => ("html", "text/html; charset=utf-8"),
+        "export.csv" => ("csv", "text/csv; charset=utf-8"),
+        "export.json" => ("json", "application/json"),
+        _ => {
+            return Err(ApiError::not_found(
+                "no such export (export.md, .html, .csv or .json)",
+            ))
+        }
+    };
     valid_wid(&wid)?;
     require(
         &state,
@@ -454,59 +462,23 @@ async fn export(
     )
     .await?;
     let view = workshop_view(&state, &wid).await?;
-    let (body, mime) = match ext {
-        "md" => (
-            board::export::markdown(&view),
-            "text/markdown; charset=utf-8",
-        ),
-        "html" => (board::export::html(&view), "text/html; charset=utf-8"),
-        "csv" => (board::export::csv(&view), "text/csv; charset=utf-8"),
-        _ => (board::export::json(&view), "application/json"),
+    let body = match ext {
+        "md" => board::export::markdown(&view),
+        "html" => board::export::html(&view),
+        "csv" => board::export::csv(&view),
+        _ => board::export::json(&view),
     };
-    let disposition = format!("attachment; filename=\"palabre-{wid}.{ext}\"");
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     if ext != "html" {
+        let disposition = format!("attachment; filename=\"palabre-{wid}.{ext}\"");
         if let Ok(v) = HeaderValue::from_str(&disposition) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-async fn export_md(
-    State(s): State<AppState>,
-    Path(w): Path<String>,
-    Query(q): Query<TokenQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    export(s, w, q, h, "md").await
-}
-async fn export_html(
-    State(s): State<AppState>,
-    Path(w): Path<String>,
-    Query(q): Query<TokenQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    export(s, w, q, h, "html").await
-}
-async fn export_csv(
-    State(s): State<AppState>,
-    Path(w): Path<String>,
-    Query(q): Query<TokenQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    export(s, w, q, h, "csv").await
-}
-async fn export_json(
-    State(s): State<AppState>,
-    Path(w): Path<String>,
-    Query(q): Query<TokenQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    export(s, w, q, h, "json").await
 }
 
 #[derive(Debug, Serialize)]
