@@ -51,9 +51,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // yrs recurses over nested types (deleting or encoding a map of maps): nesting built by a
     // hostile client overflows tokio's default 2 MiB stacks (about 10 000 levels) and aborts the
-    // process. Stacks are reserved, not committed: 512 MiB per thread costs nothing until used
-    // and needs millions of levels (tens of MB of updates) to overflow; the residual risk is in
-    // ARCHITECTURE.md ("not protected").
+    // process. Rooms refuse changes nested deeper than 64 types, but one message can still add a
+    // chain of ~100 000 levels; stacks are reserved, not committed, so 512 MiB per thread costs
+    // nothing until used and holds millions of levels (ARCHITECTURE.md, threat model).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(512 << 20)

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,10 @@ pub struct RoomConfig {
 /// Batches a room may have in the store's queue at once (group commit does the rest).
 const MAX_INFLIGHT: usize = 8;
 
+/// Deepest nesting of types a change may land at (the board schema needs 3).
+const MAX_DEPTH: usize = 64;
+const DEPTH_WATCH: &str = "palabre-depth-watch";
+
 /// Refused writes tolerated on one connection before it is closed.
 const DENIALS_BEFORE_CLOSE: u32 = 20;
 
@@ -216,6 +221,10 @@ pub(crate) struct Room {
     empty_since: Option<Instant>,
     /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
     storage_failed: bool,
+    /// Set by the depth watch when a change lands deeper than `MAX_DEPTH` nested types.
+    too_deep: Arc<AtomicBool>,
+    /// Root types already watched for depth.
+    watched_roots: std::collections::HashSet<Arc<str>>,
 }
 
 impl Room {
@@ -255,9 +264,47 @@ impl Room {
             full_state: None,
             empty_since: Some(Instant::now()),
             storage_failed: false,
+            too_deep: Arc::default(),
+            watched_roots: Default::default(),
         };
+        let mut room = room;
         room.publish_locks();
+        room.watch_depth();
         room
+    }
+
+    /// yrs recurses over nested types when it deletes or encodes them, so a hostile chain of
+    /// maps a few hundred thousand deep could overflow a thread's stack. Every root type gets a
+    /// deep observer that flags a change landing deeper than `MAX_DEPTH`; a new subtree is seen
+    /// when the next change attaches to it, so a chain can never grow past one message's worth.
+    fn watch_depth(&mut self) {
+        let roots: Vec<(Arc<str>, yrs::Out)> = {
+            let txn = self.doc.transact();
+            txn.root_refs()
+                .filter(|(name, _)| !self.watched_roots.contains(*name))
+                .map(|(name, out)| (Arc::from(name), out))
+                .collect()
+        };
+        for (name, out) in roots {
+            let flag = self.too_deep.clone();
+            let watch = move |_: &yrs::TransactionMut, events: &yrs::types::Events| {
+                if events.iter().any(|e| e.path().len() > MAX_DEPTH) {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            };
+            use yrs::DeepObservable;
+            match out {
+                yrs::Out::YMap(m) => m.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::YArray(a) => a.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::YText(t) => t.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::YXmlFragment(x) => x.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::YXmlElement(x) => x.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::YXmlText(x) => x.observe_deep(DEPTH_WATCH, watch),
+                yrs::Out::UndefinedRef(b) => yrs::MapRef::from(b).observe_deep(DEPTH_WATCH, watch),
+                _ => {}
+            }
+            self.watched_roots.insert(name);
+        }
     }
 
     /// A workshop doc's room republishes its boards' locks after every change.
@@ -448,8 +495,20 @@ impl Room {
                 }
                 let items_before =
                     (access != Access::Full).then(|| crate::access::item_count(&self.doc));
+                self.too_deep
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 match self.apply_client_update(&update) {
                     Ok(()) => {
+                        self.watch_depth();
+                        if self
+                            .too_deep
+                            .swap(false, std::sync::atomic::Ordering::Relaxed)
+                        {
+                            // Undo by rebuilding from storage, which never saw this update.
+                            self.deny(conn, "too_deep", "nested too deeply");
+                            self.recover().await;
+                            return;
+                        }
                         let over = items_before.is_some_and(|before| {
                             let after = crate::access::item_count(&self.doc);
                             after > before && after > self.cfg.max_items
@@ -587,6 +646,8 @@ impl Room {
                 self.doc_bytes = stored_bytes(&stored);
                 self.doc = doc_from_stored(&self.doc_id, &stored);
                 self.full_state = None;
+                self.watched_roots.clear();
+                self.watch_depth();
                 self.publish_locks();
             }
             Err(e) => {

@@ -550,3 +550,73 @@ async fn an_awareness_flood_does_not_stall_the_document() -> TestResult {
     assert!(!log.contains("panicked"), "{log}");
     Ok(())
 }
+
+/// A chain of nested maps built one message at a time: the first link may be long (one message),
+/// the next one, attached at its tip, is refused and the doc keeps no trace of it. Without the
+/// guard, enough links make yrs recurse past a thread's stack when the chain is deleted.
+#[tokio::test]
+async fn nesting_deeper_than_the_limit_is_refused() -> TestResult {
+    use yrs::{Map, MapPrelim, MapRef, Out, ReadTxn, Transact};
+    let server = TestServer::start().await?;
+    let url = server.ws_url("deep");
+    let attacker = TestClient::connect(&url).await?;
+    let witness = TestClient::connect(&url).await?;
+    let local = yrs::Doc::new();
+    let root = local.get_or_insert_map("deep");
+    let tip = |txn: &yrs::Transaction| -> Option<MapRef> {
+        let mut cur = match root.get(txn, "k") {
+            Some(Out::YMap(m)) => m,
+            _ => return None,
+        };
+        while let Some(Out::YMap(next)) = cur.get(txn, "k") {
+            cur = next;
+        }
+        Some(cur)
+    };
+    let first = {
+        let mut txn = local.transact_mut();
+        let mut cur = root.insert(&mut txn, "k", MapPrelim::default());
+        for _ in 0..99 {
+            cur = cur.insert(&mut txn, "k", MapPrelim::default());
+        }
+        txn.encode_update_v1()
+    };
+    attacker.send_update(&first);
+    witness
+        .wait_until("the first 100 levels to arrive", WAIT, |d| {
+            let txn = d.transact();
+            txn.get_map("deep").is_some_and(|m| m.len(&txn) == 1)
+        })
+        .await?;
+    let second = {
+        let end = tip(&local.transact()).ok_or_else(|| {
+            crate::harness::TestError::Server("the local chain has no tip".into())
+        })?;
+        let mut txn = local.transact_mut();
+        end.insert(&mut txn, "k", MapPrelim::default());
+        txn.encode_update_v1()
+    };
+    attacker.send_update(&second);
+    crate::harness::eventually("the deeper link to be refused", WAIT, || async {
+        attacker
+            .state()
+            .violations
+            .iter()
+            .any(|v| v.contains("nested too deeply"))
+    })
+    .await?;
+    let fresh = TestClient::connect(&url).await?;
+    let depth = {
+        let doc = fresh.doc();
+        let txn = doc.transact();
+        let mut depth = 0;
+        let mut cur = txn.get_map("deep").and_then(|m| m.get(&txn, "k"));
+        while let Some(Out::YMap(m)) = cur {
+            depth += 1;
+            cur = m.get(&txn, "k");
+        }
+        depth
+    };
+    assert_eq!(depth, 100, "the refused link is not in the server's doc");
+    Ok(())
+}
