@@ -70,21 +70,44 @@ fn token<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> Option<&'a str> {
         .or(query.token.as_deref())
 }
 
-async fn require(
-    state: &AppState,
-    wid: &str,
-    headers: &HeaderMap,
-    query: &TokenQuery,
-    allowed: &[Role],
-) -> Result<Role, ApiError> {
-    let role = role_in(state, wid, token(headers, query)).await?;
-    if allowed.contains(&role) {
-        Ok(role)
-    } else {
+/// Who calls a workshop route: the workshop id from the path (checked) and the role its
+/// secret grants (Bearer header, or `?token=` for plain download links).
+struct Caller {
+    wid: String,
+    role: Role,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let wid = params.get("wid").cloned().unwrap_or_default();
+        valid_wid(&wid)?;
+        let Query(query) = Query::<TokenQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let role = role_in(state, &wid, token(&parts.headers, &query)).await?;
+        Ok(Caller { wid, role })
+    }
+}
+
+impl Caller {
+    /// Refuses (403) a caller whose role is not among `allowed`.
+    fn allow(&self, state: &AppState, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            return Ok(());
+        }
         state.metrics.reject("role_forbidden");
         Err(ApiError::forbidden(format!(
             "a {} link cannot do this",
-            role_name(role)
+            role_name(self.role)
         )))
     }
 }
@@ -242,21 +265,8 @@ fn valid_wid(wid: &str) -> Result<(), ApiError> {
 
 /// `GET /api/workshops/{wid}` with any of the three secrets: what the client needs to choose a
 /// screen.
-async fn show(
-    State(state): State<AppState>,
-    Path(wid): Path<String>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Result<Json<Shown>, ApiError> {
-    valid_wid(&wid)?;
-    let role = require(
-        &state,
-        &wid,
-        &headers,
-        &q,
-        &[Role::Facilitator, Role::Participant, Role::Viewer],
-    )
-    .await?;
+async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Shown>, ApiError> {
+    let Caller { wid, role } = caller;
     let view = state
         .hub
         .read(&wid, |doc| board::read_workshop(doc, &[]))
@@ -285,14 +295,9 @@ async fn show(
 }
 
 /// `GET /api/workshops/{wid}/links` (facilitator): the links to hand out.
-async fn links(
-    State(state): State<AppState>,
-    Path(wid): Path<String>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Result<Json<Links>, ApiError> {
-    valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+async fn links(State(state): State<AppState>, caller: Caller) -> Result<Json<Links>, ApiError> {
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
     let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
     let creds = creds.ok_or_else(|| ApiError::not_found("no such workshop"))?;
     Ok(Json(links_of(&creds)))
@@ -300,14 +305,9 @@ async fn links(
 
 /// `POST /api/workshops/{wid}/rotate` (facilitator): new participant and viewer secrets and
 /// join code; everyone connected with the old ones is disconnected.
-async fn rotate(
-    State(state): State<AppState>,
-    Path(wid): Path<String>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Result<Json<Links>, ApiError> {
-    valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Links>, ApiError> {
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
     let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
     let mut creds = creds
         .ok_or_else(|| ApiError::not_found("no such workshop"))?
@@ -348,13 +348,11 @@ async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
 /// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
 async fn add_board(
     State(state): State<AppState>,
-    Path(wid): Path<String>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
+    caller: Caller,
     ApiJson(spec): ApiJson<board::templates::BoardSpec>,
 ) -> Result<Response, ApiError> {
-    valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
     let now = now_ms();
     let w = wid.clone();
     let new_board = state
@@ -388,13 +386,11 @@ struct Order {
 /// `PUT /api/workshops/{wid}/boards/order` (facilitator) `{order: [bid, …]}`.
 async fn reorder(
     State(state): State<AppState>,
-    Path(wid): Path<String>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
+    caller: Caller,
     ApiJson(order): ApiJson<Order>,
 ) -> Result<StatusCode, ApiError> {
-    valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
     state
         .hub
         .edit(&wid, move |doc| -> Result<(), BoardError> {
@@ -410,12 +406,11 @@ async fn reorder(
 /// `DELETE /api/workshops/{wid}/boards/{bid}` (facilitator).
 async fn remove_board(
     State(state): State<AppState>,
-    Path((wid, bid)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
+    caller: Caller,
+    Path((_, bid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    valid_wid(&wid)?;
-    require(&state, &wid, &headers, &q, &[Role::Facilitator]).await?;
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
     state
         .hub
         .edit(&wid, move |doc| board::remove_board(doc, &bid))
@@ -437,9 +432,8 @@ async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopVie
 /// `GET /api/workshops/{wid}/export.{md,html,csv,json}` (facilitator or viewer): the day's report.
 async fn export(
     State(state): State<AppState>,
-    Path((wid, file)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
+    caller: Caller,
+    Path((_, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (ext, mime) = match file.as_str() {
         "export.md" => ("md", "text/markdown; charset=utf-8"),
@@ -452,15 +446,8 @@ async fn export(
             ))
         }
     };
-    valid_wid(&wid)?;
-    require(
-        &state,
-        &wid,
-        &headers,
-        &q,
-        &[Role::Facilitator, Role::Viewer],
-    )
-    .await?;
+    caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
+    let wid = caller.wid;
     let view = workshop_view(&state, &wid).await?;
     let body = match ext {
         "md" => board::export::markdown(&view),
