@@ -212,6 +212,10 @@ pub enum WorkshopTemplate {
 }
 
 impl WorkshopTemplate {
+    /// The whole-day templates (any board template id also names a one-board workshop).
+    pub const DAYS: [WorkshopTemplate; 2] =
+        [WorkshopTemplate::JourneeBilan, WorkshopTemplate::Empty];
+
     /// The id used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

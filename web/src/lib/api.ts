@@ -1,6 +1,8 @@
 //! REST client for the server's JSON API (see docs/http-api contract): typed requests and errors.
 
-export type BoardKind = 'grid' | 'timeline' | 'accelerator' | 'interview' | 'icebreaker';
+import type { BoardKind, BoardTemplateId, WorkshopTemplateId } from './model/schema.gen';
+
+export type { BoardKind };
 export type Role = 'facilitator' | 'participant' | 'viewer';
 
 export interface BoardRef {
@@ -88,13 +90,13 @@ async function call<T>(method: string, path: string, token: string | null, body?
 const enc = encodeURIComponent;
 
 export const api = {
-  createWorkshop(template: 'journee-bilan' | 'empty', title: string, date: string): Promise<Created> {
+  createWorkshop(template: WorkshopTemplateId | BoardTemplateId, title: string, date: string): Promise<Created> {
     return call('POST', '/api/workshops', null, { template, title, date });
   },
   workshop(wid: string, token: string): Promise<WorkshopInfo> {
     return call('GET', `/api/workshops/${enc(wid)}`, token);
   },
-  addBoard(wid: string, token: string, kind: BoardKind, title: string, template: string): Promise<BoardRef> {
+  addBoard(wid: string, token: string, kind: BoardKind, title: string, template: BoardTemplateId): Promise<BoardRef> {
     return call('POST', `/api/workshops/${enc(wid)}/boards`, token, { kind, title, template });
   },
   reorderBoards(wid: string, token: string, order: string[]): Promise<void> {
