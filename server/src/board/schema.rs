@@ -113,6 +113,7 @@ names! {
 /// The kinds of board a workshop agenda can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum BoardKind {
     /// Columns of post-its with dot votes and optional grouping.
     Grid,
