@@ -7,11 +7,13 @@
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
 //! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
+//! - [`census`]: what the write policies read (board locks, item counts);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
 //! - [`fixtures`]: the seed-day scenario shared by unit and integration tests.
 
 pub mod accelerator;
+pub mod census;
 pub mod export;
 mod fields;
 #[doc(hidden)]
