@@ -20,6 +20,9 @@ use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
 use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
+#[cfg(test)]
+mod ts;
+
 /// The API's routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -129,6 +132,7 @@ fn role_name(role: Role) -> &'static str {
 /// The three secrets, the page links that carry them (in the fragment) and the join code.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Links {
     secrets: Secrets,
     links: Secrets,
@@ -136,6 +140,7 @@ struct Links {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Secrets {
     facilitator: String,
     participant: String,
@@ -161,6 +166,7 @@ fn links_of(c: &Credentials) -> Links {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct BoardSummary {
     id: String,
     doc_id: String,
@@ -192,6 +198,7 @@ impl BoardSummary {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Created {
     id: String,
     boards: Vec<BoardSummary>,
@@ -243,6 +250,7 @@ async fn create(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Shown {
     id: String,
     role: Role,
@@ -253,6 +261,7 @@ struct Shown {
     boards: Vec<BoardSummary>,
     /// The join code, for the screens that display it (facilitator and projector).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     join_code: Option<String>,
 }
 
@@ -384,6 +393,7 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Order {
     order: Vec<String>,
 }
@@ -475,6 +485,7 @@ async fn export(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Joined {
     workshop_id: String,
     link: String,
