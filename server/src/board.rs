@@ -10,6 +10,7 @@
 //!   integration tests enable): the server itself never edits a board's items, people do, and
 //!   fixtures and tests build realistic boards with them;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
+//! - [`census`]: what the write policies read (board locks, item counts);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
 //! - `fixtures` (test-only too): the seed-day scenario shared by unit and integration tests;
@@ -18,6 +19,7 @@
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod accelerator;
+pub mod census;
 pub mod export;
 mod fields;
 #[cfg(any(test, feature = "test-support"))]

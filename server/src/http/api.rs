@@ -17,6 +17,7 @@ use yrs::{Doc, Transact, Update};
 use super::{client_addr, role_in, ApiError, ApiJson, AppState};
 use crate::auth::{code_expiry, Credentials, Role};
 use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
+use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
 #[cfg(test)]
@@ -49,6 +50,11 @@ impl From<BoardError> for ApiError {
             other => ApiError::bad_request(other.to_string()),
         }
     }
+}
+
+/// A doc id the server built (workshop ids are checked, board ids come from the agenda).
+fn doc(id: &str) -> Result<DocId, ApiError> {
+    DocId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 impl From<crate::hub::HubError> for ApiError {
@@ -217,7 +223,6 @@ async fn create(
     // The docs are brand new and their id unguessable, so no room can hold them yet: writing
     // straight to the store is safe, and they are stored before any credential points at them.
     let store = state.store.clone();
-    use crate::store::Store as _;
     store
         .append(&created.id, created.update.clone().into())
         .await
@@ -278,7 +283,7 @@ async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Show
     let Caller { wid, role } = caller;
     let view = state
         .hub
-        .read(&wid, |doc| board::read_workshop(doc, &[]))
+        .read(&doc(&wid)?, |doc| board::read_workshop(doc, &[]))
         .await?;
     let join_code = match role {
         Role::Facilitator | Role::Viewer => {
@@ -328,7 +333,7 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
         .put(creds.clone())
         .await
         .map_err(ApiError::internal)?;
-    let revoked: Vec<(u64, String)> = state
+    let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()
         .filter(|s| s.workshop == wid && s.role != Role::Facilitator)
@@ -348,12 +353,6 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
     Ok(Json(links_of(&creds)))
 }
 
-/// Encoded state of the workshop doc.
-async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
-    let bytes = state.hub.read(wid, board::encode_doc).await?;
-    Ok(board::doc_from_update(&bytes)?)
-}
-
 /// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
 async fn add_board(
     State(state): State<AppState>,
@@ -366,7 +365,7 @@ async fn add_board(
     let w = wid.clone();
     let new_board = state
         .hub
-        .edit(&wid, move |doc| {
+        .edit(&doc(&wid)?, move |doc| {
             board::add_board(doc, &w, &spec, now, &mut rand::rng())
         })
         .await??;
@@ -374,7 +373,7 @@ async fn add_board(
     let initial = new_board.update.clone();
     state
         .hub
-        .edit(&new_board.doc_id, move |doc| apply(doc, &initial))
+        .edit(&doc(&new_board.doc_id)?, move |doc| apply(doc, &initial))
         .await?
         .map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(BoardSummary::from(&new_board))).into_response())
@@ -403,7 +402,7 @@ async fn reorder(
     let wid = caller.wid;
     state
         .hub
-        .edit(&wid, move |doc| -> Result<(), BoardError> {
+        .edit(&doc(&wid)?, move |doc| -> Result<(), BoardError> {
             for (index, bid) in order.order.iter().enumerate() {
                 board::move_board(doc, bid, index)?;
             }
@@ -423,20 +422,41 @@ async fn remove_board(
     let wid = caller.wid;
     state
         .hub
-        .edit(&wid, move |doc| board::remove_board(doc, &bid))
+        .edit(&doc(&wid)?, move |doc| board::remove_board(doc, &bid))
         .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A consistent view of the whole day: the workshop doc, then each of its boards' current state.
-async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopView, ApiError> {
-    let workshop = workshop_state(state, wid).await?;
+/// Each doc's snapshot is taken inside its room (off the async threads); decoding them, building
+/// the view and `render` run on a blocking thread too.
+async fn workshop_view<T: Send + 'static>(
+    state: &AppState,
+    wid: &str,
+    render: impl FnOnce(&board::WorkshopView) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (workshop, board_ids) = state
+        .hub
+        .read(&doc(wid)?, |d| {
+            (board::encode_doc(d), board::workshop::board_doc_ids(d))
+        })
+        .await?;
     let mut boards = Vec::new();
-    for doc_id in board::workshop::board_doc_ids(&workshop) {
-        let bytes = state.hub.read(&doc_id, board::encode_doc).await?;
-        boards.push((doc_id, board::doc_from_update(&bytes)?));
+    for doc_id in board_ids {
+        let bytes = state.hub.read(&doc(&doc_id)?, board::encode_doc).await?;
+        boards.push((doc_id, bytes));
     }
-    Ok(board::read_workshop(&workshop, &boards))
+    let rendered = tokio::task::spawn_blocking(move || -> Result<T, BoardError> {
+        let workshop = board::doc_from_update(&workshop)?;
+        let boards = boards
+            .into_iter()
+            .map(|(id, bytes)| Ok((id, board::doc_from_update(&bytes)?)))
+            .collect::<Result<Vec<_>, BoardError>>()?;
+        Ok(render(&board::read_workshop(&workshop, &boards)))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(rendered?)
 }
 
 /// `GET /api/workshops/{wid}/export.{md,html,csv,json}` (facilitator or viewer): the day's report.
@@ -458,13 +478,13 @@ async fn export(
     };
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
-    let view = workshop_view(&state, &wid).await?;
-    let body = match ext {
-        "md" => board::export::markdown(&view),
-        "html" => board::export::html(&view),
-        "csv" => board::export::csv(&view),
-        _ => board::export::json(&view),
-    };
+    let body = workshop_view(&state, &wid, move |view| match ext {
+        "md" => board::export::markdown(view),
+        "html" => board::export::html(view),
+        "csv" => board::export::csv(view),
+        _ => board::export::json(view),
+    })
+    .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
