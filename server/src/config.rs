@@ -109,7 +109,7 @@ pub struct Config {
     pub max_connections: usize,
 
     /// Open connections that have not yet opened an authorised WebSocket.
-    #[arg(long, env = "PALABRE_MAX_UNAUTHENTICATED", default_value_t = 1024)]
+    #[arg(long, env = "PALABRE_MAX_UNAUTHENTICATED", default_value_t = 8192)]
     pub max_unauthenticated: usize,
 
     /// WebSocket upgrades being checked at once per client address.
@@ -211,7 +211,7 @@ impl Config {
             public_host: Vec::new(),
             header_timeout: Duration::from_secs(10),
             max_connections: 20_000,
-            max_unauthenticated: 1024,
+            max_unauthenticated: 8192,
             max_upgrades_per_addr: 64,
             create_token: None,
             create_per_hour: 30,

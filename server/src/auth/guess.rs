@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
 use sha1::{Digest, Sha1};
 
@@ -61,7 +63,7 @@ struct Suspect {
 /// Counts wrong join codes per address (IPv6 per /64) and decides when proofs of work are due.
 pub struct GuessLimiter {
     limits: GuessLimits,
-    free: DefaultKeyedRateLimiter<IpAddr>,
+    free: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>,
     global: DefaultDirectRateLimiter,
     /// When the global cap was hit, until when lookups pause.
     paused_until: std::sync::Mutex<Option<Instant>>,
@@ -116,7 +118,8 @@ impl GuessLimiter {
     pub fn new(limits: GuessLimits) -> Self {
         GuessLimiter {
             limits,
-            free: RateLimiter::keyed(quota(limits.per_address, limits.window)),
+            free: RateLimiter::keyed(quota(limits.per_address, limits.window))
+                .with_middleware::<StateInformationMiddleware>(),
             global: RateLimiter::direct(quota(limits.global_per_hour, Duration::from_secs(3600))),
             paused_until: std::sync::Mutex::new(None),
             suspects: DashMap::new(),
@@ -182,7 +185,12 @@ impl GuessLimiter {
             return;
         }
         drop(suspect);
-        if self.free.check_key(&key).is_ok() {
+        // The failure that uses the last free attempt makes the address a suspect.
+        if self
+            .free
+            .check_key(&key)
+            .is_ok_and(|state| state.remaining_burst_capacity() > 0)
+        {
             return;
         }
         if self.suspects.len() > 100_000 {
@@ -241,7 +249,6 @@ mod tests {
             assert_eq!(l.gate(venue, "AAAAAA", None), Gate::Open);
             l.fail(venue);
         }
-        l.fail(venue);
         let Gate::Pow { challenge, bits } = l.gate(venue, "KKKKKK", None) else {
             panic!("a proof of work is due");
         };
