@@ -42,7 +42,11 @@ fn wrong_code(code: &str, k: usize) -> String {
         .enumerate()
         .map(|(i, c)| {
             let idx = ALPHABET.find(c).unwrap_or(0);
-            let shift = if i == k % code.len() { 1 + k / code.len() } else { 0 };
+            let shift = if i == k % code.len() {
+                1 + k / code.len()
+            } else {
+                0
+            };
             ALPHABET
                 .chars()
                 .nth((idx + shift) % ALPHABET.len())
@@ -59,7 +63,9 @@ fn pow_asked(r: &Response) -> TestResult<(String, u32)> {
     let bits = json.pointer("/pow/bits").and_then(Value::as_u64);
     match (challenge, bits) {
         (Some(c), Some(b)) => Ok((c.to_string(), u32::try_from(b).unwrap_or(64))),
-        _ => Err(TestError::Protocol(format!("no proof of work asked: {json}"))),
+        _ => Err(TestError::Protocol(format!(
+            "no proof of work asked: {json}"
+        ))),
     }
 }
 
@@ -275,7 +281,8 @@ async fn workshop_creation_is_rate_limited_per_address_and_overall() -> TestResu
 async fn a_creation_token_gates_new_workshops() -> TestResult {
     let server = TestServer::start_with(|c| c.create_token = Some("our-venue-2026".into())).await?;
     let addr = server.addr();
-    let body = serde_json::json!({"template": "five-columns", "title": "Bilan", "date": "2026-05-09"});
+    let body =
+        serde_json::json!({"template": "five-columns", "title": "Bilan", "date": "2026-05-09"});
     let body = Some(&body);
     let r = send_json(addr, "POST", "/api/workshops", None, body).await?;
     r.assert_error(401, "no creation token")?;
@@ -286,14 +293,7 @@ async fn a_creation_token_gates_new_workshops() -> TestResult {
     send_json(addr, "POST", "/api/workshops", Some("guess"), body)
         .await?
         .assert_error(403, "a wrong creation token")?;
-    let r = send_json(
-        addr,
-        "POST",
-        "/api/workshops",
-        Some("our-venue-2026"),
-        body,
-    )
-    .await?;
+    let r = send_json(addr, "POST", "/api/workshops", Some("our-venue-2026"), body).await?;
     assert_eq!(r.status, 201, "{}", r.body);
     Ok(())
 }
@@ -301,11 +301,18 @@ async fn a_creation_token_gates_new_workshops() -> TestResult {
 fn assert_strict_headers(r: &Response, what: &str, csp_has: &str) {
     let csp = r.header("content-security-policy").unwrap_or_default();
     assert!(csp.contains(csp_has), "{what}: CSP {csp:?}");
-    assert!(csp.contains("frame-ancestors 'none'"), "{what}: CSP {csp:?}");
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "{what}: CSP {csp:?}"
+    );
     assert!(!csp.contains("unsafe-eval"), "{what}: CSP {csp:?}");
     assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
-    assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
 }
 
 #[tokio::test]
@@ -329,13 +336,17 @@ async fn app_pages_and_reports_carry_a_strict_csp_and_no_framing() -> TestResult
     assert_eq!(r.status, 200, "{}", r.body);
     assert_strict_headers(&r, "export.html", "default-src 'none'");
     let csp = r.header("content-security-policy").unwrap_or_default();
-    assert!(!csp.contains("script-src"), "a report runs no script: {csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "a report runs no script: {csp}"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn a_dns_rebinding_origin_is_refused() -> TestResult {
-    let server = TestServer::start_with(|c| c.public_host = vec!["board.example.org".into()]).await?;
+    let server =
+        TestServer::start_with(|c| c.public_host = vec!["board.example.org".into()]).await?;
     let port = server.addr().port();
     let w = Workshop::create(server.addr(), "five-columns", "Bilan", "2026-05-09").await?;
     let url = w.ws_url(&w.board("grid", 0)?.doc_id, &w.participant);
@@ -369,23 +380,22 @@ async fn the_websocket_secret_can_travel_in_the_subprotocol_header() -> TestResu
     let doc = w.board("grid", 0)?.doc_id.clone();
     let url = format!("ws://{}/ws/{doc}", server.addr());
     let offer = format!("palabre, palabre.token.{}", w.participant);
-    let mut req = url.as_str().into_client_request().map_err(|e| TestError::Ws {
-        context: "building a request".into(),
-        source: Box::new(e),
-    })?;
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| TestError::Ws {
+            context: "building a request".into(),
+            source: Box::new(e),
+        })?;
     let value = HeaderValue::from_str(&offer)
         .map_err(|e| TestError::Protocol(format!("bad header value: {e}")))?;
     req.headers_mut().insert("sec-websocket-protocol", value);
-    let (mut ws, response) = within(
-        "the upgrade",
-        WAIT,
-        tokio_tungstenite::connect_async(req),
-    )
-    .await?
-    .map_err(|e| TestError::Ws {
-        context: "upgrading with the secret in the subprotocol".into(),
-        source: Box::new(e),
-    })?;
+    let (mut ws, response) = within("the upgrade", WAIT, tokio_tungstenite::connect_async(req))
+        .await?
+        .map_err(|e| TestError::Ws {
+            context: "upgrading with the secret in the subprotocol".into(),
+            source: Box::new(e),
+        })?;
     assert_eq!(
         response
             .headers()
@@ -446,10 +456,19 @@ async fn the_facilitator_link_can_be_rotated_and_its_old_holders_are_shown_out()
     let closed = old_facilitator.wait_closed().await?;
     assert_eq!(closed.code, Some(4001), "{closed:?}");
     assert!(participant.is_connected(), "other roles stay");
-    get(addr, &format!("/api/workshops/{}/links", w.id), Some(&w.facilitator))
-        .await?
-        .assert_error(403, "the old facilitator secret")?;
-    let r = get(addr, &format!("/api/workshops/{}/links", w.id), Some(&fresh)).await?;
+    get(
+        addr,
+        &format!("/api/workshops/{}/links", w.id),
+        Some(&w.facilitator),
+    )
+    .await?
+    .assert_error(403, "the old facilitator secret")?;
+    let r = get(
+        addr,
+        &format!("/api/workshops/{}/links", w.id),
+        Some(&fresh),
+    )
+    .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     Ok(())
 }

@@ -534,7 +534,10 @@ async fn join_code_guessers_must_prove_work_past_their_free_attempts() -> TestRe
     r.assert_error(429, "the right code from a guesser's address, without work")?;
     let pow = r.json()?;
     assert!(
-        pow.pointer("/pow/bits").and_then(Value::as_u64).unwrap_or(0) >= 16,
+        pow.pointer("/pow/bits")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            >= 16,
         "{pow}"
     );
 

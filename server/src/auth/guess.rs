@@ -63,7 +63,12 @@ struct Suspect {
 /// Counts wrong join codes per address (IPv6 per /64) and decides when proofs of work are due.
 pub struct GuessLimiter {
     limits: GuessLimits,
-    free: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>,
+    free: RateLimiter<
+        IpAddr,
+        DefaultKeyedStateStore<IpAddr>,
+        DefaultClock,
+        StateInformationMiddleware,
+    >,
     global: DefaultDirectRateLimiter,
     /// When the global cap was hit, until when lookups pause.
     paused_until: std::sync::Mutex<Option<Instant>>,
@@ -261,6 +266,12 @@ mod tests {
             l.gate(venue, "MMMMMM", Some(&nonce)),
             Gate::Pow { .. }
         ));
+    }
+
+    #[test]
+    fn the_web_clients_proof_is_accepted() {
+        // web/tests/unit/pow.test.ts finds nonce "b4" for these with 12 bits.
+        assert!(pow_zero_bits("0a1b2c", "K7M3QX", "b4") >= 12);
     }
 
     #[test]
