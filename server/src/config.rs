@@ -104,6 +104,11 @@ pub struct Config {
     #[arg(long, env = "PALABRE_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
 
+    /// A request (its body included) not answered within this gets 408: a slow body cannot hold
+    /// a connection. WebSockets are not concerned once upgraded.
+    #[arg(long, env = "PALABRE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
     /// Open TCP connections at most (lowered to fit the open-files limit).
     #[arg(long, env = "PALABRE_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
@@ -210,6 +215,7 @@ impl Config {
             trust_forwarded_for: false,
             public_host: Vec::new(),
             header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             max_unauthenticated: 8192,
             max_upgrades_per_addr: 64,

@@ -225,7 +225,8 @@ pub fn app(state: AppState) -> Router {
     } else {
         api.fallback(move || not_built(web_dir.clone()))
     };
-    edge::security_headers(router.with_state(state))
+    let timeout = state.config.request_timeout;
+    edge::layers(router.with_state(state), timeout)
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -131,6 +131,30 @@ async fn half_open_requests_neither_starve_healthz_nor_stay_open() -> TestResult
 }
 
 #[tokio::test]
+async fn a_request_whose_body_never_ends_is_answered_408() -> TestResult {
+    let server = TestServer::start_with(|c| c.request_timeout = Duration::from_secs(1)).await?;
+    let mut s = TcpStream::connect(server.addr())
+        .await
+        .map_err(io("connecting"))?;
+    s.write_all(
+        b"POST /api/workshops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"title\":",
+    )
+    .await
+    .map_err(io("sending the start of a body"))?;
+    let mut raw = Vec::new();
+    within(
+        "the server to give up on the body",
+        WAIT,
+        s.read_to_end(&mut raw),
+    )
+    .await?
+    .map_err(io("reading the answer"))?;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_forged_forwarded_for_does_not_hide_the_real_address() -> TestResult {
     let server = TestServer::start_with(|c| {
         behind_proxy(c);
@@ -157,6 +181,63 @@ async fn a_forged_forwarded_for_does_not_hide_the_real_address() -> TestResult {
     // Another real address is not affected.
     let r = lookup(addr, &w.join_code, "10.9.99.1, 198.51.100.8", None).await?;
     assert_eq!(r.status, 200, "{}", r.body);
+    Ok(())
+}
+
+/// The status of `GET path` sent from local address `from` (another loopback address).
+async fn status_from(
+    from: [u8; 4],
+    to: std::net::SocketAddr,
+    path: &str,
+    xff: &str,
+) -> TestResult<u16> {
+    within(&format!("GET {path} from {from:?}"), WAIT, async {
+        let socket = tokio::net::TcpSocket::new_v4().map_err(io("making a socket"))?;
+        socket
+            .bind(std::net::SocketAddr::from((from, 0)))
+            .map_err(io("binding another loopback address"))?;
+        let mut s = socket.connect(to).await.map_err(io("connecting"))?;
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {to}\r\nX-Forwarded-For: {xff}\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(head.as_bytes())
+            .await
+            .map_err(io("sending a request"))?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)
+            .await
+            .map_err(io("reading the answer"))?;
+        let text = String::from_utf8_lossy(&raw);
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| TestError::Protocol(format!("not an HTTP answer: {text:?}")))
+    })
+    .await?
+}
+
+#[tokio::test]
+async fn without_a_trusted_peer_the_forwarded_header_is_ignored() -> TestResult {
+    let server = TestServer::start_with(|c| {
+        behind_proxy(c);
+        c.join_attempts = 2;
+    })
+    .await?;
+    let addr = server.addr();
+    let w = Workshop::create(addr, "five-columns", "Bilan", "2026-05-09").await?;
+    // 127.0.0.2 is not the proxy: whatever it claims, it is 127.0.0.2.
+    const STRANGER: [u8; 4] = [127, 0, 0, 2];
+    for k in 0..2 {
+        let path = format!("/api/join/{}", wrong_code(&w.join_code, k));
+        let xff = format!("10.7.{k}.1");
+        assert_eq!(status_from(STRANGER, addr, &path, &xff).await?, 404);
+    }
+    let path = format!("/api/join/{}", w.join_code);
+    assert_eq!(
+        status_from(STRANGER, addr, &path, "10.7.99.1").await?,
+        429,
+        "a new forged address does not buy fresh attempts"
+    );
     Ok(())
 }
 

@@ -179,12 +179,17 @@ impl Edge {
     }
 }
 
-/// Security headers on every response that did not set its own.
-pub fn security_headers(router: axum::Router) -> axum::Router {
+/// Security headers on every response that did not set its own, and a deadline on every
+/// request (408).
+pub fn layers(router: axum::Router, request_timeout: Duration) -> axum::Router {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(set(header::CONTENT_SECURITY_POLICY, APP_CSP))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "no-referrer"))

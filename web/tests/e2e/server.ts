@@ -23,7 +23,7 @@ export interface ServerState {
  * Its output goes to a log file in the data dir, not a pipe, so the server outlives the test
  * worker that restarted it (Playwright replaces a worker after a failed test).
  */
-export async function startServer(port: number, dataDir: string): Promise<ServerState> {
+export async function startServer(port: number, dataDir: string, extra: string[] = [], record = true): Promise<ServerState> {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p palabre first`);
   const distIndex = join(webDir, 'dist/index.html');
   if (!existsSync(distIndex)) throw new Error(`${distIndex} is missing: run npm run build first`);
@@ -31,7 +31,7 @@ export async function startServer(port: number, dataDir: string): Promise<Server
   const fd = openSync(log, 'a');
   const child = spawn(
     binary,
-    ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')],
+    ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist'), ...extra],
     { cwd: repoRoot, stdio: ['ignore', fd, fd], detached: true },
   );
   closeSync(fd);
@@ -47,7 +47,8 @@ export async function startServer(port: number, dataDir: string): Promise<Server
     if (m?.[1]) {
       const bound = Number(m[1]);
       const state = { pid: child.pid ?? 0, port: bound, dataDir, url: `http://127.0.0.1:${bound}` };
-      writeFileSync(stateFile, JSON.stringify(state));
+      // A test's own extra server must not replace the run's server in the state file.
+      if (record) writeFileSync(stateFile, JSON.stringify(state));
       return state;
     }
     if (exited !== null) throw new Error(`server exited with ${exited}:\n${out.slice(-4000)}`);
