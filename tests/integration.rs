@@ -51,3 +51,5 @@ mod security;
 
 #[path = "integration/room_faults.rs"]
 mod room_faults;
+#[path = "integration/hostile_http.rs"]
+mod hostile_http;

@@ -141,6 +141,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    run_when_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`run`], calling `ready` with the served address once the store is open and connections
+/// are accepted (the binary prints "listening" there).
+pub async fn run_when_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServerError> {
     let store = open_store(&config).await?;
     let metrics = Arc::new(metrics::Metrics::default());
     let room_cfg = room::RoomConfig {
@@ -163,22 +174,30 @@ pub async fn run(
         policies,
         Arc::new(room::LocalOnly),
     );
-    let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
+    let limits = http::serve::ServeLimits {
+        header_timeout: config.header_timeout,
+        max_connections: http::serve::fit_to_fd_limit(config.max_connections),
+        max_unauthenticated: http::serve::fit_to_fd_limit(config.max_unauthenticated),
+    };
+    if limits.max_connections < config.max_connections {
+        tracing::warn!(
+            wanted = config.max_connections,
+            allowed = limits.max_connections,
+            "the open-files limit caps connections below --max-connections"
+        );
+    }
+    let state = http::AppState::new(
+        hub.clone(),
+        metrics.clone(),
+        Arc::new(config),
+        store.clone(),
+    );
     let app = http::app(state.clone());
     let stopping = state.clone();
-    // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a reply
-    // until the previous segment is acknowledged (up to 40 ms with delayed ACKs).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
+    if let Ok(addr) = listener.local_addr() {
+        ready(addr);
+    }
+    http::serve::serve(listener, app, limits, metrics, shutdown, async move {
         stopping.shutting_down.store(true, Ordering::SeqCst);
         tracing::info!("shutting down: closing connections and saving documents");
         stopping.hub.shutdown().await;
@@ -187,6 +206,5 @@ pub async fn run(
     // Rooms opened during shutdown still committed their log; fold them too.
     hub.shutdown().await;
     store.shutdown().await?;
-    served?;
     Ok(())
 }
