@@ -49,9 +49,14 @@ pub struct Config {
     #[arg(long, env = "PALABRE_COMPACT_UPDATES", default_value_t = 2000)]
     pub compact_updates: u64,
 
-    /// Outgoing frames queued per connection before it is considered too slow and disconnected.
-    #[arg(long, env = "PALABRE_SEND_QUEUE", default_value_t = 1024)]
-    pub send_queue: usize,
+    /// Bytes queued towards one connection (not yet written to its socket) before it is
+    /// considered too slow and closed (1013). One frame larger than this still fits an empty queue.
+    #[arg(long, env = "PALABRE_SEND_QUEUE_BYTES", default_value_t = 8 << 20)]
+    pub send_queue_bytes: usize,
+
+    /// A frame the client's socket has not taken for this long closes the connection (1013).
+    #[arg(long, env = "PALABRE_WRITE_STALL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub write_stall: Duration,
 
     /// How long a room gathers incoming updates before committing and relaying them as one frame.
     #[arg(long, env = "PALABRE_COALESCE", default_value = "2ms", value_parser = humantime::parse_duration)]
@@ -152,7 +157,8 @@ impl Config {
             room_idle: Duration::from_secs(60),
             compact_bytes: 4 << 20,
             compact_updates: 2000,
-            send_queue: 1024,
+            send_queue_bytes: 8 << 20,
+            write_stall: Duration::from_secs(10),
             coalesce: Duration::from_millis(2),
             coalesce_max: Duration::from_millis(20),
             ping_interval: Duration::from_secs(20),

@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
@@ -46,13 +45,43 @@ pub struct Hub {
 pub struct Membership {
     conn: ConnId,
     tx: mpsc::Sender<RoomMsg>,
-    /// Frames the room sends to this connection.
-    pub outbox: mpsc::Receiver<Bytes>,
+    /// Frames the room sends to this connection (bounded in bytes).
+    pub outbox: crate::outbox::OutboxReceiver,
     /// Fires when the room wants this connection closed.
     pub close: oneshot::Receiver<CloseReason>,
 }
 
 impl Membership {
+    /// A handle that sends this connection's messages to the room, so that reading and writing
+    /// can run side by side.
+    pub fn sender(&self) -> RoomSender {
+        RoomSender {
+            conn: self.conn,
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
+    /// Returns false when the room is gone.
+    pub async fn send(&self, msg: Message) -> bool {
+        self.tx
+            .send(RoomMsg::Frame {
+                conn: self.conn,
+                msg,
+            })
+            .await
+            .is_ok()
+    }
+}
+
+/// Sends one connection's decoded messages to its room (see [`Membership::sender`]).
+#[derive(Debug, Clone)]
+pub struct RoomSender {
+    conn: ConnId,
+    tx: mpsc::Sender<RoomMsg>,
+}
+
+impl RoomSender {
     /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
     /// Returns false when the room is gone.
     pub async fn send(&self, msg: Message) -> bool {
@@ -170,11 +199,11 @@ impl Hub {
         doc_id: &str,
         conn: ConnId,
         access: Access,
-        queue: usize,
+        queue_bytes: usize,
     ) -> Result<Membership, HubError> {
         for _ in 0..JOIN_ATTEMPTS {
             let entry = self.entry(doc_id);
-            let (out_tx, outbox) = mpsc::channel(queue.max(1));
+            let (out_tx, outbox) = crate::outbox::channel(queue_bytes);
             let (close_tx, close) = oneshot::channel();
             let (joined_tx, joined) = oneshot::channel();
             let sub = Subscriber {

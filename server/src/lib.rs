@@ -20,6 +20,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod outbox;
 mod presence;
 pub mod protocol;
 pub mod room;

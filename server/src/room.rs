@@ -57,8 +57,8 @@ impl CloseReason {
 pub struct Subscriber {
     /// The connection's id.
     pub id: ConnId,
-    /// Bounded queue of encoded frames; when it is full the connection is too slow.
-    pub outbox: mpsc::Sender<Bytes>,
+    /// Queue of encoded frames bounded in bytes; when it is full the connection is too slow.
+    pub outbox: crate::outbox::OutboxSender,
     /// Fired once to make the connection close with a code and reason.
     pub close: oneshot::Sender<CloseReason>,
     /// What this connection may change.
@@ -145,7 +145,7 @@ const DENIALS_BEFORE_CLOSE: u32 = 20;
 pub(crate) type OnExit = Box<dyn FnOnce() + Send>;
 
 struct Conn {
-    outbox: mpsc::Sender<Bytes>,
+    outbox: crate::outbox::OutboxSender,
     close: Option<oneshot::Sender<CloseReason>>,
     access: Access,
     /// Writes refused so far on this connection.
@@ -931,8 +931,8 @@ impl Room {
         for (id, conn) in &self.conns {
             match conn.outbox.try_send(frame.clone()) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(crate::outbox::TrySendError::Full(_)) => slow.push(*id),
+                Err(crate::outbox::TrySendError::Closed(_)) => {}
             }
         }
         let n = (self.conns.len() - slow.len()) as u64;
@@ -958,8 +958,8 @@ impl Room {
                     .bytes_out
                     .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.too_slow(id),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(crate::outbox::TrySendError::Full(_)) => self.too_slow(id),
+            Err(crate::outbox::TrySendError::Closed(_)) => {}
         }
     }
 
