@@ -48,3 +48,6 @@ mod workshops;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "integration/hostile_room.rs"]
+mod hostile_room;

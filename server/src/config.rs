@@ -116,6 +116,15 @@ pub struct Config {
     #[arg(long, env = "PALABRE_UPDATE_BURST", default_value_t = 300.0)]
     pub update_burst: f64,
 
+    /// Sustained sync step 1 and query-awareness messages per second allowed per connection
+    /// (each makes the server encode a reply).
+    #[arg(long, env = "PALABRE_SYNC_PER_SEC", default_value_t = 10.0)]
+    pub sync_per_sec: f64,
+
+    /// Sync step 1 and query-awareness messages a connection may send in a burst.
+    #[arg(long, env = "PALABRE_SYNC_BURST", default_value_t = 30.0)]
+    pub sync_burst: f64,
+
     /// Sustained awareness (presence) messages per second allowed per connection.
     #[arg(long, env = "PALABRE_AWARENESS_PER_SEC", default_value_t = 10.0)]
     pub awareness_per_sec: f64,
@@ -173,6 +182,8 @@ impl Config {
             max_items: 5000,
             updates_per_sec: 50.0,
             update_burst: 300.0,
+            sync_per_sec: 10.0,
+            sync_burst: 30.0,
             awareness_per_sec: 10.0,
             awareness_burst: 50.0,
             max_awareness_bytes: 16 * 1024,

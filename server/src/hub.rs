@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
 
@@ -109,6 +110,25 @@ impl Drop for Membership {
     }
 }
 
+/// Runs the hub's "forget this room" callback at most once, from whichever path gets there first.
+fn take_and_run(slot: &std::sync::Mutex<Option<impl FnOnce()>>) {
+    let f = slot
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(f) = f {
+        f();
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
 /// Errors of hub operations.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -147,8 +167,13 @@ impl Hub {
 
     fn entry(&self, doc_id: &str) -> Entry {
         if let Some(e) = self.inner.rooms.get(doc_id) {
-            return e.clone();
+            if !e.tx.is_closed() {
+                return e.clone();
+            }
         }
+        // A room whose inbox is closed is gone (evicted, or its task panicked and is still
+        // unwinding): replace it rather than retrying against it.
+        self.inner.rooms.remove_if(doc_id, |_, e| e.tx.is_closed());
         let key: Arc<str> = Arc::from(doc_id);
         self.inner
             .rooms
@@ -180,7 +205,21 @@ impl Hub {
                         inner.locks.clone(),
                         loaded,
                     );
-                    room.run(rx, Box::new(forget)).await;
+                    // The room's panic boundary: every yrs call that sees client data runs on
+                    // this task. A panic drops the room (its connections see their queues close
+                    // and reconnect); the next join loads what the store holds.
+                    let forget = Arc::new(std::sync::Mutex::new(Some(forget)));
+                    let on_exit = {
+                        let forget = forget.clone();
+                        move || take_and_run(&forget)
+                    };
+                    let run = std::panic::AssertUnwindSafe(room.run(rx, Box::new(on_exit)));
+                    if let Err(panic) = run.catch_unwind().await {
+                        let what = panic_message(panic.as_ref());
+                        tracing::error!(doc = %doc_id, panic = %what, "room panicked; dropped, the next join reloads it from storage");
+                        inner.metrics.room_panics.fetch_add(1, Relaxed);
+                        take_and_run(&forget);
+                    }
                     inner.metrics.rooms_loaded.fetch_sub(1, Relaxed);
                 }
                 Err(e) => {

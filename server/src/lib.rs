@@ -23,8 +23,11 @@ pub mod metrics;
 pub mod outbox;
 mod presence;
 pub mod protocol;
+mod replies;
 pub mod room;
 pub mod store;
+#[cfg(feature = "test-hooks")]
+pub mod testing;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub compactions: AtomicU64,
     /// Connections disconnected because they could not keep up.
     pub slow_disconnects: AtomicU64,
+    /// Room tasks that panicked (each was dropped and reloads from storage on the next join).
+    pub room_panics: AtomicU64,
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
 }
@@ -70,7 +72,12 @@ impl Metrics {
                 value.load(Relaxed)
             );
         }
-        let counters: [(&str, &str, &AtomicU64); 8] = [
+        let counters: [(&str, &str, &AtomicU64); 9] = [
+            (
+                "palabre_room_panics_total",
+                "Rooms that panicked and were dropped (reloaded on the next join).",
+                &self.room_panics,
+            ),
             (
                 "palabre_connections_total",
                 "WebSocket connections accepted.",

@@ -216,8 +216,8 @@ pub(crate) struct Room {
     log_entries: u64,
     log_bytes: u64,
     last_seq: Seq,
-    /// The whole doc as a sync-step-2 frame, encoded once per change for joiners with an empty doc.
-    full_state: Option<Bytes>,
+    /// Sync-step-2 replies of the current state, encoded once per state vector per change.
+    replies: crate::replies::ReplyCache,
     empty_since: Option<Instant>,
     /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
     storage_failed: bool,
@@ -261,7 +261,7 @@ impl Room {
             log_entries,
             log_bytes: 0,
             last_seq,
-            full_state: None,
+            replies: Default::default(),
             empty_since: Some(Instant::now()),
             storage_failed: false,
             too_deep: Arc::default(),
@@ -519,6 +519,8 @@ impl Room {
                             self.recover().await;
                             return;
                         }
+                        #[cfg(feature = "test-hooks")]
+                        crate::testing::maybe_panic(&self.doc_id);
                         self.doc_bytes += update.len() as u64;
                         self.push(update, None);
                     }
@@ -591,19 +593,9 @@ impl Room {
         }
     }
 
-    /// The sync-step-2 reply for a peer at `sv`; the whole-doc reply is cached until the doc changes.
+    /// The sync-step-2 reply for a peer at `sv`, encoded once per doc state and vector.
     fn sync_step2_for(&mut self, sv: &StateVector) -> Bytes {
-        if sv.is_empty() {
-            if let Some(frame) = &self.full_state {
-                return frame.clone();
-            }
-            let update = self.doc.transact().encode_state_as_update_v1(sv);
-            let frame = protocol::encode_sync_step2(&update);
-            self.full_state = Some(frame.clone());
-            return frame;
-        }
-        let update = self.doc.transact().encode_state_as_update_v1(sv);
-        protocol::encode_sync_step2(&update)
+        self.replies.reply(&self.doc, sv)
     }
 
     fn apply_client_update(&mut self, bytes: &[u8]) -> Result<(), ApplyFailure> {
@@ -620,7 +612,7 @@ impl Room {
             let mut txn = doc.try_transact_mut().map_err(|e| e.to_string())?;
             txn.apply_update(update).map_err(|e| e.to_string())
         }));
-        self.full_state = None;
+        self.replies.clear();
         match outcome {
             Ok(Ok(())) => Ok(()),
             // The update may have been partly integrated before yrs gave up.
@@ -645,7 +637,7 @@ impl Room {
             Ok(stored) => {
                 self.doc_bytes = stored_bytes(&stored);
                 self.doc = doc_from_stored(&self.doc_id, &stored);
-                self.full_state = None;
+                self.replies.clear();
                 self.watched_roots.clear();
                 self.watch_depth();
                 self.publish_locks();
@@ -679,7 +671,7 @@ impl Room {
         let doc = &self.doc;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(doc)));
         let _ = self.doc.unobserve_update_v1(key);
-        self.full_state = None;
+        self.replies.clear();
         let updates = captured
             .lock()
             .map(|mut v| std::mem::take(&mut *v))

@@ -295,6 +295,9 @@ async fn read_loop(
     let metrics = &state.metrics;
     let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
     let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
+    // Each of these makes the room encode and queue a reply: a viewer link must not turn them
+    // into a stream of copies of the whole doc.
+    let mut queries = Bucket::new(cfg.sync_per_sec, cfg.sync_burst);
     let mut last_heard = Instant::now();
     loop {
         let incoming =
@@ -343,7 +346,8 @@ async fn read_loop(
             }
             Message::Awareness { .. } => Some(&mut presence),
             Message::Update(_) | Message::SyncStep2(_) => Some(&mut updates),
-            _ => None,
+            Message::SyncStep1(_) | Message::QueryAwareness => Some(&mut queries),
+            Message::Auth { .. } => None,
         };
         if let Some(bucket) = bucket {
             match bucket.take(Instant::now(), cfg.flood_grace) {
