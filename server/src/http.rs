@@ -232,6 +232,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
     {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
+    if let Some(fault) = state.metrics.health.fault() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage: {fault}\n"),
+        )
+            .into_response();
+    }
     "ok\n".into_response()
 }
 

@@ -17,6 +17,7 @@ pub mod access;
 pub mod auth;
 pub mod board;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod metrics;
@@ -36,6 +37,36 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Durability};
+
+/// How often a storage fault is probed with a test write.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// The probe writes about as much as a big batch, so that a disk with only a few free pages
+/// left is not mistaken for a recovered one.
+const PROBE_BYTES: usize = 256 * 1024;
+
+/// While storage is faulted, tries a durable write every [`PROBE_EVERY`]; the first success
+/// clears the fault and rooms accept writes again (see [`health`]).
+async fn probe_storage(store: Arc<dyn store::Store>, metrics: Arc<metrics::Metrics>) {
+    let mut faults = metrics.health.subscribe();
+    loop {
+        if faults.borrow_and_update().is_none() && faults.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(PROBE_EVERY).await;
+        if metrics.health.fault().is_none() {
+            continue;
+        }
+        let probe = store.put_meta("health-probe", vec![0u8; PROBE_BYTES]).await;
+        let shrink = match probe {
+            Ok(()) => store.put_meta("health-probe", vec![0u8]).await,
+            Err(e) => Err(e),
+        };
+        match shrink {
+            Ok(()) => metrics.health.storage_recovered(),
+            Err(e) => metrics.health.storage_failed(&e.to_string()),
+        }
+    }
+}
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +179,7 @@ pub async fn run(
         max_items: config.max_items,
     };
     let hub = hub::Hub::new(Arc::new(store.clone()), room_cfg, metrics.clone());
+    let probe = tokio::spawn(probe_storage(Arc::new(store.clone()), metrics.clone()));
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
     let stopping = state.clone();
@@ -171,6 +203,7 @@ pub async fn run(
     .await;
     // Rooms opened during shutdown still committed their log; fold them too.
     hub.shutdown().await;
+    probe.abort();
     store.shutdown().await?;
     served?;
     Ok(())

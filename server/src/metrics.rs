@@ -32,6 +32,8 @@ pub struct Metrics {
     pub slow_disconnects: AtomicU64,
     /// Room tasks that panicked (each was dropped and reloads from storage on the next join).
     pub room_panics: AtomicU64,
+    /// Whether storage takes writes (what `/healthz` reports).
+    pub health: crate::health::Health,
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
 }

@@ -221,6 +221,10 @@ pub(crate) struct Room {
     empty_since: Option<Instant>,
     /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
     storage_failed: bool,
+    /// The store cannot take writes (see [`crate::health`]): updates are refused, reads go on.
+    storage_down: bool,
+    /// Follows the storage fault, so a recovery re-asks every client for what it holds.
+    health: tokio::sync::watch::Receiver<Option<String>>,
     /// Set by the depth watch when a change lands deeper than `MAX_DEPTH` nested types.
     too_deep: Arc<AtomicBool>,
     /// Root types already watched for depth.
@@ -242,6 +246,8 @@ impl Room {
             last_seq,
             bytes,
         } = loaded;
+        let health = metrics.health.subscribe();
+        let storage_down = health.borrow().is_some();
         let room = Room {
             doc_id,
             doc,
@@ -264,6 +270,8 @@ impl Room {
             replies: Default::default(),
             empty_since: Some(Instant::now()),
             storage_failed: false,
+            storage_down,
+            health,
             too_deep: Arc::default(),
             watched_roots: Default::default(),
         };
@@ -343,6 +351,7 @@ impl Room {
                     }
                 }
                 _ = sleep_until_opt(flush_at) => self.flush(),
+                Ok(()) = self.health.changed() => self.on_health(),
                 _ = tick.tick() => {
                     let now = Instant::now();
                     if self.presence.expire(now, self.cfg.awareness_timeout) {
@@ -483,6 +492,12 @@ impl Room {
                     }
                     return;
                 }
+                if self.storage_down {
+                    if !self.changes_nothing(&update) {
+                        self.refuse_while_storage_down(conn);
+                    }
+                    return;
+                }
                 let grows_past =
                     self.doc_bytes.saturating_add(update.len() as u64) > self.cfg.max_doc_bytes;
                 if grows_past && access != Access::Full {
@@ -578,6 +593,33 @@ impl Room {
         new_deletions.is_empty()
     }
 
+    /// The store cannot take writes: say so, without counting it against the connection (the
+    /// client did nothing wrong, and closing it would only make it reconnect and retry).
+    fn refuse_while_storage_down(&mut self, conn: ConnId) {
+        self.metrics.reject("storage_down");
+        let reason = self
+            .metrics
+            .health
+            .fault()
+            .unwrap_or_else(|| "storage unavailable".to_string());
+        let text =
+            format!("{reason}; your changes stay on your device and are sent when it recovers");
+        self.send_to(conn, protocol::encode_permission_denied(&text));
+    }
+
+    /// The storage fault came or went. On recovery every connection is sent our state vector
+    /// (sync step 1), and answers with whatever it holds that we lack: the changes refused
+    /// meanwhile arrive without anyone reconnecting.
+    fn on_health(&mut self) {
+        let down = self.health.borrow_and_update().is_some();
+        let recovered = self.storage_down && !down;
+        self.storage_down = down;
+        if recovered {
+            let sv = self.doc.transact().state_vector();
+            self.broadcast(protocol::encode_sync_step1(&sv));
+        }
+    }
+
     /// Refuses a write: tells the client why (y-protocols permission denied) and keeps the
     /// connection, unless it keeps trying.
     fn deny(&mut self, conn: ConnId, metric: &'static str, reason: &str) {
@@ -653,6 +695,14 @@ impl Room {
     }
 
     async fn edit(&mut self, job: Job, done: oneshot::Sender<Result<(), RoomError>>) {
+        if let Some(reason) = self
+            .storage_down
+            .then(|| self.metrics.health.fault())
+            .flatten()
+        {
+            let _ = done.send(Err(RoomError::Store(StoreError::Database(reason))));
+            return;
+        }
         let captured: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = captured.clone();
         let key = "palabre-edit";
@@ -815,12 +865,21 @@ impl Room {
                 // the server lacks when they reconnect, so the update is retried, not lost.
                 tracing::error!(doc = %self.doc_id, error = %e, "commit failed");
                 self.metrics.reject("storage_error");
+                self.metrics.health.storage_failed(&e.to_string());
                 for w in done.waiters {
                     let _ = w.send(Err(RoomError::Store(StoreError::Database(e.to_string()))));
                 }
-                self.held.clear();
-                self.kick_all(CloseReason::new(1011, "storage error, reconnect shortly"));
+                // Readers stay. Only joiners whose first reply would have revealed the lost
+                // updates are closed; they reconnect and get what is on disk.
+                let joiners: Vec<ConnId> = self.held.drain(..).map(|(_, c, _)| c).collect();
+                for c in joiners {
+                    self.disconnect(
+                        c,
+                        CloseReason::new(1011, "storage error, reconnect shortly"),
+                    );
+                }
                 self.storage_failed = true;
+                self.storage_down = true;
             }
         }
         if self.open.is_some() {
