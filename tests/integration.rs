@@ -51,3 +51,6 @@ mod security;
 
 #[path = "integration/hostile_room.rs"]
 mod hostile_room;
+
+#[path = "integration/hostile_boards.rs"]
+mod hostile_boards;

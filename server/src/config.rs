@@ -108,6 +108,15 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_ITEMS", default_value_t = 5000)]
     pub max_items: usize,
 
+    /// Bytes a workshop may store (its doc and all its boards, snapshots and logs); past it,
+    /// writes are refused from everyone and adding boards answers 409.
+    #[arg(long, env = "PALABRE_WORKSHOP_QUOTA_BYTES", default_value_t = 256 << 20)]
+    pub workshop_quota_bytes: u64,
+
+    /// Boards a workshop's agenda may hold.
+    #[arg(long, env = "PALABRE_MAX_BOARDS", default_value_t = 100)]
+    pub max_boards: usize,
+
     /// Sustained document updates per second allowed per connection.
     #[arg(long, env = "PALABRE_UPDATES_PER_SEC", default_value_t = 50.0)]
     pub updates_per_sec: f64,
@@ -180,6 +189,8 @@ impl Config {
             max_conns_per_doc: 2000,
             max_doc_bytes: 64 << 20,
             max_items: 5000,
+            workshop_quota_bytes: 256 << 20,
+            max_boards: 100,
             updates_per_sec: 50.0,
             update_burst: 300.0,
             sync_per_sec: 10.0,

@@ -102,6 +102,20 @@ impl AppState {
     }
 }
 
+/// Reads workshop `wid`'s stored bytes from the store when the count the policies use is stale.
+pub(crate) async fn refresh_usage(state: &AppState, wid: &str) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    if state.hub.usage().stale(wid, now) {
+        let stored = state
+            .store
+            .workshop_bytes(wid)
+            .await
+            .map_err(ApiError::internal)?;
+        state.hub.usage().set(wid, stored, now);
+    }
+    Ok(())
+}
+
 /// An error answered as JSON `{"error": message}` with its status.
 #[derive(Debug)]
 pub struct ApiError {

@@ -177,6 +177,11 @@ impl Hub {
         self.inner.policies.locks()
     }
 
+    /// Stored bytes per workshop, as the policies count them against the quota.
+    pub fn usage(&self) -> &crate::policy::Usage {
+        self.inner.policies.usage()
+    }
+
     /// Number of rooms in memory.
     pub fn rooms(&self) -> usize {
         self.inner.rooms.len()

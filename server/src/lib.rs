@@ -185,6 +185,7 @@ pub async fn run(
         awareness_timeout: config.awareness_timeout,
     };
     let policies = policy::Policies::new(policy::Limits {
+        workshop_quota_bytes: config.workshop_quota_bytes,
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     });

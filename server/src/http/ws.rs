@@ -22,7 +22,7 @@ use crate::conn::{CloseReason, ConnId};
 use crate::doc_id::{DocId, DocKind};
 use crate::hub::{Membership, RoomSender};
 use crate::outbox::OutboxReceiver;
-use crate::policy::Peer;
+use crate::policy::{Peer, Standing};
 use crate::protocol::{self, Message};
 
 /// Frames written to the socket in one go before flushing.
@@ -139,6 +139,15 @@ async fn authorize(
         // A board's policy checks locks published by its workshop doc's policy: make sure that
         // room has been loaded once since start.
         let _ = state.hub.read(&doc.workshop_doc(), |_| ()).await;
+    }
+    super::refresh_usage(state, wid).await?;
+    // Only real boards are served: a stray `{wid}.anything` would be a new doc on disk.
+    let standing = state.hub.locks().standing(doc);
+    if kind == DocKind::Board && role != Role::Facilitator && standing == Standing::Unknown {
+        state.metrics.reject("not_on_agenda");
+        return Err(ApiError::not_found(
+            "no such board on this workshop's agenda",
+        ));
     }
     let session = Session {
         workshop: wid.to_string(),
