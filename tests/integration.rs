@@ -54,3 +54,6 @@ mod hostile_room;
 
 #[path = "integration/hostile_boards.rs"]
 mod hostile_boards;
+
+#[path = "integration/hostile_presence.rs"]
+mod hostile_presence;

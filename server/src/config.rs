@@ -146,6 +146,16 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_AWARENESS_BYTES", default_value_t = 16 * 1024)]
     pub max_awareness_bytes: usize,
 
+    /// Largest presence state kept (a name, a colour, a cursor are ~200 bytes); larger ones
+    /// are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_STATE_BYTES", default_value_t = 4 * 1024)]
+    pub presence_state_bytes: usize,
+
+    /// Most presence bytes one doc keeps, which is also the most a newcomer is sent; states
+    /// past it are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_DOC_BYTES", default_value_t = 256 * 1024)]
+    pub presence_doc_bytes: usize,
+
     /// A connection throttled without pause for this long is closed (a flood).
     #[arg(long, env = "PALABRE_FLOOD_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub flood_grace: Duration,
@@ -198,6 +208,8 @@ impl Config {
             awareness_per_sec: 10.0,
             awareness_burst: 50.0,
             max_awareness_bytes: 16 * 1024,
+            presence_state_bytes: 4 * 1024,
+            presence_doc_bytes: 256 * 1024,
             flood_grace: Duration::from_secs(5),
             join_attempts: 10,
             join_global_per_hour: 300,

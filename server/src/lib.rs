@@ -183,6 +183,8 @@ pub async fn run(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+        presence_state_bytes: config.presence_state_bytes,
+        presence_doc_bytes: config.presence_doc_bytes,
     };
     let policies = policy::Policies::new(policy::Limits {
         workshop_quota_bytes: config.workshop_quota_bytes,

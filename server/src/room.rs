@@ -119,6 +119,10 @@ pub struct RoomConfig {
     pub awareness_timeout: Duration,
     /// Longest coalescing window, reached by crowded rooms.
     pub coalesce_max: Duration,
+    /// Largest presence state kept, in bytes.
+    pub presence_state_bytes: usize,
+    /// Most presence bytes one doc keeps (and sends a newcomer).
+    pub presence_doc_bytes: usize,
 }
 
 /// Called by the room when it stops, so the hub forgets it (only if it is still the same room).
@@ -198,6 +202,10 @@ impl Room {
             loaded.log_entries,
             loaded.last_seq,
         );
+        let presence_limits = crate::presence::PresenceLimits {
+            state_bytes: cfg.presence_state_bytes,
+            doc_bytes: cfg.presence_doc_bytes,
+        };
         let health = metrics.health.subscribe();
         let storage_down = health.borrow().is_some();
         let mut room = Room {
@@ -210,7 +218,7 @@ impl Room {
             fanout,
             doc_bytes: loaded.bytes,
             conns: HashMap::new(),
-            presence: Presence::default(),
+            presence: Presence::with_limits(presence_limits),
             pipeline,
             commits: FuturesUnordered::new(),
             flush_at: None,

@@ -136,6 +136,9 @@ impl Room {
                 match self.judge(conn, Judged::Awareness { len: raw.len() }) {
                     Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
                         let changed = self.presence.apply(conn, update, Instant::now());
+                        for reason in self.presence.take_drops() {
+                            self.metrics.reject(reason);
+                        }
                         if changed {
                             self.schedule_flush();
                         }
