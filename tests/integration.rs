@@ -53,3 +53,12 @@ mod security;
 mod room_faults;
 #[path = "integration/hostile_http.rs"]
 mod hostile_http;
+
+#[path = "integration/hostile_room.rs"]
+mod hostile_room;
+
+#[path = "integration/hostile_boards.rs"]
+mod hostile_boards;
+
+#[path = "integration/hostile_presence.rs"]
+mod hostile_presence;

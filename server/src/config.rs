@@ -49,9 +49,14 @@ pub struct Config {
     #[arg(long, env = "PALABRE_COMPACT_UPDATES", default_value_t = 2000)]
     pub compact_updates: u64,
 
-    /// Outgoing frames queued per connection before it is considered too slow and disconnected.
-    #[arg(long, env = "PALABRE_SEND_QUEUE", default_value_t = 1024)]
-    pub send_queue: usize,
+    /// Bytes queued towards one connection (not yet written to its socket) before it is
+    /// considered too slow and closed (1013). One frame larger than this still fits an empty queue.
+    #[arg(long, env = "PALABRE_SEND_QUEUE_BYTES", default_value_t = 8 << 20)]
+    pub send_queue_bytes: usize,
+
+    /// A frame the client's socket has not taken for this long closes the connection (1013).
+    #[arg(long, env = "PALABRE_WRITE_STALL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub write_stall: Duration,
 
     /// How long a room gathers incoming updates before committing and relaying them as one frame.
     #[arg(long, env = "PALABRE_COALESCE", default_value = "2ms", value_parser = humantime::parse_duration)]
@@ -149,6 +154,15 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_ITEMS", default_value_t = 5000)]
     pub max_items: usize,
 
+    /// Bytes a workshop may store (its doc and all its boards, snapshots and logs); past it,
+    /// writes are refused from everyone and adding boards answers 409.
+    #[arg(long, env = "PALABRE_WORKSHOP_QUOTA_BYTES", default_value_t = 256 << 20)]
+    pub workshop_quota_bytes: u64,
+
+    /// Boards a workshop's agenda may hold.
+    #[arg(long, env = "PALABRE_MAX_BOARDS", default_value_t = 100)]
+    pub max_boards: usize,
+
     /// Sustained document updates per second allowed per connection.
     #[arg(long, env = "PALABRE_UPDATES_PER_SEC", default_value_t = 50.0)]
     pub updates_per_sec: f64,
@@ -156,6 +170,15 @@ pub struct Config {
     /// Updates a connection may send in a burst above the sustained rate.
     #[arg(long, env = "PALABRE_UPDATE_BURST", default_value_t = 300.0)]
     pub update_burst: f64,
+
+    /// Sustained sync step 1 and query-awareness messages per second allowed per connection
+    /// (each makes the server encode a reply).
+    #[arg(long, env = "PALABRE_SYNC_PER_SEC", default_value_t = 10.0)]
+    pub sync_per_sec: f64,
+
+    /// Sync step 1 and query-awareness messages a connection may send in a burst.
+    #[arg(long, env = "PALABRE_SYNC_BURST", default_value_t = 30.0)]
+    pub sync_burst: f64,
 
     /// Sustained awareness (presence) messages per second allowed per connection.
     #[arg(long, env = "PALABRE_AWARENESS_PER_SEC", default_value_t = 10.0)]
@@ -168,6 +191,16 @@ pub struct Config {
     /// Largest awareness message accepted, in bytes.
     #[arg(long, env = "PALABRE_MAX_AWARENESS_BYTES", default_value_t = 16 * 1024)]
     pub max_awareness_bytes: usize,
+
+    /// Largest presence state kept (a name, a colour, a cursor are ~200 bytes); larger ones
+    /// are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_STATE_BYTES", default_value_t = 4 * 1024)]
+    pub presence_state_bytes: usize,
+
+    /// Most presence bytes one doc keeps, which is also the most a newcomer is sent; states
+    /// past it are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_DOC_BYTES", default_value_t = 256 * 1024)]
+    pub presence_doc_bytes: usize,
 
     /// A connection throttled without pause for this long is closed (a flood).
     #[arg(long, env = "PALABRE_FLOOD_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -203,7 +236,8 @@ impl Config {
             room_idle: Duration::from_secs(60),
             compact_bytes: 4 << 20,
             compact_updates: 2000,
-            send_queue: 1024,
+            send_queue_bytes: 8 << 20,
+            write_stall: Duration::from_secs(10),
             coalesce: Duration::from_millis(2),
             coalesce_max: Duration::from_millis(20),
             ping_interval: Duration::from_secs(20),
@@ -226,11 +260,17 @@ impl Config {
             max_conns_per_doc: 2000,
             max_doc_bytes: 64 << 20,
             max_items: 5000,
+            workshop_quota_bytes: 256 << 20,
+            max_boards: 100,
             updates_per_sec: 50.0,
             update_burst: 300.0,
+            sync_per_sec: 10.0,
+            sync_burst: 30.0,
             awareness_per_sec: 10.0,
             awareness_burst: 50.0,
             max_awareness_bytes: 16 * 1024,
+            presence_state_bytes: 4 * 1024,
+            presence_doc_bytes: 256 * 1024,
             flood_grace: Duration::from_secs(5),
             join_attempts: 10,
             join_pow_bits: 16,

@@ -109,6 +109,20 @@ impl AppState {
     }
 }
 
+/// Reads workshop `wid`'s stored bytes from the store when the count the policies use is stale.
+pub(crate) async fn refresh_usage(state: &AppState, wid: &str) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    if state.hub.usage().stale(wid, now) {
+        let stored = state
+            .store
+            .workshop_bytes(wid)
+            .await
+            .map_err(ApiError::internal)?;
+        state.hub.usage().set(wid, stored, now);
+    }
+    Ok(())
+}
+
 /// An error answered as JSON `{"error": message}` with its status.
 #[derive(Debug)]
 pub struct ApiError {
@@ -235,6 +249,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
         .load(std::sync::atomic::Ordering::Relaxed)
     {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    if let Some(fault) = state.metrics.health.fault() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage: {fault}\n"),
+        )
+            .into_response();
     }
     "ok\n".into_response()
 }

@@ -22,14 +22,19 @@ pub mod board;
 pub mod config;
 pub mod conn;
 pub mod doc_id;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod outbox;
 pub mod policy;
 mod presence;
 pub mod protocol;
+mod replies;
 pub mod room;
 pub mod store;
+#[cfg(feature = "test-hooks")]
+pub mod testing;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -38,6 +43,36 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Durability};
+
+/// How often a storage fault is probed with a test write.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// The probe writes about as much as a big batch, so that a disk with only a few free pages
+/// left is not mistaken for a recovered one.
+const PROBE_BYTES: usize = 256 * 1024;
+
+/// While storage is faulted, tries a durable write every [`PROBE_EVERY`]; the first success
+/// clears the fault and rooms accept writes again (see [`health`]).
+async fn probe_storage(store: Arc<dyn store::Store>, metrics: Arc<metrics::Metrics>) {
+    let mut faults = metrics.health.subscribe();
+    loop {
+        if faults.borrow_and_update().is_none() && faults.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(PROBE_EVERY).await;
+        if metrics.health.fault().is_none() {
+            continue;
+        }
+        let probe = store.put_meta("health-probe", vec![0u8; PROBE_BYTES]).await;
+        let shrink = match probe {
+            Ok(()) => store.put_meta("health-probe", vec![0u8]).await,
+            Err(e) => Err(e),
+        };
+        match shrink {
+            Ok(()) => metrics.health.storage_recovered(),
+            Err(e) => metrics.health.storage_failed(&e.to_string()),
+        }
+    }
+}
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -162,8 +197,11 @@ pub async fn run_when_ready(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+        presence_state_bytes: config.presence_state_bytes,
+        presence_doc_bytes: config.presence_doc_bytes,
     };
     let policies = policy::Policies::new(policy::Limits {
+        workshop_quota_bytes: config.workshop_quota_bytes,
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     });
@@ -186,6 +224,7 @@ pub async fn run_when_ready(
             "the open-files limit caps connections below --max-connections"
         );
     }
+    let probe = tokio::spawn(probe_storage(store.clone(), metrics.clone()));
     let state = http::AppState::new(
         hub.clone(),
         metrics.clone(),
@@ -205,6 +244,7 @@ pub async fn run_when_ready(
     .await;
     // Rooms opened during shutdown still committed their log; fold them too.
     hub.shutdown().await;
+    probe.abort();
     store.shutdown().await?;
     Ok(())
 }

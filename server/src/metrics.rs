@@ -43,6 +43,10 @@ pub struct Metrics {
     pub compactions: AtomicU64,
     /// Connections disconnected because they could not keep up.
     pub slow_disconnects: AtomicU64,
+    /// Room tasks that panicked (each was dropped and reloads from storage on the next join).
+    pub room_panics: AtomicU64,
+    /// Whether storage takes writes (what `/healthz` reports).
+    pub health: crate::health::Health,
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
 }
@@ -84,6 +88,11 @@ impl Metrics {
             ],
             // Names without `_total`: the encoder appends it to every counter.
             counters: vec![
+                (
+                    "palabre_room_panics",
+                    "Rooms that panicked and were dropped (reloaded on the next join).",
+                    self.room_panics.load(Relaxed),
+                ),
                 (
                     "palabre_connections",
                     "WebSocket connections accepted.",

@@ -6,12 +6,12 @@ use std::time::Duration;
 use crate::client::{note_ids, TestClient};
 use crate::harness::{RawWebSocket, TestResult, TestServer, WAIT};
 
-const SEND_QUEUE: usize = 16;
+const SEND_QUEUE_BYTES: usize = 4 << 20;
 const NOTE_BYTES: usize = 16 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() -> TestResult {
-    let server = TestServer::start_with(|c| c.send_queue = SEND_QUEUE).await?;
+    let server = TestServer::start_with(|c| c.send_queue_bytes = SEND_QUEUE_BYTES).await?;
     let doc = "slow-consumer";
     let url = server.ws_url(doc);
 

@@ -446,6 +446,32 @@ async fn add_board(
 ) -> Result<Response, ApiError> {
     caller.allow(&state, &[Role::Facilitator])?;
     let wid = caller.wid;
+    let max = state.config.max_boards;
+    let boards = state
+        .hub
+        .read(&doc(&wid)?, crate::board::census::agenda_boards)
+        .await?
+        .len();
+    if boards >= max {
+        state.metrics.reject("too_many_boards");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("this workshop already has {boards} boards, the most one may have ({max}): remove one first"),
+        ));
+    }
+    super::refresh_usage(&state, &wid).await?;
+    let usage = state.hub.usage();
+    if usage.over(&wid) {
+        state.metrics.reject("workshop_quota");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "this workshop has used its storage quota ({} of {} MiB): nothing more can be saved",
+                usage.used(&wid) >> 20,
+                usage.quota() >> 20
+            ),
+        ));
+    }
     let now = now_ms();
     let w = wid.clone();
     let new_board = state

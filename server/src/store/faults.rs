@@ -146,6 +146,10 @@ impl Store for FaultyStore {
         self.inner.flush()
     }
 
+    fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.inner.workshop_bytes(wid)
+    }
+
     fn stats(&self) -> StoreStats {
         self.inner.stats()
     }

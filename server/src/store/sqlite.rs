@@ -336,6 +336,11 @@ impl Store for SqliteStore {
         self.write(|reply| writer::Command::Flush { reply })
     }
 
+    fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let wid = wid.to_owned();
+        self.read(|reply| reader::Command::WorkshopBytes { wid, reply })
+    }
+
     fn stats(&self) -> StoreStats {
         SqliteStore::stats(self)
     }
