@@ -331,3 +331,6 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
