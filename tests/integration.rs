@@ -48,3 +48,9 @@ mod workshops;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "../server/src/store/testdb.rs"]
+mod testdb;
+
+#[path = "integration/cluster.rs"]
+mod cluster;

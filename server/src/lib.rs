@@ -111,16 +111,22 @@ pub async fn export_stored(
     })
 }
 
-/// Opens the embedded store under `config.data_dir`, off the async executor.
-pub async fn open_store(config: &Config) -> Result<store::SqliteStore, store::StoreError> {
+/// Opens the store the configuration names, off the async executor: PostgreSQL with
+/// `--postgres`, else the embedded SQLite file under `config.data_dir`.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+    if let Some(url) = &config.postgres_url {
+        let store = store::PostgresStore::connect(store::PgConfig::new(url.clone())).await?;
+        return Ok(Arc::new(store));
+    }
     let cfg = store::SqliteConfig {
         path: config.data_dir.join("palabre.db"),
         synchronous_full: config.durability == Durability::Strict,
         max_batch: 1024,
     };
-    tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
+    let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
-        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))?
+        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
+    Ok(Arc::new(store))
 }
 
 /// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
@@ -143,7 +149,7 @@ pub async fn run(
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     };
-    let hub = hub::Hub::new(Arc::new(store.clone()), room_cfg, metrics.clone());
+    let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone());
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
     let stopping = state.clone();

@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod healthcheck;
+
 /// Palabre — realtime collaborative boards for participatory workshops.
 #[derive(Parser)]
 #[command(version, about)]
@@ -29,6 +31,9 @@ enum Command {
         #[arg(long, env = "PALABRE_DATA_DIR", default_value = "./data")]
         data_dir: std::path::PathBuf,
     },
+    /// Exit 0 if the node at --addr (default: PALABRE_BIND) answers /healthz with 200, else 1.
+    /// For container health checks: needs no shell.
+    Healthcheck(healthcheck::Options),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +54,18 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Command::Healthcheck(options) = &cli.command {
+        return Ok(match healthcheck::check(options) {
+            Ok(body) => {
+                println!("healthy: {body}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("unhealthy: {why}");
+                ExitCode::FAILURE
+            }
+        });
+    }
     // yrs recurses over nested types (deleting or encoding a map of maps): nesting built by a
     // hostile client overflows tokio's default 2 MiB stacks (about 10 000 levels) and aborts the
     // process. Rooms refuse changes nested deeper than 64 types, but one message can still add a
@@ -71,17 +88,37 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }
 }
 
 async fn serve(config: palabre::Config) -> anyhow::Result<ExitCode> {
+    if config.redis_url.is_some() && config.postgres_url.is_none() {
+        anyhow::bail!("--redis needs --postgres: the nodes of a cluster share one PostgreSQL");
+    }
+    if config.redis_url.is_some() {
+        anyhow::bail!(
+            "--redis: relaying updates between nodes is not in this build yet; run one node per \
+             PostgreSQL database"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // Tests and scripts read this line to find the port when binding to :0.
     println!("listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Palabre is serving");
+    match (&config.postgres_url, &config.redis_url) {
+        (None, _) => {
+            tracing::info!(%addr, data_dir = %config.data_dir.display(), "Palabre is serving")
+        }
+        (Some(_), Some(_)) => tracing::info!(%addr, "Palabre is serving as a cluster node"),
+        (Some(_), None) => tracing::warn!(
+            %addr,
+            "Palabre is serving from PostgreSQL without --redis: a single node; a second node \
+             on the same database would not relay this one's updates"
+        ),
+    }
     palabre::run(listener, config, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)

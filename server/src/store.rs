@@ -4,8 +4,15 @@
 //! PostgreSQL (or any other) backend can replace the embedded SQLite one without
 //! touching sync logic.
 
+pub mod postgres;
 pub mod sqlite;
 
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+pub(crate) mod testdb;
+
+pub use postgres::{PgConfig, PostgresStore};
 pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
 
 use bytes::Bytes;
@@ -76,4 +83,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Resolves when everything queued before the call is durable.
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Counters and the commit-latency histogram, for `/metrics`.
+    fn stats(&self) -> StoreStats;
+
+    /// Commits everything queued and closes the store; later calls fail with
+    /// [`StoreError::Closed`].
+    fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>>;
 }

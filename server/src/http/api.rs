@@ -210,7 +210,6 @@ async fn create(
     // The docs are brand new and their id unguessable, so no room can hold them yet: writing
     // straight to the store is safe, and they are stored before any credential points at them.
     let store = state.store.clone();
-    use crate::store::Store as _;
     store
         .append(&created.id, created.update.clone().into())
         .await

@@ -7,7 +7,7 @@
 //! [`SqliteStore`] only await a oneshot, so nothing here ever blocks the async executor.
 
 mod reader;
-mod stats;
+pub(crate) mod stats;
 mod writer;
 
 #[cfg(test)]
@@ -331,6 +331,14 @@ impl Store for SqliteStore {
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         self.write(|reply| writer::Command::Flush { reply })
+    }
+
+    fn stats(&self) -> StoreStats {
+        SqliteStore::stats(self)
+    }
+
+    fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        SqliteStore::shutdown(self)
     }
 }
 
