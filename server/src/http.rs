@@ -37,7 +37,7 @@ pub struct AppInner {
     pub metrics: Arc<Metrics>,
     /// The server's options.
     pub config: Arc<Config>,
-    /// The store (SQLite or PostgreSQL), for writes outside rooms and its statistics.
+    /// The store, for its statistics and for writing brand-new workshops.
     pub store: Arc<dyn Store>,
     /// Source of connection ids.
     pub next_conn: AtomicU64,
@@ -61,7 +61,7 @@ pub struct Session {
     /// The role that secret granted.
     pub role: Role,
     /// The doc the connection is attached to.
-    pub doc: String,
+    pub doc: crate::doc_id::DocId,
 }
 
 impl std::ops::Deref for AppState {

@@ -5,21 +5,27 @@
 //!   The only module that knows about HTTP.
 //! - [`protocol`] — y-protocols frames <-> typed messages, with allocation-free bounds
 //!   checks before anything reaches a yrs decoder. No IO.
-//! - [`hub`] — doc id -> live [`room`]; loads on first join, forgets rooms that evict themselves.
+//! - [`doc_id`] — document ids parsed once: workshop doc, board doc, and their kind.
+//! - [`hub`] — doc id -> live [`room`]; loads on first join with the [`policy`] of its kind of
+//!   doc, forgets rooms that evict themselves.
 //! - [`room`] — one document's actor: sync handshake, coalescing, durable-then-relay, presence,
-//!   compaction. Talks to connections through queues, to the disk through [`store::Store`].
+//!   compaction. Talks to connections through queues, to the disk through [`store::Store`], to
+//!   other nodes through [`room::FanOut`]; applies its policy's verdicts without knowing roles.
+//! - [`policy`] — what each connection may do to each kind of doc (roles, locks, caps). No IO.
 //! - [`store`] — the durable log + snapshots (SQLite, group commit on its own thread).
 //!   The only module that touches the disk.
 //! - [`board`] — the workshop and board model (Y.Doc schema, templates, exports). No IO.
 //! - [`config`], [`metrics`] — options and counters.
 
-pub mod access;
 pub mod auth;
 pub mod board;
 pub mod config;
+pub mod conn;
+pub mod doc_id;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod policy;
 mod presence;
 pub mod protocol;
 pub mod room;
@@ -112,7 +118,8 @@ pub async fn export_stored(
 }
 
 /// Opens the store the configuration names, off the async executor: PostgreSQL with
-/// `--postgres`, else the embedded SQLite file under `config.data_dir`.
+/// `--postgres`, else the embedded SQLite file under `config.data_dir`. The only place above
+/// `store` that names an implementation.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
     if let Some(url) = &config.postgres_url {
         let store = store::PostgresStore::connect(store::PgConfig::new(url.clone())).await?;
@@ -146,10 +153,18 @@ pub async fn run(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+    };
+    let policies = policy::Policies::new(policy::Limits {
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
-    };
-    let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone());
+    });
+    let hub = hub::Hub::new(
+        store.clone(),
+        room_cfg,
+        metrics.clone(),
+        policies,
+        Arc::new(room::LocalOnly),
+    );
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
     let stopping = state.clone();

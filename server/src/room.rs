@@ -23,34 +23,20 @@ use tokio::sync::{mpsc, oneshot};
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use crate::access::{Access, Locks};
+mod fanout;
+
+pub use fanout::{FanOut, LocalOnly};
+
 use crate::config::Durability;
+pub use crate::conn::{CloseReason, ConnId};
+use crate::doc_id::DocId;
 use crate::metrics::Metrics;
+use crate::policy::{
+    Context, Judged, Peer, PeerState, Refusal, Verdict, WritePolicy, REFUSALS_BEFORE_CLOSE,
+};
 use crate::presence::Presence;
 use crate::protocol::{self, Message};
 use crate::store::{Seq, Store, StoreError};
-
-/// Identifies one connection for the lifetime of the process.
-pub type ConnId = u64;
-
-/// A WebSocket close code and reason sent to a client the room disconnects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseReason {
-    /// RFC 6455 close code.
-    pub code: u16,
-    /// Human-readable reason (at most 123 bytes on the wire).
-    pub reason: String,
-}
-
-impl CloseReason {
-    /// A close reason with the given code and text.
-    pub fn new(code: u16, reason: impl Into<String>) -> Self {
-        CloseReason {
-            code,
-            reason: reason.into(),
-        }
-    }
-}
 
 /// A connection as the room sees it: where to send frames and how to close it.
 #[derive(Debug)]
@@ -61,8 +47,8 @@ pub struct Subscriber {
     pub outbox: mpsc::Sender<Bytes>,
     /// Fired once to make the connection close with a code and reason.
     pub close: oneshot::Sender<CloseReason>,
-    /// What this connection may change.
-    pub access: crate::access::Access,
+    /// Who the connection is, for the doc's write policy.
+    pub peer: Peer,
 }
 
 /// Errors of server-side operations on a room.
@@ -99,6 +85,8 @@ pub(crate) enum RoomMsg {
     },
     /// A read of the current state.
     Read { job: Job },
+    /// A durable update another node published: applied and relayed here, not stored again.
+    Remote { update: Bytes },
     /// Close every connection matching the predicate (e.g. a revoked credential).
     Kick {
         which: Box<dyn Fn(ConnId) -> bool + Send>,
@@ -125,10 +113,6 @@ pub struct RoomConfig {
     pub awareness_timeout: Duration,
     /// Longest coalescing window, reached by crowded rooms.
     pub coalesce_max: Duration,
-    /// A non-facilitator update that would grow the doc past this many bytes is refused.
-    pub max_doc_bytes: u64,
-    /// A non-facilitator update that would put more items (notes, cards…) on a board is refused.
-    pub max_items: usize,
 }
 
 /// Batches a room may have in the store's queue at once (group commit does the rest).
@@ -138,18 +122,15 @@ const MAX_INFLIGHT: usize = 8;
 const MAX_DEPTH: usize = 64;
 const DEPTH_WATCH: &str = "palabre-depth-watch";
 
-/// Refused writes tolerated on one connection before it is closed.
-const DENIALS_BEFORE_CLOSE: u32 = 20;
-
 /// Called by the room when it stops, so the hub forgets it (only if it is still the same room).
 pub(crate) type OnExit = Box<dyn FnOnce() + Send>;
 
 struct Conn {
     outbox: mpsc::Sender<Bytes>,
     close: Option<oneshot::Sender<CloseReason>>,
-    access: Access,
-    /// Writes refused so far on this connection.
-    denials: u32,
+    peer: Peer,
+    /// Kept for the policy: refusals, budgets.
+    state: PeerState,
 }
 
 /// Updates applied to the doc but not yet handed to the store.
@@ -163,6 +144,8 @@ struct CommitDone {
     epoch: u64,
     /// Frames to relay once durable (empty when they were relayed already).
     frames: Vec<Bytes>,
+    /// The merged updates, for the fan-out once durable.
+    updates: Vec<Bytes>,
     waiters: Vec<oneshot::Sender<Result<(), RoomError>>>,
     result: Result<Vec<(Seq, u64)>, StoreError>,
 }
@@ -193,13 +176,23 @@ pub(crate) fn doc_from_stored(doc_id: &str, stored: &crate::store::StoredDoc) ->
     doc
 }
 
+/// What a room is given besides its doc: where to store, what rules to apply, where to fan out.
+pub(crate) struct RoomParts {
+    pub(crate) cfg: Arc<RoomConfig>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) policy: Arc<dyn WritePolicy>,
+    pub(crate) fanout: Arc<dyn FanOut>,
+}
+
 pub(crate) struct Room {
-    doc_id: Arc<str>,
+    doc_id: DocId,
     doc: Doc,
     cfg: Arc<RoomConfig>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
-    locks: Arc<Locks>,
+    policy: Arc<dyn WritePolicy>,
+    fanout: Arc<dyn FanOut>,
     /// Approximate encoded size of the doc: what was loaded plus every update since.
     doc_bytes: u64,
     conns: HashMap<ConnId, Conn>,
@@ -228,14 +221,14 @@ pub(crate) struct Room {
 }
 
 impl Room {
-    pub(crate) fn new(
-        doc_id: Arc<str>,
-        cfg: Arc<RoomConfig>,
-        store: Arc<dyn Store>,
-        metrics: Arc<Metrics>,
-        locks: Arc<Locks>,
-        loaded: LoadedDoc,
-    ) -> Self {
+    pub(crate) fn new(doc_id: DocId, parts: RoomParts, loaded: LoadedDoc) -> Self {
+        let RoomParts {
+            cfg,
+            store,
+            metrics,
+            policy,
+            fanout,
+        } = parts;
         let LoadedDoc {
             doc,
             log_entries,
@@ -248,7 +241,8 @@ impl Room {
             cfg,
             store,
             metrics,
-            locks,
+            policy,
+            fanout,
             doc_bytes: bytes,
             conns: HashMap::new(),
             presence: Presence::default(),
@@ -268,7 +262,8 @@ impl Room {
             watched_roots: Default::default(),
         };
         let mut room = room;
-        room.publish_locks();
+        room.policy.changed(&room.doc);
+        room.fanout.opened(&room.doc_id);
         room.watch_depth();
         room
     }
@@ -304,14 +299,6 @@ impl Room {
                 _ => {}
             }
             self.watched_roots.insert(name);
-        }
-    }
-
-    /// A workshop doc's room republishes its boards' locks after every change.
-    fn publish_locks(&self) {
-        if !self.doc_id.contains('.') {
-            self.locks
-                .publish(&self.doc_id, crate::access::locked_boards(&self.doc));
         }
     }
 
@@ -386,6 +373,7 @@ impl Room {
             RoomMsg::Frame { conn, msg } => self.on_frame(conn, msg).await,
             RoomMsg::Edit { job, done } => self.edit(job, done).await,
             RoomMsg::Read { job } => job(&self.doc),
+            RoomMsg::Remote { update } => self.apply_remote(update).await,
             RoomMsg::Kick { which, reason } => {
                 let ids: Vec<ConnId> = self.conns.keys().copied().filter(|c| which(*c)).collect();
                 for id in ids {
@@ -400,8 +388,8 @@ impl Room {
         let mut conn = Conn {
             outbox: sub.outbox,
             close: Some(sub.close),
-            access: sub.access,
-            denials: 0,
+            peer: sub.peer,
+            state: PeerState::default(),
         };
         // Like the reference server: announce our state vector so the client sends what we lack,
         // then the presence of everyone already here.
@@ -459,90 +447,55 @@ impl Room {
         }
     }
 
+    /// The policy's verdict on a message from `conn`; `None` when the connection is gone.
+    fn judge(&mut self, conn: ConnId, msg: Judged<'_>) -> Option<Verdict> {
+        let c = self.conns.get_mut(&conn)?;
+        Some(self.policy.judge(
+            Context {
+                peer: &c.peer,
+                state: &mut c.state,
+                doc: &self.doc,
+                doc_bytes: self.doc_bytes,
+            },
+            msg,
+        ))
+    }
+
+    /// Applies a verdict that stops a message: tell, ignore or close.
+    fn refused(&mut self, conn: ConnId, verdict: Verdict) {
+        match verdict {
+            Verdict::Refuse(refusal) => self.deny(conn, refusal),
+            Verdict::Close(reason) => self.disconnect(conn, reason),
+            Verdict::Ignore | Verdict::Accept | Verdict::AcceptThenCheck(_) => {}
+        }
+    }
+
     async fn on_frame(&mut self, conn: ConnId, msg: Message) {
-        let Some(access) = self.conns.get(&conn).map(|c| c.access.clone()) else {
-            return;
-        };
         match msg {
-            Message::SyncStep1(sv) => {
-                let frame = self.sync_step2_for(&sv);
-                self.send_when_durable(conn, frame);
-            }
+            Message::SyncStep1(sv) => match self.judge(conn, Judged::SyncRequest) {
+                Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.state.sync_requests += 1;
+                    }
+                    let frame = self.sync_step2_for(&sv);
+                    self.send_when_durable(conn, frame);
+                }
+                Some(other) => self.refused(conn, other),
+                None => {}
+            },
             Message::SyncStep2(update) | Message::Update(update) => {
-                self.metrics
-                    .updates_in
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if is_empty_update(&update) {
-                    return;
-                }
-                if let Err(reason) = access.may_write(&self.doc_id, &self.locks) {
-                    // A read-only client with a cached copy answers our sync step 1 with its
-                    // whole delete set: nothing new, so nothing to refuse.
-                    if !self.changes_nothing(&update) {
-                        self.deny(conn, "write_denied", reason);
-                    }
-                    return;
-                }
-                let grows_past =
-                    self.doc_bytes.saturating_add(update.len() as u64) > self.cfg.max_doc_bytes;
-                if grows_past && access != Access::Full {
-                    self.deny(
-                        conn,
-                        "doc_too_large",
-                        "the document has reached its size limit",
-                    );
-                    return;
-                }
-                let items_before =
-                    (access != Access::Full).then(|| crate::access::item_count(&self.doc));
-                self.too_deep
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
-                match self.apply_client_update(&update) {
-                    Ok(()) => {
-                        self.watch_depth();
-                        if self
-                            .too_deep
-                            .swap(false, std::sync::atomic::Ordering::Relaxed)
-                        {
-                            // Undo by rebuilding from storage, which never saw this update.
-                            self.deny(conn, "too_deep", "nested too deeply");
-                            self.recover().await;
-                            return;
-                        }
-                        let over = items_before.is_some_and(|before| {
-                            let after = crate::access::item_count(&self.doc);
-                            after > before && after > self.cfg.max_items
-                        });
-                        if over {
-                            // Undo by rebuilding from storage, which never saw this update.
-                            self.deny(conn, "too_many_items", "this board is full");
-                            self.recover().await;
-                            return;
-                        }
-                        self.doc_bytes += update.len() as u64;
-                        self.push(update, None);
-                    }
-                    Err(reason) => {
-                        self.metrics.reject("update_rejected");
-                        tracing::warn!(doc = %self.doc_id, conn, %reason, "rejected an update");
-                        self.disconnect(
-                            conn,
-                            CloseReason::new(1007, format!("update rejected: {reason}")),
-                        );
-                        if reason.poisoned {
-                            self.recover().await;
-                        }
-                    }
-                }
+                self.on_update(conn, update).await;
             }
-            Message::Awareness { update, .. } => {
-                if !access.may_announce() {
-                    // Viewers (the projector) may still be counted as present, but may not
-                    // announce a state: they get nothing to relay.
-                    return;
-                }
-                if self.presence.apply(conn, update, Instant::now()) {
-                    self.schedule_flush();
+            Message::Awareness { update, raw } => {
+                match self.judge(conn, Judged::Awareness { len: raw.len() }) {
+                    Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
+                        let changed = self.presence.apply(conn, update, Instant::now());
+                        if changed {
+                            self.schedule_flush();
+                        }
+                    }
+                    Some(other) => self.refused(conn, other),
+                    None => {}
                 }
             }
             Message::QueryAwareness => {
@@ -552,6 +505,92 @@ impl Room {
                 self.send_to(conn, protocol::encode_awareness(&everyone));
             }
             Message::Auth { .. } => {}
+        }
+    }
+
+    async fn on_update(&mut self, conn: ConnId, update: Bytes) {
+        self.metrics
+            .updates_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if is_empty_update(&update) {
+            return;
+        }
+        let check = match self.judge(conn, Judged::Update { bytes: &update }) {
+            None => return,
+            Some(Verdict::Accept) => None,
+            Some(Verdict::AcceptThenCheck(check)) => Some(check),
+            Some(Verdict::Refuse(_)) if self.changes_nothing(&update) => {
+                // A read-only client with a cached copy answers our sync step 1 with its
+                // whole delete set: nothing new, so nothing to refuse.
+                return;
+            }
+            Some(other) => {
+                self.refused(conn, other);
+                return;
+            }
+        };
+        self.too_deep
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        match self.apply_client_update(&update) {
+            Ok(()) => {
+                self.watch_depth();
+                if self
+                    .too_deep
+                    .swap(false, std::sync::atomic::Ordering::Relaxed)
+                {
+                    // Undo by rebuilding from storage, which never saw this update.
+                    self.deny(conn, Refusal::new("too_deep", "nested too deeply"));
+                    self.recover().await;
+                    return;
+                }
+                if let Some(Err(refusal)) = check.map(|check| check(&self.doc)) {
+                    // Undo by rebuilding from storage, which never saw this update.
+                    self.deny(conn, refusal);
+                    self.recover().await;
+                    return;
+                }
+                let len = update.len() as u64;
+                self.doc_bytes += len;
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.state.bytes_accepted += len;
+                }
+                self.push(update, None);
+            }
+            Err(reason) => {
+                self.metrics.reject("update_rejected");
+                tracing::warn!(doc = %self.doc_id, conn, %reason, "rejected an update");
+                self.disconnect(
+                    conn,
+                    CloseReason::new(1007, format!("update rejected: {reason}")),
+                );
+                if reason.poisoned {
+                    self.recover().await;
+                }
+            }
+        }
+    }
+
+    /// A durable update another node published: applied and relayed to the connections here,
+    /// neither stored again nor held (it is durable where it was committed).
+    async fn apply_remote(&mut self, update: Bytes) {
+        if is_empty_update(&update) {
+            return;
+        }
+        match self.apply_client_update(&update) {
+            Ok(()) => {
+                self.watch_depth();
+                self.too_deep
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                self.doc_bytes += update.len() as u64;
+                self.policy.changed(&self.doc);
+                self.broadcast(protocol::encode_update(&update));
+            }
+            Err(reason) => {
+                tracing::warn!(doc = %self.doc_id, %reason, "a remote update does not apply");
+                if reason.poisoned {
+                    self.recover().await;
+                }
+            }
         }
     }
 
@@ -578,16 +617,16 @@ impl Room {
 
     /// Refuses a write: tells the client why (y-protocols permission denied) and keeps the
     /// connection, unless it keeps trying.
-    fn deny(&mut self, conn: ConnId, metric: &'static str, reason: &str) {
-        self.metrics.reject(metric);
-        let denials = self.conns.get_mut(&conn).map_or(0, |c| {
-            c.denials += 1;
-            c.denials
+    fn deny(&mut self, conn: ConnId, refusal: Refusal) {
+        self.metrics.reject(refusal.metric);
+        let refusals = self.conns.get_mut(&conn).map_or(0, |c| {
+            c.state.refusals += 1;
+            c.state.refusals
         });
-        if denials > DENIALS_BEFORE_CLOSE {
-            self.disconnect(conn, CloseReason::new(1008, reason));
+        if refusals > REFUSALS_BEFORE_CLOSE {
+            self.disconnect(conn, CloseReason::new(1008, refusal.reason.into_owned()));
         } else {
-            self.send_to(conn, protocol::encode_permission_denied(reason));
+            self.send_to(conn, protocol::encode_permission_denied(&refusal.reason));
         }
     }
 
@@ -641,14 +680,14 @@ impl Room {
     async fn recover(&mut self) {
         tracing::warn!(doc = %self.doc_id, "reloading the document from storage after a rejected update");
         self.drain_commits().await;
-        match self.store.load(&self.doc_id).await {
+        match self.store.load(self.doc_id.as_str()).await {
             Ok(stored) => {
                 self.doc_bytes = stored_bytes(&stored);
-                self.doc = doc_from_stored(&self.doc_id, &stored);
+                self.doc = doc_from_stored(self.doc_id.as_str(), &stored);
                 self.full_state = None;
                 self.watched_roots.clear();
                 self.watch_depth();
-                self.publish_locks();
+                self.policy.changed(&self.doc);
             }
             Err(e) => {
                 tracing::error!(doc = %self.doc_id, error = %e, "cannot reload document; closing its connections");
@@ -712,7 +751,7 @@ impl Room {
 
     /// Adds an applied update to the open batch, opening one if needed.
     fn push(&mut self, update: Bytes, waiter: Option<oneshot::Sender<Result<(), RoomError>>>) {
-        self.publish_locks();
+        self.policy.changed(&self.doc);
         if self.open.is_none() {
             let epoch = self.next_epoch;
             self.next_epoch += 1;
@@ -768,9 +807,15 @@ impl Room {
         // Appends are queued with the store now, in this order, even though they are awaited later.
         let appends: Vec<_> = merged
             .iter()
-            .map(|u| (u.len() as u64, self.store.append(&self.doc_id, u.clone())))
+            .map(|u| {
+                (
+                    u.len() as u64,
+                    self.store.append(self.doc_id.as_str(), u.clone()),
+                )
+            })
             .collect();
         let (epoch, waiters) = (batch.epoch, batch.waiters);
+        let updates = merged;
         self.inflight.push_back(Box::pin(async move {
             let mut result = Ok(Vec::with_capacity(appends.len()));
             for (len, append) in appends {
@@ -789,6 +834,7 @@ impl Room {
             CommitDone {
                 epoch,
                 frames,
+                updates,
                 waiters,
                 result,
             }
@@ -806,6 +852,9 @@ impl Room {
                 self.durable_epoch = done.epoch;
                 for frame in done.frames {
                     self.broadcast(frame);
+                }
+                for update in &done.updates {
+                    self.fanout.publish(&self.doc_id, update);
                 }
                 for w in done.waiters {
                     let _ = w.send(Ok(()));
@@ -879,7 +928,7 @@ impl Room {
         self.metrics
             .compactions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fut = self.store.compact(&self.doc_id, snapshot, upto);
+        let fut = self.store.compact(self.doc_id.as_str(), snapshot, upto);
         let doc_id = self.doc_id.clone();
         tokio::spawn(async move {
             if let Err(e) = fut.await {
@@ -906,6 +955,7 @@ impl Room {
     async fn finish(&mut self) {
         self.flush_at = None;
         self.drain_commits().await;
+        self.fanout.closed(&self.doc_id);
         if self.log_entries > 0 {
             let snapshot = self
                 .doc
@@ -916,7 +966,7 @@ impl Room {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Err(e) = self
                 .store
-                .compact(&self.doc_id, snapshot, self.last_seq)
+                .compact(self.doc_id.as_str(), snapshot, self.last_seq)
                 .await
             {
                 tracing::error!(doc = %self.doc_id, error = %e, "final compaction failed; the log is kept");
@@ -1021,11 +1071,8 @@ fn stored_bytes(stored: &crate::store::StoredDoc) -> u64 {
 }
 
 /// Loads a doc's stored state into a fresh `Doc` off the async executor.
-pub(crate) async fn load(
-    store: &Arc<dyn Store>,
-    doc_id: &Arc<str>,
-) -> Result<LoadedDoc, StoreError> {
-    let stored = store.load(doc_id).await?;
+pub(crate) async fn load(store: &Arc<dyn Store>, doc_id: &DocId) -> Result<LoadedDoc, StoreError> {
+    let stored = store.load(doc_id.as_str()).await?;
     let doc_id = doc_id.clone();
     let log_entries = stored.updates.len() as u64;
     let last_seq = stored
@@ -1033,7 +1080,7 @@ pub(crate) async fn load(
         .last()
         .map_or(stored.snapshot_seq, |(s, _)| *s);
     let bytes = stored_bytes(&stored);
-    let doc = tokio::task::spawn_blocking(move || doc_from_stored(&doc_id, &stored))
+    let doc = tokio::task::spawn_blocking(move || doc_from_stored(doc_id.as_str(), &stored))
         .await
         .map_err(|e| StoreError::Database(format!("loading task failed: {e}")))?;
     Ok(LoadedDoc {

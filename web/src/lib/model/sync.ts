@@ -7,6 +7,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { childMap, type YMap } from './fields';
+import type { BoardRoot } from './schema.gen';
 
 /** Opaque to the screens: they pass it back to the model's read and write functions. */
 export type ModelDoc = Y.Doc;
@@ -240,7 +241,7 @@ export class DocHandle {
   }
 
   /** Ids of `root`'s entries created here that have not reached the server yet. */
-  pendingIn(root: string): Set<string> {
+  pendingIn(root: BoardRoot): Set<string> {
     const out = new Set<string>();
     const map = this.doc.getMap(root) as YMap;
     map.forEach((_v, key) => {
