@@ -54,3 +54,6 @@ mod testdb;
 
 #[path = "integration/cluster.rs"]
 mod cluster;
+
+#[path = "integration/cluster_sync.rs"]
+mod cluster_sync;

@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod doc_id;
@@ -48,6 +49,9 @@ pub enum ServerError {
     /// The listener failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    /// Cluster mode could not be set up.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// Formats of a workshop export.
@@ -158,13 +162,11 @@ pub async fn run(
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     });
-    let hub = hub::Hub::new(
-        store.clone(),
-        room_cfg,
-        metrics.clone(),
-        policies,
-        Arc::new(room::LocalOnly),
-    );
+    let (fanout, relay) = cluster::fan_out(&config, &metrics)?;
+    let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone(), policies, fanout);
+    if let Some(relay) = relay {
+        relay.start(hub.clone(), store.clone());
+    }
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
     let stopping = state.clone();

@@ -96,12 +96,6 @@ async fn serve(config: palabre::Config) -> anyhow::Result<ExitCode> {
     if config.redis_url.is_some() && config.postgres_url.is_none() {
         anyhow::bail!("--redis needs --postgres: the nodes of a cluster share one PostgreSQL");
     }
-    if config.redis_url.is_some() {
-        anyhow::bail!(
-            "--redis: relaying updates between nodes is not in this build yet; run one node per \
-             PostgreSQL database"
-        );
-    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub slow_disconnects: AtomicU64,
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
+    /// Cluster mode's relay state, rendered after the rest (set once at start).
+    pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::ClusterStatus>>,
 }
 
 impl Metrics {
