@@ -57,3 +57,6 @@ mod cluster;
 
 #[path = "integration/cluster_sync.rs"]
 mod cluster_sync;
+
+#[path = "integration/cluster_faults.rs"]
+mod cluster_faults;

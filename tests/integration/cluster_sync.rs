@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use crate::client::{note_ids, TestClient};
 use crate::cluster::postgres;
 use crate::harness::{io, seed, ChildServer, TestResult};
-use crate::testdb::TestRedis;
+use crate::testdb::{TestPostgres, TestRedis};
 
 /// How long the cluster may take to converge on this shared machine.
 const CONVERGE: Duration = Duration::from_secs(30);
@@ -23,6 +23,8 @@ pub(crate) struct Cluster {
     pub(crate) pg_url: String,
     pub(crate) redis: TestRedis,
     pub(crate) dir: TempDir,
+    /// Options every node gets.
+    extra: Vec<String>,
 }
 
 impl Cluster {
@@ -31,6 +33,24 @@ impl Cluster {
         let Some(pg) = postgres() else {
             return Ok(None);
         };
+        Self::start_with(pg, name, n, extra).await
+    }
+
+    /// `n` nodes on database `name` of the given PostgreSQL server.
+    pub(crate) async fn start_on(
+        pg: &TestPostgres,
+        name: &str,
+        n: usize,
+    ) -> TestResult<Option<Self>> {
+        Self::start_with(pg, name, n, &[]).await
+    }
+
+    async fn start_with(
+        pg: &TestPostgres,
+        name: &str,
+        n: usize,
+        extra: &[&str],
+    ) -> TestResult<Option<Self>> {
         let redis = match TestRedis::start() {
             Ok(redis) => redis,
             Err(why) => {
@@ -45,9 +65,10 @@ impl Cluster {
             pg_url,
             redis,
             dir,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
         for i in 0..n {
-            let node = cluster.node(i, extra).await?;
+            let node = cluster.node(i, &[]).await?;
             cluster.nodes.push(node);
         }
         Ok(Some(cluster))
@@ -59,6 +80,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir).map_err(io("node dir"))?;
         let redis_url = self.redis.url();
         let mut args = vec!["--postgres", &self.pg_url, "--redis", &redis_url];
+        args.extend(self.extra.iter().map(String::as_str));
         args.extend_from_slice(extra);
         ChildServer::start(&dir, &dir, &args).await
     }
