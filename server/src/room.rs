@@ -214,6 +214,10 @@ pub(crate) struct Room {
     empty_since: Option<Instant>,
     /// A commit failed: the in-memory doc holds updates the disk does not and must be rebuilt.
     storage_failed: bool,
+    /// Set when a reload after a failed commit failed too: the doc in memory may hold updates
+    /// that never became durable and cannot be rebuilt now, so the room stops (without
+    /// compacting) and the next join loads the doc again once the store answers.
+    unloadable: bool,
     /// Set by the depth watch when a change lands deeper than `MAX_DEPTH` nested types.
     too_deep: Arc<AtomicBool>,
     /// Root types already watched for depth.
@@ -258,6 +262,7 @@ impl Room {
             full_state: None,
             empty_since: Some(Instant::now()),
             storage_failed: false,
+            unloadable: false,
             too_deep: Arc::default(),
             watched_roots: Default::default(),
         };
@@ -310,6 +315,14 @@ impl Room {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut on_exit = Some(on_exit);
         loop {
+            if self.unloadable {
+                tracing::warn!(doc = %self.doc_id, "storage unavailable: unloading the document until it answers");
+                self.fanout.closed(&self.doc_id);
+                if let Some(f) = on_exit.take() {
+                    f();
+                }
+                return;
+            }
             let flush_at = self.flush_at;
             tokio::select! {
                 msg = inbox.recv() => match msg {
@@ -695,6 +708,7 @@ impl Room {
                     1011,
                     "document unavailable, reconnect later",
                 ));
+                self.unloadable = true;
             }
         }
     }
