@@ -62,3 +62,15 @@ mod hostile_boards;
 
 #[path = "integration/hostile_presence.rs"]
 mod hostile_presence;
+
+#[path = "../server/src/store/testdb.rs"]
+mod testdb;
+
+#[path = "integration/cluster.rs"]
+mod cluster;
+
+#[path = "integration/cluster_sync.rs"]
+mod cluster_sync;
+
+#[path = "integration/cluster_faults.rs"]
+mod cluster_faults;

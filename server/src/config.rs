@@ -25,6 +25,19 @@ pub struct Config {
     #[arg(long, env = "PALABRE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Cluster mode: keep documents in this PostgreSQL database (`postgres://user:pass@host/db`)
+    /// instead of SQLite under --data-dir. See README, "Several nodes".
+    #[arg(
+        long = "postgres",
+        env = "PALABRE_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
+
+    /// Cluster mode: relay updates between nodes through this Redis (`redis://host:6379/`).
+    #[arg(long = "redis", env = "PALABRE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
     /// Directory of the built web client (served at /).
     #[arg(long, env = "PALABRE_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
@@ -230,6 +243,8 @@ impl Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: data_dir.into(),
+            postgres_url: None,
+            redis_url: None,
             web_dir: PathBuf::from("web/dist"),
             durability: Durability::Strict,
             max_message_bytes: 1 << 20,

@@ -257,12 +257,21 @@ async fn healthz(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    "ok\n".into_response()
+    // Still healthy without Redis (this node serves its own connections durably), but say so.
+    match state.metrics.cluster.get() {
+        Some(cluster) if !cluster.relaying() => {
+            "ok; not relaying: Redis unreachable\n".into_response()
+        }
+        _ => "ok\n".into_response(),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.store.stats();
-    let body = state.metrics.render(&stats);
+    let mut body = state.metrics.render(&stats);
+    if let Some(cluster) = state.metrics.cluster.get() {
+        body.push_str(&cluster.render());
+    }
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
 }
 

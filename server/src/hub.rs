@@ -308,6 +308,22 @@ impl Hub {
         Err(HubError::Unavailable(doc_id.clone()))
     }
 
+    /// Runs `f` on the current state of `doc_id` if it is loaded here, whatever its kind; `None`
+    /// when it is not (the cluster relay uses it: it never loads a doc).
+    pub async fn read_loaded<T, F>(&self, doc_id: &DocId, f: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Doc) -> T + Send + 'static,
+    {
+        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone())?;
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(move |doc: &Doc| {
+            let _ = tx.send(f(doc));
+        });
+        entry.tx.send(RoomMsg::Read { job }).await.ok()?;
+        rx.await.ok()
+    }
+
     /// Runs `f` on the current state of workshop doc or board `doc_id` (loading it if needed)
     /// and returns its result. `f` is cloned to be retried if the room was closing when asked.
     pub async fn read<T, F>(&self, doc_id: &DocId, f: F) -> Result<T, HubError>

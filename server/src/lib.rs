@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod doc_id;
@@ -83,6 +84,9 @@ pub enum ServerError {
     /// The listener failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    /// Cluster mode could not be set up.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// Formats of a workshop export.
@@ -152,9 +156,14 @@ pub async fn export_stored(
     })
 }
 
-/// Opens the embedded store under `config.data_dir`, off the async executor. The only place
-/// above `store` that names the SQLite implementation.
+/// Opens the store the configuration names, off the async executor: PostgreSQL with
+/// `--postgres`, else the embedded SQLite file under `config.data_dir`. The only place above
+/// `store` that names an implementation.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+    if let Some(url) = &config.postgres_url {
+        let store = store::PostgresStore::connect(store::PgConfig::new(url.clone())).await?;
+        return Ok(Arc::new(store));
+    }
     let cfg = store::SqliteConfig {
         path: config.data_dir.join("palabre.db"),
         synchronous_full: config.durability == Durability::Strict,
@@ -205,13 +214,11 @@ pub async fn run_when_ready(
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     });
-    let hub = hub::Hub::new(
-        store.clone(),
-        room_cfg,
-        metrics.clone(),
-        policies,
-        Arc::new(room::LocalOnly),
-    );
+    let (fanout, relay) = cluster::fan_out(&config, &metrics)?;
+    let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone(), policies, fanout);
+    if let Some(relay) = relay {
+        relay.start(hub.clone(), store.clone());
+    }
     let limits = http::serve::ServeLimits {
         header_timeout: config.header_timeout,
         max_connections: http::serve::fit_to_fd_limit(config.max_connections),

@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod healthcheck;
+
 /// Palabre — realtime collaborative boards for participatory workshops.
 #[derive(Parser)]
 #[command(version, about)]
@@ -29,6 +31,9 @@ enum Command {
         #[arg(long, env = "PALABRE_DATA_DIR", default_value = "./data")]
         data_dir: std::path::PathBuf,
     },
+    /// Exit 0 if the node at --addr (default: PALABRE_BIND) answers /healthz with 200, else 1.
+    /// For container health checks: needs no shell.
+    Healthcheck(healthcheck::Options),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +54,18 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Command::Healthcheck(options) = &cli.command {
+        return Ok(match healthcheck::check(options) {
+            Ok(body) => {
+                println!("healthy: {body}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("unhealthy: {why}");
+                ExitCode::FAILURE
+            }
+        });
+    }
     // yrs recurses over nested types (deleting or encoding a map of maps): nesting built by a
     // hostile client overflows tokio's default 2 MiB stacks (about 10 000 levels) and aborts the
     // process. Rooms refuse changes nested deeper than 64 types, but one message can still add a
@@ -71,20 +88,37 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }
 }
 
 async fn serve(config: palabre::Config) -> anyhow::Result<ExitCode> {
     raise_fd_limit();
+    if config.redis_url.is_some() && config.postgres_url.is_none() {
+        anyhow::bail!("--redis needs --postgres: the nodes of a cluster share one PostgreSQL");
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let data_dir = config.data_dir.display().to_string();
-    palabre::run_when_ready(listener, config, shutdown_signal(), |addr| {
+    let mode = match (config.postgres_url.is_some(), config.redis_url.is_some()) {
+        (false, _) => "embedded",
+        (true, true) => "cluster",
+        (true, false) => "postgres-single",
+    };
+    palabre::run_when_ready(listener, config, shutdown_signal(), move |addr| {
         // Tests and scripts read this line to find the port when binding to :0; it is printed
         // only once the store is open and connections are accepted.
         println!("listening on http://{addr}");
-        tracing::info!(%addr, %data_dir, "Palabre is serving");
+        match mode {
+            "embedded" => tracing::info!(%addr, %data_dir, "Palabre is serving"),
+            "cluster" => tracing::info!(%addr, "Palabre is serving as a cluster node"),
+            _ => tracing::warn!(
+                %addr,
+                "Palabre is serving from PostgreSQL without --redis: a single node; a second node \
+                 on the same database would not relay this one's updates"
+            ),
+        }
     })
     .await?;
     tracing::info!("stopped cleanly");

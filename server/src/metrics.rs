@@ -49,6 +49,8 @@ pub struct Metrics {
     pub health: crate::health::Health,
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
+    /// Cluster mode's relay state, rendered after the rest (set once at start).
+    pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::ClusterStatus>>,
 }
 
 impl Metrics {

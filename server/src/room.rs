@@ -174,6 +174,10 @@ pub(crate) struct Room {
     health: tokio::sync::watch::Receiver<Option<String>>,
     empty_since: Option<Instant>,
     depth: writes::DepthGuard,
+    /// Set when a reload from the store failed: the doc in memory may hold updates that never
+    /// became durable and cannot be rebuilt now, so the room stops (without compacting) and the
+    /// next join loads the doc again once the store answers.
+    unloadable: bool,
 }
 
 fn merge(updates: Vec<Bytes>) -> Vec<Bytes> {
@@ -230,6 +234,7 @@ impl Room {
             health,
             empty_since: Some(Instant::now()),
             depth: writes::DepthGuard::default(),
+            unloadable: false,
         };
         room.policy.changed(&room.doc);
         room.fanout.opened(&room.doc_id);
@@ -245,6 +250,14 @@ impl Room {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut on_exit = Some(on_exit);
         loop {
+            if self.unloadable {
+                tracing::warn!(doc = %self.doc_id, "storage unavailable: unloading the document until it answers");
+                self.fanout.closed(&self.doc_id);
+                if let Some(f) = on_exit.take() {
+                    f();
+                }
+                return;
+            }
             let flush_at = self.flush_at;
             let accepting = self.pipeline.accepting();
             tokio::select! {

@@ -6,8 +6,15 @@
 
 #[cfg(feature = "test-hooks")]
 pub mod faults;
+pub mod postgres;
 pub mod sqlite;
 
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+pub(crate) mod testdb;
+
+pub use postgres::{PgConfig, PostgresStore};
 pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
 
 use bytes::Bytes;

@@ -78,9 +78,12 @@ async fn durable_updates_are_published_and_remote_ones_relayed_without_storing()
             compact_updates: u64::MAX,
             idle: Duration::from_secs(60),
             awareness_timeout: Duration::from_secs(30),
+            presence_state_bytes: 16 * 1024,
+            presence_doc_bytes: 1024 * 1024,
         },
         Arc::new(Metrics::default()),
         Policies::new(Limits {
+            workshop_quota_bytes: u64::MAX,
             max_doc_bytes: u64::MAX,
             max_items: usize::MAX,
         }),

@@ -122,6 +122,7 @@ impl Room {
                     1011,
                     "document unavailable, reconnect later",
                 ));
+                self.unloadable = true;
             }
         }
     }

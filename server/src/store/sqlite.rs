@@ -10,7 +10,7 @@
 //! the `Store` impl are one unit; the threads themselves live in `reader.rs` and `writer.rs`.
 
 mod reader;
-mod stats;
+pub(crate) mod stats;
 mod writer;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ const BUCKETS: usize = COMMIT_LATENCY_BOUNDS.len() + 1;
 
 /// Live counters shared between the store handle and its writer thread.
 #[derive(Debug, Default)]
-pub(super) struct Counters {
+pub(crate) struct Counters {
     commits: AtomicU64,
     failed_batches: AtomicU64,
     rows_appended: AtomicU64,
@@ -26,7 +26,7 @@ pub(super) struct Counters {
 
 impl Counters {
     /// Records one committed transaction.
-    pub(super) fn record_commit(&self, latency: Duration, rows: u64, bytes: u64, compactions: u64) {
+    pub(crate) fn record_commit(&self, latency: Duration, rows: u64, bytes: u64, compactions: u64) {
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.rows_appended.fetch_add(rows, Ordering::Relaxed);
         self.bytes_appended.fetch_add(bytes, Ordering::Relaxed);
@@ -44,11 +44,11 @@ impl Counters {
     }
 
     /// Records a batch whose transaction was rolled back.
-    pub(super) fn record_failed_batch(&self) {
+    pub(crate) fn record_failed_batch(&self) {
         self.failed_batches.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn snapshot(&self) -> StoreStats {
+    pub(crate) fn snapshot(&self) -> StoreStats {
         let mut cumulative = 0;
         let buckets = COMMIT_LATENCY_BOUNDS
             .iter()

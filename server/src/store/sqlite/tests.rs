@@ -727,3 +727,45 @@ async fn bench_strict_appends_with_50_writers() {
     );
     store.shutdown().await.expect("shutdown");
 }
+
+/// The backend-independent suite (`store/conformance.rs`), on a fresh file each.
+mod conformance {
+    use super::{db_path, open};
+    use crate::store::conformance as suite;
+
+    async fn run<F, Fut>(test: F)
+    where
+        F: FnOnce(super::SqliteStore) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(&db_path(dir.path()));
+        test(store.clone()).await;
+        store.shutdown().await.expect("shutdown");
+    }
+
+    #[tokio::test]
+    async fn appends_load_back_in_order() {
+        run(|s| async move { suite::appends_load_back_in_order(&s).await }).await;
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_later_entries() {
+        run(|s| async move { suite::compaction_keeps_later_entries(&s).await }).await;
+    }
+
+    #[tokio::test]
+    async fn meta_records_round_trip() {
+        run(|s| async move { suite::meta_records_round_trip(&s).await }).await;
+    }
+
+    #[tokio::test]
+    async fn delete_removes_one_doc() {
+        run(|s| async move { suite::delete_removes_one_doc(&s).await }).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_are_all_acknowledged() {
+        run(|s| async move { suite::concurrent_appends_are_all_acknowledged(&s).await }).await;
+    }
+}

@@ -1,0 +1,335 @@
+//! Cluster mode: the [`FanOut`] that relays every node's durable updates to the other nodes
+//! through one Redis stream per document.
+//!
+//! Data flow (ARCHITECTURE.md, "Cluster"): a room commits a batch to PostgreSQL, relays it to
+//! its own connections, then hands the merged update to [`RedisFanOut::publish`]; the
+//! [`publish`] task appends it to the stream `palabre:doc:{id}` (`XADD … MAXLEN ~`). Each node's
+//! [`relay`] task reads the streams of the docs it has open from its last id and gives other
+//! nodes' entries to [`Hub::apply_remote`] (applied and relayed, not stored again). Nothing
+//! reaches Redis before it is in PostgreSQL, so nothing reaches any client anywhere before
+//! it is durable.
+//!
+//! Redis is a relay, never the truth: whenever a node may have missed entries (a doc just
+//! opened, the Redis connection lost, its position trimmed away, a peer that could not
+//! publish), it catches up from PostgreSQL — the store's state minus what the room already
+//! has — before relaying anything newer.
+
+mod publish;
+mod relay;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::doc_id::DocId;
+use crate::hub::Hub;
+use crate::room::FanOut;
+use crate::store::Store;
+
+/// Entries kept per stream (approximately: `MAXLEN ~`). A node further behind than this
+/// catches up from PostgreSQL instead.
+pub const STREAM_MAXLEN: usize = 1000;
+
+/// Streams of documents nobody writes expire after this long.
+pub const STREAM_TTL: Duration = Duration::from_secs(3600);
+
+/// Errors of cluster mode.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The Redis URL does not parse.
+    #[error("bad Redis URL: {0}")]
+    Url(String),
+}
+
+/// What the rooms tell the relay.
+#[derive(Debug)]
+enum Control {
+    Opened(DocId),
+    Closed(DocId),
+}
+
+/// One published update: a doc's merged, durable update.
+#[derive(Debug)]
+struct Outgoing {
+    doc: DocId,
+    update: Bytes,
+}
+
+/// Counters for `/metrics` and the state `/healthz` reports.
+#[derive(Debug, Default)]
+pub struct ClusterStatus {
+    /// 1 while the relay's Redis connection works, else 0.
+    pub redis_up: AtomicU64,
+    /// Updates appended to a stream.
+    pub published: AtomicU64,
+    /// Updates that could not be appended (Redis down): peers catch up from PostgreSQL.
+    pub publish_failures: AtomicU64,
+    /// Other nodes' updates applied here.
+    pub applied: AtomicU64,
+    /// Catch-ups from PostgreSQL (doc opened, reconnect, trimmed position, peer resync).
+    pub catchups: AtomicU64,
+    /// Age, in milliseconds, of the last remote update when it was applied here (stream
+    /// entry time to apply: the cross-node relay lag).
+    pub lag_ms_last: AtomicU64,
+    /// Sum and count of those ages, for a mean.
+    pub lag_ms_sum: AtomicU64,
+    /// Documents this node reads streams for.
+    pub docs_followed: AtomicU64,
+    node: String,
+}
+
+impl ClusterStatus {
+    /// This node's id in the streams.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether updates are being relayed between nodes right now.
+    pub fn relaying(&self) -> bool {
+        self.redis_up.load(Relaxed) == 1
+    }
+
+    /// Prometheus text for `/metrics`.
+    pub fn render(&self) -> String {
+        let applied = self.applied.load(Relaxed);
+        let lag_sum = self.lag_ms_sum.load(Relaxed) as f64 / 1000.0;
+        format!(
+            "# HELP palabre_cluster_redis_up Whether this node's relay reaches Redis.\n\
+             # TYPE palabre_cluster_redis_up gauge\n\
+             palabre_cluster_redis_up{{node=\"{node}\"}} {up}\n\
+             # HELP palabre_cluster_published_total Durable updates appended to a stream.\n\
+             # TYPE palabre_cluster_published_total counter\n\
+             palabre_cluster_published_total {published}\n\
+             # HELP palabre_cluster_publish_failures_total Updates not appended (peers catch up from PostgreSQL).\n\
+             # TYPE palabre_cluster_publish_failures_total counter\n\
+             palabre_cluster_publish_failures_total {failures}\n\
+             # HELP palabre_cluster_applied_total Other nodes' updates applied and relayed here.\n\
+             # TYPE palabre_cluster_applied_total counter\n\
+             palabre_cluster_applied_total {applied}\n\
+             # HELP palabre_cluster_catchups_total Catch-ups from PostgreSQL.\n\
+             # TYPE palabre_cluster_catchups_total counter\n\
+             palabre_cluster_catchups_total {catchups}\n\
+             # HELP palabre_cluster_docs_followed Documents whose stream this node reads.\n\
+             # TYPE palabre_cluster_docs_followed gauge\n\
+             palabre_cluster_docs_followed {followed}\n\
+             # HELP palabre_cluster_lag_seconds Cross-node lag: stream entry to applied here.\n\
+             # TYPE palabre_cluster_lag_seconds summary\n\
+             palabre_cluster_lag_seconds_sum {lag_sum}\n\
+             palabre_cluster_lag_seconds_count {applied}\n\
+             # HELP palabre_cluster_lag_last_seconds Lag of the last remote update applied.\n\
+             # TYPE palabre_cluster_lag_last_seconds gauge\n\
+             palabre_cluster_lag_last_seconds {lag_last}\n",
+            node = self.node,
+            up = self.redis_up.load(Relaxed),
+            published = self.published.load(Relaxed),
+            failures = self.publish_failures.load(Relaxed),
+            catchups = self.catchups.load(Relaxed),
+            followed = self.docs_followed.load(Relaxed),
+            lag_last = self.lag_ms_last.load(Relaxed) as f64 / 1000.0,
+        )
+    }
+}
+
+/// The fan-out of a cluster node. Its methods only queue (they run on room tasks).
+pub struct RedisFanOut {
+    control: mpsc::UnboundedSender<Control>,
+    outgoing: mpsc::Sender<Outgoing>,
+    dirty: Arc<Dirty>,
+    status: Arc<ClusterStatus>,
+}
+
+/// Docs with durable updates that did not reach their stream: the publisher appends a resync
+/// marker for each once Redis takes entries again, and every peer reading it catches up from
+/// PostgreSQL.
+#[derive(Debug, Default)]
+struct Dirty {
+    /// A std mutex: held only to insert or drain, never across an await.
+    docs: std::sync::Mutex<std::collections::HashSet<DocId>>,
+}
+
+impl Dirty {
+    fn mark(&self, doc: DocId) {
+        if let Ok(mut docs) = self.docs.lock() {
+            docs.insert(doc);
+        }
+    }
+
+    fn mark_all(&self, docs: impl IntoIterator<Item = DocId>) {
+        if let Ok(mut set) = self.docs.lock() {
+            set.extend(docs);
+        }
+    }
+
+    fn take(&self) -> Vec<DocId> {
+        self.docs
+            .lock()
+            .map(|mut docs| docs.drain().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RedisFanOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisFanOut")
+            .field("node", &self.status.node)
+            .finish()
+    }
+}
+
+/// Starts the relay tasks once the hub exists (the hub needs the fan-out first).
+pub struct Starter {
+    client: redis::Client,
+    control: mpsc::UnboundedReceiver<Control>,
+    outgoing: mpsc::Receiver<Outgoing>,
+    dirty: Arc<Dirty>,
+    status: Arc<ClusterStatus>,
+}
+
+/// Most published updates queued for Redis; past it, the doc is marked for a peer resync
+/// instead (nothing is lost: the updates are in PostgreSQL).
+const OUTGOING_QUEUE: usize = 8192;
+
+impl RedisFanOut {
+    /// A fan-out through the Redis at `url`; nothing connects until [`Starter::start`].
+    pub fn new(url: &str) -> Result<(Arc<RedisFanOut>, Starter), ClusterError> {
+        let client = redis::Client::open(url).map_err(|e| ClusterError::Url(e.to_string()))?;
+        let node = format!("{:016x}", rand::random::<u64>());
+        let status = Arc::new(ClusterStatus {
+            node,
+            ..ClusterStatus::default()
+        });
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let (outgoing_tx, outgoing) = mpsc::channel(OUTGOING_QUEUE);
+        let dirty = Arc::new(Dirty::default());
+        let fanout = Arc::new(RedisFanOut {
+            control: control_tx,
+            outgoing: outgoing_tx,
+            dirty: Arc::clone(&dirty),
+            status: Arc::clone(&status),
+        });
+        Ok((
+            fanout,
+            Starter {
+                client,
+                control,
+                outgoing,
+                dirty,
+                status,
+            },
+        ))
+    }
+
+    /// Counters and state, for `/metrics` and `/healthz`.
+    pub fn status(&self) -> Arc<ClusterStatus> {
+        Arc::clone(&self.status)
+    }
+}
+
+impl FanOut for RedisFanOut {
+    fn opened(&self, doc: &DocId) {
+        let _ = self.control.send(Control::Opened(doc.clone()));
+    }
+
+    fn publish(&self, doc: &DocId, update: &Bytes) {
+        let outgoing = Outgoing {
+            doc: doc.clone(),
+            update: update.clone(),
+        };
+        if let Err(error) = self.outgoing.try_send(outgoing) {
+            // Redis is too slow or away: the update is durable; the peers will be told to
+            // catch up from PostgreSQL once Redis takes entries again.
+            self.status.publish_failures.fetch_add(1, Relaxed);
+            let doc = match error {
+                mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o) => o.doc,
+            };
+            self.dirty.mark(doc);
+        }
+    }
+
+    fn closed(&self, doc: &DocId) {
+        let _ = self.control.send(Control::Closed(doc.clone()));
+    }
+}
+
+/// The fan-out `config` asks for: through Redis with `--redis` (its status registered in
+/// `metrics`), else none (one node).
+pub fn fan_out(
+    config: &crate::Config,
+    metrics: &crate::metrics::Metrics,
+) -> Result<(Arc<dyn FanOut>, Option<Starter>), ClusterError> {
+    let Some(url) = &config.redis_url else {
+        return Ok((Arc::new(crate::room::LocalOnly), None));
+    };
+    let (fanout, starter) = RedisFanOut::new(url)?;
+    let _ = metrics.cluster.set(fanout.status());
+    tracing::info!(
+        node = fanout.status().node(),
+        "cluster node: relaying through Redis"
+    );
+    Ok((fanout, Some(starter)))
+}
+
+impl Starter {
+    /// Spawns the publisher and the relay reader; they run until the process exits.
+    pub fn start(self, hub: Hub, store: Arc<dyn Store>) {
+        let publisher =
+            publish::Publisher::new(self.client.clone(), self.dirty, Arc::clone(&self.status));
+        tokio::spawn(publisher.run(self.outgoing));
+        let reader = relay::Relay::new(self.client, hub, store, self.status);
+        tokio::spawn(reader.run(self.control));
+    }
+}
+
+/// Stream key of a doc.
+fn stream_key(doc: &DocId) -> String {
+    format!("palabre:doc:{}", doc.as_str())
+}
+
+/// A stream entry id `ms-seq`, ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+struct EntryId(u64, u64);
+
+impl EntryId {
+    fn parse(s: &str) -> Option<EntryId> {
+        let (ms, seq) = s.split_once('-')?;
+        Some(EntryId(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
+    fn millis(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.0, self.1)
+    }
+}
+
+/// Milliseconds since the epoch (stream ids are Redis' clock; nodes share the host's here,
+/// and NTP elsewhere: the lag is an estimate).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryId;
+
+    #[test]
+    fn entry_ids_order_by_time_then_sequence() {
+        let a = EntryId::parse("1700000000000-5").expect("parse");
+        let b = EntryId::parse("1700000000000-12").expect("parse");
+        let c = EntryId::parse("1700000000001-0").expect("parse");
+        assert!(a < b && b < c);
+        assert_eq!(b.to_string(), "1700000000000-12");
+        assert_eq!(EntryId::parse("nonsense"), None);
+        assert_eq!(EntryId::parse("12-x"), None);
+    }
+}

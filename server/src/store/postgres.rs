@@ -1,0 +1,420 @@
+//! PostgreSQL implementation of [`super::Store`], shared by every node of a cluster.
+//!
+//! Same semantics as the SQLite store: an append-only log per doc, snapshots, meta records,
+//! group commit (one writer task folds every queued command into one transaction) and an
+//! acknowledgement only once `COMMIT` returned with `synchronous_commit = on`. What differs is
+//! that several processes write the same docs at once, which makes compaction the delicate part:
+//! see [`compact`] for the races and how they are closed.
+//!
+//! Everything is async (tokio-postgres through a deadpool pool); the only CPU-heavy step, folding
+//! a log into a snapshot, runs on the blocking pool. Nothing here blocks the executor.
+
+mod compact;
+mod schema;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::NoTls;
+
+use super::sqlite::stats::Counters;
+use super::{Seq, Store, StoreError, StoreStats, StoredDoc};
+
+/// Largest value PostgreSQL stores in one `bytea`.
+const MAX_VALUE_BYTES: usize = 1_000_000_000;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgConfig {
+    /// `postgres://user:password@host:port/db` (or the key=value form).
+    pub url: String,
+    /// Connections in the pool (the writer uses one at a time, loads and compactions the rest).
+    pub pool_size: usize,
+    /// Most commands folded into one group commit.
+    pub max_batch: usize,
+    /// How long a statement may wait for a connection or for the server before failing.
+    pub timeout: Duration,
+}
+
+impl PgConfig {
+    /// Defaults for `url`: 8 connections, batches of up to 1024, 10 s timeouts.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 8,
+            max_batch: 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The cluster store: a cheap-to-clone handle on a connection pool and the writer task.
+///
+/// Writes are applied in call order (queued when the method is called) except compactions,
+/// which run in their own transaction as soon as they are called: they only fold what is
+/// already committed, so their place in the queue does not matter.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    writes: mpsc::UnboundedSender<writer::Command>,
+    closed: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    /// Shown in logs and errors without the password.
+    target: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.inner.target)
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, checks the durability settings, creates or migrates the schema and starts the
+    /// writer task. Must be called inside a tokio runtime.
+    pub async fn connect(config: PgConfig) -> Result<Self, StoreError> {
+        let mut pg: tokio_postgres::Config =
+            config
+                .url
+                .parse()
+                .map_err(|e: tokio_postgres::Error| StoreError::Open {
+                    path: "postgres URL".to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let target = describe(&pg);
+        let fail = |reason: String| StoreError::Open {
+            path: target.clone(),
+            reason,
+        };
+        // Acknowledged means committed and flushed on the server, whatever the server's default.
+        pg.options("-c synchronous_commit=on");
+        pg.connect_timeout(config.timeout);
+        pg.application_name("palabre");
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(2))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(config.timeout))
+            .create_timeout(Some(config.timeout))
+            .recycle_timeout(Some(config.timeout))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        {
+            let mut client = pool.get().await.map_err(|e| fail(pool_reason(&e)))?;
+            let fsync: String = client
+                .query_one("SHOW fsync", &[])
+                .await
+                .map_err(|e| fail(pg_reason(&e)))?
+                .get(0);
+            if fsync != "on" {
+                tracing::warn!(
+                    "PostgreSQL runs with fsync={fsync}: commits survive a crash of the server \
+                     process but not of its machine"
+                );
+            }
+            schema::migrate(&mut client).await.map_err(fail)?;
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let (writes, queue) = mpsc::unbounded_channel();
+        let writer = writer::Writer::new(
+            pool.clone(),
+            config.max_batch,
+            Arc::clone(&counters),
+            Arc::clone(&closed),
+        );
+        tokio::spawn(writer.run(queue));
+        tracing::info!(
+            target = %target,
+            version = schema::SCHEMA_VERSION,
+            pool = config.pool_size,
+            "PostgreSQL store opened"
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                writes,
+                closed,
+                counters,
+                target,
+            }),
+        })
+    }
+
+    /// Current counters and commit-latency histogram.
+    pub fn stats(&self) -> StoreStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Commits everything queued, then closes the pool. Afterwards every call fails with
+    /// [`StoreError::Closed`], including a second `shutdown`.
+    pub fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            if inner.closed.swap(true, Ordering::AcqRel) {
+                return Err(StoreError::Closed);
+            }
+            let (reply, done) = oneshot::channel();
+            inner
+                .writes
+                .send(writer::Command::Shutdown { reply })
+                .map_err(|_| StoreError::Closed)?;
+            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            inner.pool.close();
+            tracing::info!("PostgreSQL store closed");
+            outcome
+        })
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> writer::Command,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let (reply, outcome) = oneshot::channel();
+        let queued = if self.inner.closed.load(Ordering::Acquire) {
+            Err(StoreError::Closed)
+        } else {
+            self.inner
+                .writes
+                .send(command(reply))
+                .map_err(|_| StoreError::Closed)
+        };
+        Box::pin(async move {
+            queued?;
+            outcome.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+
+    fn pool(&self) -> Result<Pool, StoreError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(StoreError::Closed)
+        } else {
+            Ok(self.inner.pool.clone())
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn load(&self, doc: &str) -> BoxFuture<'static, Result<StoredDoc, StoreError>> {
+        let pool = self.pool();
+        let doc = doc.to_owned();
+        Box::pin(async move { load(&pool?, &doc).await })
+    }
+
+    fn append(&self, doc: &str, update: Bytes) -> BoxFuture<'static, Result<Seq, StoreError>> {
+        if let Err(error) = check_size("update", update.len()) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let doc = doc.to_owned();
+        self.write(|reply| writer::Command::Append {
+            doc,
+            data: update,
+            reply,
+        })
+    }
+
+    fn compact(
+        &self,
+        doc: &str,
+        snapshot: Vec<u8>,
+        upto: Seq,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let checked = check_size("snapshot", snapshot.len()).and_then(|()| to_i64(upto));
+        let pool = self.pool();
+        let counters = Arc::clone(&self.inner.counters);
+        let doc = doc.to_owned();
+        Box::pin(async move {
+            let upto = checked?;
+            compact::compact(&pool?, &counters, &doc, snapshot, upto).await
+        })
+    }
+
+    fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let doc = doc.to_owned();
+        self.write(|reply| writer::Command::Delete { doc, reply })
+    }
+
+    fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
+        let pool = self.pool();
+        let key = key.to_owned();
+        Box::pin(async move {
+            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
+            let row = client
+                .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+                .await
+                .map_err(|e| db_error(&e))?;
+            Ok(row.map(|row| row.get(0)))
+        })
+    }
+
+    fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let pool = self.pool();
+        let wid = wid.to_owned();
+        Box::pin(async move {
+            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
+            let prefix = format!("{wid}.");
+            // `starts_with`, not a range on text: a range depends on the database's collation.
+            let row = client
+                .query_one(
+                    "SELECT \
+                       (SELECT COALESCE(SUM(octet_length(snapshot)), 0)::bigint FROM docs \
+                          WHERE doc = $1 OR starts_with(doc, $2)) + \
+                       (SELECT COALESCE(SUM(octet_length(data)), 0)::bigint FROM updates \
+                          WHERE doc = $1 OR starts_with(doc, $2))",
+                    &[&wid, &prefix],
+                )
+                .await
+                .map_err(|e| db_error(&e))?;
+            let total: i64 = row.get(0);
+            Ok(u64::try_from(total).unwrap_or(0))
+        })
+    }
+
+    fn put_meta(&self, key: &str, value: Vec<u8>) -> BoxFuture<'static, Result<(), StoreError>> {
+        if let Err(error) = check_size("metadata value", value.len()) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let key = key.to_owned();
+        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+    }
+
+    fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.write(|reply| writer::Command::Flush { reply })
+    }
+
+    fn stats(&self) -> StoreStats {
+        PostgresStore::stats(self)
+    }
+
+    fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        PostgresStore::shutdown(self)
+    }
+}
+
+/// Snapshot and log in one repeatable-read transaction, so a compaction committed between the
+/// two queries cannot make the log miss entries the snapshot does not hold.
+///
+/// Every remaining log row is returned, not only those above `snapshot_seq`: a row is deleted
+/// only by the transaction that folds it into the snapshot, so a row still present is one the
+/// snapshot may lack (Yjs updates are idempotent: loading one twice is harmless).
+async fn load(pool: &Pool, doc: &str) -> Result<StoredDoc, StoreError> {
+    let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| db_error(&e))?;
+    let head = tx
+        .query_opt(
+            "SELECT snapshot, snapshot_seq FROM docs WHERE doc = $1",
+            &[&doc],
+        )
+        .await
+        .map_err(|e| db_error(&e))?;
+    let (snapshot, snapshot_seq) = match head {
+        Some(row) => (row.get::<_, Option<Vec<u8>>>(0), row.get::<_, i64>(1)),
+        None => (None, 0),
+    };
+    let rows = tx
+        .query(
+            "SELECT seq, data FROM updates WHERE doc = $1 ORDER BY seq",
+            &[&doc],
+        )
+        .await
+        .map_err(|e| db_error(&e))?;
+    tx.commit().await.map_err(|e| db_error(&e))?;
+    let updates = rows
+        .into_iter()
+        .map(|row| Ok((to_seq(row.get::<_, i64>(0))?, row.get::<_, Vec<u8>>(1))))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(StoredDoc {
+        snapshot,
+        snapshot_seq: to_seq(snapshot_seq)?,
+        updates,
+    })
+}
+
+fn check_size(what: &str, len: usize) -> Result<(), StoreError> {
+    if len > MAX_VALUE_BYTES {
+        return Err(StoreError::Database(format!(
+            "{what} of {len} bytes exceeds the {MAX_VALUE_BYTES} bytes PostgreSQL stores in one value"
+        )));
+    }
+    Ok(())
+}
+
+fn to_i64(seq: Seq) -> Result<i64, StoreError> {
+    i64::try_from(seq)
+        .map_err(|_| StoreError::Database(format!("sequence number {seq} is out of range")))
+}
+
+fn to_seq(value: i64) -> Result<Seq, StoreError> {
+    Seq::try_from(value)
+        .map_err(|_| StoreError::Database(format!("negative sequence number {value} stored")))
+}
+
+/// The server's own message when there is one (tokio-postgres' `Display` is only "db error").
+fn pg_reason(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => error.to_string(),
+    }
+}
+
+fn db_error(error: &tokio_postgres::Error) -> StoreError {
+    StoreError::Database(pg_reason(error))
+}
+
+fn pool_reason(error: &deadpool_postgres::PoolError) -> String {
+    match error {
+        deadpool_postgres::PoolError::Backend(e) => pg_reason(e),
+        other => other.to_string(),
+    }
+}
+
+fn pool_error(error: &deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Database(format!("PostgreSQL unavailable: {}", pool_reason(error)))
+}
+
+/// `user@host:port/db`, never the password.
+fn describe(pg: &tokio_postgres::Config) -> String {
+    let host = pg
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_default();
+    let port = pg.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        pg.get_user().unwrap_or(""),
+        pg.get_dbname().unwrap_or("")
+    )
+}
