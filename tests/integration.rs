@@ -48,3 +48,6 @@ mod workshops;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "integration/room_faults.rs"]
+mod room_faults;

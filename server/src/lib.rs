@@ -128,7 +128,10 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store:
     let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
         .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
-    Ok(Arc::new(store))
+    let store: Arc<dyn store::Store> = Arc::new(store);
+    #[cfg(feature = "test-hooks")]
+    let store: Arc<dyn store::Store> = Arc::new(store::faults::FaultyStore::new(store));
+    Ok(store)
 }
 
 /// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
