@@ -455,25 +455,29 @@ pub(crate) fn edit_docs<R>(clients: &[&TestClient], edit: impl FnOnce() -> R) ->
     for client in clients {
         let updates: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = updates.clone();
-        client
-            .doc()
-            .observe_update_v1(KEY, move |txn, e| {
-                // Updates the client applied from the server are not ours to send back.
-                if txn.origin() != Some(&Origin::from("server")) {
-                    sink.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(e.update.clone());
-                }
-            })
-            .map_err(|e| TestError::Protocol(format!("observing a doc: {e}")))?;
+        // The client's reader task may be applying an update right now, and yrs refuses to
+        // (un)register an observer during a transaction: try again until it is free.
+        retry_while_busy("observing a doc", || {
+            let sink = sink.clone();
+            client
+                .doc()
+                .observe_update_v1(KEY, move |txn, e| {
+                    // Updates the client applied from the server are not ours to send back.
+                    if txn.origin() != Some(&Origin::from("server")) {
+                        sink.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(e.update.clone());
+                    }
+                })
+                .map(drop)
+        })?;
         recorded.push(updates);
     }
     let result = edit();
     for (client, updates) in clients.iter().zip(recorded) {
-        client
-            .doc()
-            .unobserve_update_v1(KEY)
-            .map_err(|e| TestError::Protocol(format!("unobserving a doc: {e}")))?;
+        retry_while_busy("unobserving a doc", || {
+            client.doc().unobserve_update_v1(KEY).map(drop)
+        })?;
         let updates = std::mem::take(&mut *updates.lock().unwrap_or_else(|p| p.into_inner()));
         for update in updates {
             if update != [0, 0] {
@@ -482,6 +486,25 @@ pub(crate) fn edit_docs<R>(clients: &[&TestClient], edit: impl FnOnce() -> R) ->
         }
     }
     Ok(result)
+}
+
+/// Runs `op` until yrs stops answering that a transaction is in the way (bounded in tries).
+fn retry_while_busy(
+    what: &str,
+    mut op: impl FnMut() -> Result<(), yrs::TransactionAcqError>,
+) -> TestResult {
+    let mut last = None;
+    for _ in 0..100_000 {
+        match op() {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        std::thread::yield_now();
+    }
+    Err(TestError::Protocol(format!(
+        "{what}: {}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )))
 }
 
 /// [`edit_docs`] for one client: `edit` gets its doc.
