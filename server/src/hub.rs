@@ -410,3 +410,6 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -163,7 +163,10 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store:
     let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
         .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
-    Ok(Arc::new(store))
+    let store: Arc<dyn store::Store> = Arc::new(store);
+    #[cfg(feature = "test-hooks")]
+    let store: Arc<dyn store::Store> = Arc::new(store::faults::FaultyStore::new(store));
+    Ok(store)
 }
 
 /// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
@@ -172,6 +175,17 @@ pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_when_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`run`], calling `ready` with the served address once the store is open and connections
+/// are accepted (the binary prints "listening" there).
+pub async fn run_when_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServerError> {
     let store = open_store(&config).await?;
     let metrics = Arc::new(metrics::Metrics::default());
@@ -198,23 +212,31 @@ pub async fn run(
         policies,
         Arc::new(room::LocalOnly),
     );
+    let limits = http::serve::ServeLimits {
+        header_timeout: config.header_timeout,
+        max_connections: http::serve::fit_to_fd_limit(config.max_connections),
+        max_unauthenticated: http::serve::fit_to_fd_limit(config.max_unauthenticated),
+    };
+    if limits.max_connections < config.max_connections {
+        tracing::warn!(
+            wanted = config.max_connections,
+            allowed = limits.max_connections,
+            "the open-files limit caps connections below --max-connections"
+        );
+    }
     let probe = tokio::spawn(probe_storage(store.clone(), metrics.clone()));
-    let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
+    let state = http::AppState::new(
+        hub.clone(),
+        metrics.clone(),
+        Arc::new(config),
+        store.clone(),
+    );
     let app = http::app(state.clone());
     let stopping = state.clone();
-    // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a reply
-    // until the previous segment is acknowledged (up to 40 ms with delayed ACKs).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
+    if let Ok(addr) = listener.local_addr() {
+        ready(addr);
+    }
+    http::serve::serve(listener, app, limits, metrics, shutdown, async move {
         stopping.shutting_down.store(true, Ordering::SeqCst);
         tracing::info!("shutting down: closing connections and saving documents");
         stopping.hub.shutdown().await;
@@ -224,6 +246,5 @@ pub async fn run(
     hub.shutdown().await;
     probe.abort();
     store.shutdown().await?;
-    served?;
     Ok(())
 }

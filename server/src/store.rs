@@ -4,6 +4,8 @@
 //! place that names [`SqliteStore`] is `lib.rs`, which opens it), so a PostgreSQL (or any
 //! other) backend can replace the embedded SQLite one without touching sync logic.
 
+#[cfg(feature = "test-hooks")]
+pub mod faults;
 pub mod sqlite;
 
 pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};

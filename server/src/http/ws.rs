@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -16,6 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 
 use super::limits::{self, Bucket, Over, Verdict};
+use super::serve::ConnGate;
 use super::{client_addr, role_in, ApiError, AppState, Session};
 use crate::auth::Role;
 use crate::conn::{CloseReason, ConnId};
@@ -33,16 +34,36 @@ const READ_BUFFER: usize = 512;
 /// Query string of the WebSocket URL.
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct WsQuery {
-    /// The link's secret; y-websocket sends it through its `params` option.
+    /// The link's secret, for standard y-websocket clients (its `params` option). Proxies may
+    /// log query strings: clients that can should send the subprotocol instead.
     token: Option<String>,
 }
 
+/// The subprotocol the server speaks (y-protocols over binary frames).
+pub const SUBPROTOCOL: &str = "palabre";
+/// A client offering `palabre.token.<secret>` among its subprotocols sends its secret in the
+/// `Sec-WebSocket-Protocol` header, which no proxy logs; the server answers `palabre`.
+pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "palabre.token.";
+
+/// The secret offered as a subprotocol, if any.
+fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+        .map(str::to_string)
+}
+
 /// `GET /ws/{doc}`: checks origin, credential and limits, then upgrades.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     Path(doc): Path<String>,
     Query(query): Query<WsQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    gate: Option<Extension<std::sync::Arc<ConnGate>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -60,17 +81,30 @@ pub(super) async fn upgrade(
             return ApiError::bad_request(e.to_string()).into_response();
         }
     };
-    if !origin_allowed(&state, &headers) {
+    if !state
+        .edge
+        .origin_allowed(&headers, &state.config.allowed_origins)
+    {
         state.metrics.reject("bad_origin");
         return ApiError::forbidden("this origin may not open connections to this server")
             .into_response();
     }
-    let (kind, role, session) = match authorize(&state, &doc, query.token.as_deref()).await {
+    let addr = client_addr(&state, peer, &headers);
+    let cfg = &state.config;
+    // Checking a credential may read the store: an address gets a bounded number at once.
+    let Some(_checking) = state.edge.upgrade_slot(addr, cfg.max_upgrades_per_addr) else {
+        state.metrics.reject("too_many_upgrades_addr");
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections being opened from your address",
+        )
+        .into_response();
+    };
+    let token = subprotocol_token(&headers).or(query.token);
+    let (kind, role, session) = match authorize(&state, &doc, token.as_deref()).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let addr = client_addr(&state, peer, &headers);
-    let cfg = &state.config;
     let slot = match limits::acquire(
         &state.conn_limits,
         addr,
@@ -94,14 +128,21 @@ pub(super) async fn upgrade(
             return ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
         }
     };
+    // The connection is authorised: it leaves the unauthenticated pool, and the WebSocket task
+    // holds its place among open connections.
+    let permit = gate.map(|Extension(g)| g.authenticated());
     let max = cfg.max_message_bytes;
-    ws.read_buffer_size(READ_BUFFER)
+    ws.protocols([SUBPROTOCOL])
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         // Tungstenite enforces a hard ceiling a bit above ours so that an oversized message is
         // usually seen whole by us and answered with a clean 1009.
         .max_message_size(max.saturating_add(max / 8).max(64 * 1024))
         .max_frame_size(max.saturating_add(max / 8).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, doc, kind, role, session, slot))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, doc, kind, role, session, slot).await;
+            drop(permit);
+        })
 }
 
 /// What kind of doc `doc` is and which role `token` grants in its workshop (`None` on an open
@@ -155,26 +196,6 @@ async fn authorize(
         doc: doc.clone(),
     };
     Ok((kind, Some(role), Some(session)))
-}
-
-/// Browsers always send Origin: it must be this server's own, or one allowed by configuration.
-/// Clients that are not browsers send none and are judged by their token alone.
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let origin = origin.trim_end_matches('/');
-    if state
-        .config
-        .allowed_origins
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
 }
 
 async fn serve(

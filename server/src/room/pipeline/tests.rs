@@ -7,6 +7,9 @@
 //! - a refused (poisoning) update is never appended, relayed, revealed or compacted, and the doc
 //!   is reloaded from disk only once nothing is in flight;
 //! - every waiter is answered exactly once, `Ok` only if durable.
+//!
+//! Over 400 lines: one model of doc, store and clients with its checks, plus a few named
+//! scenarios; they read best together.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
