@@ -49,10 +49,10 @@ mod workshops;
 #[path = "integration/security.rs"]
 mod security;
 
-#[path = "integration/room_faults.rs"]
-mod room_faults;
 #[path = "integration/hostile_http.rs"]
 mod hostile_http;
+#[path = "integration/room_faults.rs"]
+mod room_faults;
 
 #[path = "integration/hostile_room.rs"]
 mod hostile_room;

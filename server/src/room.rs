@@ -146,6 +146,9 @@ struct Conn {
     peer: Peer,
     /// Kept for the policy: refusals, budgets.
     state: PeerState,
+    /// A sync step 1 that arrived while this connection had not read its previous frames: it
+    /// is answered (once, for the latest vector) when its queue has drained.
+    deferred_sync: Option<yrs::StateVector>,
 }
 
 type CommitResult = (u64, Result<Vec<(Seq, u64)>, String>);
@@ -278,6 +281,7 @@ impl Room {
                 _ = sleep_until_opt(flush_at) => self.on_window().await,
                 Ok(()) = self.health.changed() => self.on_health(),
                 _ = tick.tick() => {
+                    self.answer_deferred_syncs().await;
                     let now = Instant::now();
                     if self.presence.expire(now, self.cfg.awareness_timeout) {
                         self.schedule_flush();

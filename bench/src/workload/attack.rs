@@ -125,7 +125,13 @@ pub async fn run(ctx: &Ctx, sizes: AttackSizes, attack: Attack) -> Result<Record
             let _ = written.await;
         }
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every honest client must have the whole board before anything is measured.
+    let board = (sizes.notes as u64) * (connected as u64).saturating_sub(1);
+    wait_until(Instant::now() + Duration::from_secs(60), || {
+        sink.deliveries.load(Ordering::Relaxed) >= board
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     let (baseline, base_pct) = phase(&clients, &sink, sizes).await;
     eprintln!("attack {attack:?}: baseline p99 {:.2} ms", baseline.p99_ms);

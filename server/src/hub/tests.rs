@@ -78,8 +78,8 @@ async fn durable_updates_are_published_and_remote_ones_relayed_without_storing()
             compact_updates: u64::MAX,
             idle: Duration::from_secs(60),
             awareness_timeout: Duration::from_secs(30),
-            presence_state_bytes: 16 * 1024,
-            presence_doc_bytes: 1024 * 1024,
+            presence_state_bytes: 4096,
+            presence_doc_bytes: 256 * 1024,
         },
         Arc::new(Metrics::default()),
         Policies::new(Limits {
@@ -96,11 +96,11 @@ async fn durable_updates_are_published_and_remote_ones_relayed_without_storing()
     );
     let peer = |conn| Peer { conn, role: None };
     let writer = hub
-        .join(&id, DocKind::Open, peer(1), 64)
+        .join(&id, DocKind::Open, peer(1), 1 << 20)
         .await
         .expect("join");
     let mut reader = hub
-        .join(&id, DocKind::Open, peer(2), 64)
+        .join(&id, DocKind::Open, peer(2), 1 << 20)
         .await
         .expect("join");
     assert_eq!(fanout.opened.lock().map(|v| v.len()).unwrap_or(0), 1);

@@ -21,6 +21,7 @@ impl Room {
             close: Some(sub.close),
             peer: sub.peer,
             state: PeerState::default(),
+            deferred_sync: None,
         };
         // Like the reference server: announce our state vector so the client sends what we lack,
         // then the presence of everyone already here.

@@ -18,6 +18,9 @@ use super::{CloseReason, ConnId, Job, Room, RoomError, Waiter};
 use crate::policy::{Context, Judged, Refusal, Verdict, REFUSALS_BEFORE_CLOSE};
 use crate::protocol::{self, Message};
 
+/// Bytes queued and unread towards a connection past which its sync step 1s wait for it to read.
+const DEFER_SYNC_AT: usize = 256 * 1024;
+
 /// Deepest nesting of types a change may land at (the board schema needs 3).
 const MAX_DEPTH: usize = 64;
 const DEPTH_WATCH: &str = "palabre-depth-watch";
@@ -120,8 +123,16 @@ impl Room {
         match msg {
             Message::SyncStep1(sv) => match self.judge(conn, Judged::SyncRequest) {
                 Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.state.sync_requests += 1;
+                    let Some(c) = self.conns.get_mut(&conn) else {
+                        return;
+                    };
+                    c.state.sync_requests += 1;
+                    if c.outbox.queued() >= DEFER_SYNC_AT {
+                        // Not reading what it was sent: encoding more for it is wasted work
+                        // (and a viewer link could make the room do nothing else).
+                        c.deferred_sync = Some(sv);
+                        self.metrics.reject("sync_deferred");
+                        return;
                     }
                     let frame = self.sync_step2_for(&sv);
                     self.step(Event::Reply { conn, frame }).await;
@@ -268,6 +279,20 @@ impl Room {
         let mut new_deletions = update.delete_set().clone();
         new_deletions.diff_with(&txn.snapshot().delete_set);
         new_deletions.is_empty()
+    }
+
+    /// Answers the deferred sync step 1s of connections whose queues have drained.
+    pub(super) async fn answer_deferred_syncs(&mut self) {
+        let ready: Vec<(ConnId, StateVector)> = self
+            .conns
+            .iter_mut()
+            .filter(|(_, c)| c.deferred_sync.is_some() && c.outbox.queued() < DEFER_SYNC_AT)
+            .filter_map(|(id, c)| c.deferred_sync.take().map(|sv| (*id, sv)))
+            .collect();
+        for (conn, sv) in ready {
+            let frame = self.sync_step2_for(&sv);
+            self.step(Event::Reply { conn, frame }).await;
+        }
     }
 
     /// The store cannot take writes: say so, without counting it against the connection (the
