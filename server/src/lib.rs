@@ -44,18 +44,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Formats of a workshop export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// Wiki-ready Markdown report.
-    Md,
-    /// Self-contained printable HTML.
-    Html,
-    /// One row per note or card.
-    Csv,
-    /// Everything, structured.
-    Json,
-}
+/// Formats of a workshop export (one type for the command line and HTTP).
+pub use board::export::Format as ExportFormat;
 
 /// Errors of an offline export.
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +93,7 @@ pub async fn export_stored(
     }
     store.shutdown().await?;
     let view = board::read_workshop(&workshop, &boards);
-    Ok(match format {
-        ExportFormat::Md => board::export::markdown(&view),
-        ExportFormat::Html => board::export::html(&view),
-        ExportFormat::Csv => board::export::csv(&view),
-        ExportFormat::Json => board::export::json(&view),
-    })
+    Ok(format.render(&view))
 }
 
 /// Opens the embedded store under `config.data_dir`, off the async executor.

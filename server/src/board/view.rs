@@ -501,7 +501,8 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
     if !orphans.is_empty() {
         columns.push(ColumnView {
             id: String::new(),
-            title: "Sans colonne".to_owned(),
+            // Reports name it in their language ("Sans colonne").
+            title: String::new(),
             colour: "grey".to_owned(),
             notes: orphans,
         });

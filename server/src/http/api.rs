@@ -435,31 +435,22 @@ async fn export(
     caller: Caller,
     Path((_, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (ext, mime) = match file.as_str() {
-        "export.md" => ("md", "text/markdown; charset=utf-8"),
-        "export.html" => ("html", "text/html; charset=utf-8"),
-        "export.csv" => ("csv", "text/csv; charset=utf-8"),
-        "export.json" => ("json", "application/json"),
-        _ => {
-            return Err(ApiError::not_found(
-                "no such export (export.md, .html, .csv or .json)",
-            ))
-        }
-    };
+    let format = file
+        .strip_prefix("export.")
+        .and_then(|ext| ext.parse::<board::export::Format>().ok())
+        .filter(|f| file == format!("export.{}", f.ext()))
+        .ok_or_else(|| ApiError::not_found("no such export (export.md, .html, .csv or .json)"))?;
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
     let view = workshop_view(&state, &wid).await?;
-    let body = match ext {
-        "md" => board::export::markdown(&view),
-        "html" => board::export::html(&view),
-        "csv" => board::export::csv(&view),
-        _ => board::export::json(&view),
-    };
-    let mut response = body.into_response();
+    let mut response = format.render(&view).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    if ext != "html" {
-        let disposition = format!("attachment; filename=\"palabre-{wid}.{ext}\"");
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.mime()),
+    );
+    if format != board::export::Format::Html {
+        let disposition = format!("attachment; filename=\"palabre-{wid}.{format}\"");
         if let Ok(v) = HeaderValue::from_str(&disposition) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }
