@@ -3,7 +3,7 @@
 //!
 //! Layout:
 //! - [`schema`]: root and field names, [`BoardKind`], ids, palette;
-//! - [`order`]: fractional order keys;
+//! - [`order`]: fractional order keys; [`dates`]: French date labels to sort keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
 //! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
@@ -12,6 +12,7 @@
 //! - [`fixtures`]: the seed-day scenario shared by unit and integration tests.
 
 pub mod accelerator;
+pub mod dates;
 pub mod export;
 mod fields;
 #[doc(hidden)]

@@ -354,7 +354,7 @@ fn typescript_fixtures_read_back_as_written() {
     let keys: Vec<&str> = t.cards.iter().map(|c| c.sort_key.as_str()).collect();
     assert_eq!(
         keys,
-        ["2021", "2022-09", "2023"],
+        ["2021-01-01", "2022-09-01", "2023-01-01"],
         "cards typed out of order, shown in date order"
     );
 

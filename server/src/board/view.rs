@@ -518,7 +518,11 @@ fn read_timeline<T: ReadTxn>(txn: &T) -> TimelineView {
         .into_iter()
         .map(|(id, m)| CardView {
             when: str_of(txn, &m, field::WHEN),
-            sort_key: str_of(txn, &m, field::SORT_KEY),
+            // Cards written by other clients or older boards may carry no key.
+            sort_key: super::dates::card_key(
+                &str_of(txn, &m, field::SORT_KEY),
+                &str_of(txn, &m, field::WHEN),
+            ),
             title: str_of(txn, &m, field::TITLE),
             person: str_of(txn, &m, field::PERSON),
             organisation: str_of(txn, &m, field::ORGANISATION),

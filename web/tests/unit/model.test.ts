@@ -141,14 +141,14 @@ describe('grid', () => {
 
 describe('timeline', () => {
   it('derives sortable keys from free labels', () => {
-    expect(M.sortKeyFromWhen('2021')).toBe('2021');
-    expect(M.sortKeyFromWhen('septembre 2022')).toBe('2022-09');
-    expect(M.sortKeyFromWhen('En septembre 2022')).toBe('2022-09');
+    expect(M.sortKeyFromWhen('2021')).toBe('2021-01-01');
+    expect(M.sortKeyFromWhen('septembre 2022')).toBe('2022-09-01');
+    expect(M.sortKeyFromWhen('En septembre 2022')).toBe('2022-09-01');
     expect(M.sortKeyFromWhen('9 mai 2023')).toBe('2023-05-09');
-    expect(M.sortKeyFromWhen('Février 2020')).toBe('2020-02');
+    expect(M.sortKeyFromWhen('Février 2020')).toBe('2020-02-01');
     expect(M.sortKeyFromWhen('09/05/2023')).toBe('2023-05-09');
     expect(M.sortKeyFromWhen('2022-09-15')).toBe('2022-09-15');
-    expect(M.sortKeyFromWhen('2022 - 2023')).toBe('2022');
+    expect(M.sortKeyFromWhen('2022 - 2023')).toBe('2022-01-01');
     expect(M.sortKeyFromWhen('au début')).toBe('');
   });
 
