@@ -5,7 +5,9 @@
 //! - [`schema`]: root and field names, [`BoardKind`], ids, palette;
 //! - [`order`]: fractional order keys; [`dates`]: French date labels to sort keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
+//! - [`people`]: the facilitator's groups, the people present, phones asking to be listed;
 //! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
+//! - [`discussion`]: sub-points of grid notes, who ran an interview group;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
@@ -13,6 +15,7 @@
 
 pub mod accelerator;
 pub mod dates;
+pub mod discussion;
 pub mod export;
 mod fields;
 #[doc(hidden)]
@@ -21,6 +24,7 @@ pub mod grid;
 pub mod icebreaker;
 pub mod interview;
 pub mod order;
+pub mod people;
 pub mod schema;
 pub mod templates;
 pub mod timeline;

@@ -16,6 +16,7 @@ mod html;
 pub mod labels;
 mod markdown;
 mod report;
+mod synthesis;
 mod text;
 
 use std::fmt;

@@ -21,6 +21,10 @@ pub mod workshop_root {
     pub const AGENDA: &str = "agenda";
     /// Control state keyed by board id.
     pub const CONTROL: &str = "control";
+    /// The facilitator's groups of people (named, ordered).
+    pub const GROUPS: &str = "groups";
+    /// Phones asking to be listed among the people present.
+    pub const REQUESTS: &str = "requests";
 }
 
 /// Roots of a board doc.
@@ -89,6 +93,13 @@ pub mod field {
     pub const WHO: &str = "who";
     pub const NEXT: &str = "next";
     pub const PROMPT: &str = "prompt";
+    pub const NOTES_URL: &str = "notesUrl";
+    pub const REPORT_EMPTY: &str = "reportEmpty";
+    pub const SYNTHESIS: &str = "synthesis";
+    pub const REMARKS: &str = "remarks";
+    pub const PARENT: &str = "parent";
+    pub const LEAD: &str = "lead";
+    pub const PHONE: &str = "phone";
 }
 
 /// The kinds of board a workshop agenda can hold.

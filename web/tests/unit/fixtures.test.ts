@@ -34,7 +34,7 @@ describe('Rust-made fixtures read by the TypeScript model', () => {
     expect(w).toMatchObject({ version: 1, title: 'Journée bilan', date: '2023-05-09', template: 'journee-bilan' });
     expect(w.objectives.split('\n')).toHaveLength(3);
     expect(w.participants.map((p) => p.group)).toEqual([
-      'facilitation', 'facilitation', 'accompanied', 'accompanied', 'accompanied', 'accompanied', 'guests',
+      'facilitation', 'team', 'team', 'accompanied', 'accompanied', 'accompanied', 'accompanied', 'guests', 'guests',
     ]);
     expect(w.agenda.map((a) => a.kind)).toEqual([
       'icebreaker', 'timeline', 'grid', 'grid', 'accelerator', 'accelerator', 'interview', 'grid', 'grid',

@@ -7,7 +7,7 @@ use super::text::{clean, iso_time};
 use crate::board::view::{BoardContent, WorkshopView};
 
 /// Column headers of the CSV export, in order.
-pub const CSV_HEADERS: [&str; 17] = [
+pub const CSV_HEADERS: [&str; 18] = [
     "board",
     "kind",
     "section",
@@ -25,6 +25,7 @@ pub const CSV_HEADERS: [&str; 17] = [
     "quote",
     "who",
     "next_step",
+    "parent",
 ];
 
 /// One CSV row; every field is user text except `kind`, `id`, `votes`, `created_at`, `date`.
@@ -47,6 +48,7 @@ struct Row {
     quote: String,
     who: String,
     next_step: String,
+    parent: String,
 }
 
 /// Neutralises cells a spreadsheet would evaluate as a formula (OWASP "CSV injection").
@@ -60,7 +62,7 @@ fn csv_cell(s: &str) -> String {
 }
 
 impl Row {
-    fn record(&self) -> [String; 17] {
+    fn record(&self) -> [String; 18] {
         [
             csv_cell(&self.board),
             self.kind.to_owned(),
@@ -79,6 +81,7 @@ impl Row {
             csv_cell(&self.quote),
             csv_cell(&self.who),
             csv_cell(&self.next_step),
+            csv_cell(&self.parent),
         ]
     }
 }
@@ -101,9 +104,15 @@ fn rows(view: &WorkshopView, labels: &Labels) -> Vec<Row> {
                             .and_then(|g| grid.groups.iter().find(|known| &known.id == g))
                             .map(|g| g.title.clone())
                             .unwrap_or_default();
+                        let section = if column.id.is_empty() && column.title.is_empty() {
+                            labels.no_column.to_owned()
+                        } else {
+                            column.title.clone()
+                        };
                         rows.push(Row {
-                            section: column.title.clone(),
+                            section,
                             group,
+                            parent: note.parent.clone().unwrap_or_default(),
                             id: note.id.clone(),
                             text: note.text.clone(),
                             author: note.author.name.clone(),
@@ -163,6 +172,7 @@ fn rows(view: &WorkshopView, labels: &Labels) -> Vec<Row> {
                             rows.push(Row {
                                 section: q.text.clone(),
                                 group: g.name.clone(),
+                                who: g.lead.clone(),
                                 id: answer.id.clone(),
                                 text: answer.text.clone(),
                                 author: answer.author.name.clone(),
@@ -186,6 +196,19 @@ fn rows(view: &WorkshopView, labels: &Labels) -> Vec<Row> {
                 }
             }
             BoardContent::Missing => {}
+        }
+        // What was said beside what was posted: one row each, the Markdown source as text.
+        for (section, text) in [
+            (labels.synthesis, &board.synthesis),
+            (labels.remarks, &board.remarks),
+        ] {
+            if !text.trim().is_empty() {
+                rows.push(Row {
+                    section: section.to_owned(),
+                    text: text.clone(),
+                    ..base()
+                });
+            }
         }
     }
     rows

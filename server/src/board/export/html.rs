@@ -66,6 +66,17 @@ fn spans(spans: &[Span]) -> String {
             Span::Em(s) => {
                 let _ = write!(out, "<em>{}</em>", escape(&one_line(s)));
             }
+            Span::Link { text, url } => match super::markdown::safe_url(url) {
+                Some(url) => {
+                    let _ = write!(
+                        out,
+                        "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                        escape(&url),
+                        escape(&one_line(text))
+                    );
+                }
+                None => out.push_str(&escape(&one_line(text))),
+            },
         }
     }
     out
@@ -129,6 +140,15 @@ fn block(out: &mut String, b: &Block) {
         }
         Block::Empty(note) => {
             let _ = writeln!(out, "<p class=\"empty\">{}</p>", escape(note));
+        }
+        Block::Details { summary, body } => {
+            let _ = writeln!(
+                out,
+                "<details open>\n<summary>{}</summary>",
+                escape(summary)
+            );
+            body.iter().for_each(|b| block(out, b));
+            out.push_str("</details>\n");
         }
         Block::Wrap { tag, class, body } => {
             let _ = writeln!(out, "<{tag}{}>", class_attr(Some(class)));

@@ -38,6 +38,17 @@ fn escape_inline(s: &str) -> String {
     out
 }
 
+/// An http(s) address fit for a link destination in `<…>`, else `None`.
+pub(crate) fn safe_url(url: &str) -> Option<String> {
+    let u = one_line(url);
+    let lower = u.to_ascii_lowercase();
+    let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\' | '`'));
+    ok.then_some(u)
+}
+
 /// How users' text with several lines is laid out where a span sits.
 #[derive(Clone, Copy)]
 enum Flow<'a> {
@@ -77,6 +88,16 @@ fn spans(spans: &[Span], flow: Flow) -> String {
                 out.push_str(&escape_line(&one_line(s)));
                 out.push('*');
             }
+            Span::Link { text, url } => match safe_url(url) {
+                Some(url) => {
+                    out.push('[');
+                    out.push_str(&escape_inline(&one_line(text)));
+                    out.push_str("](<");
+                    out.push_str(&url);
+                    out.push_str(">)");
+                }
+                None => out.push_str(&escape_line(&one_line(text))),
+            },
         }
     }
     out
@@ -129,7 +150,9 @@ fn block(out: &mut String, b: &Block) {
             out.push_str(&escape_line(note));
             out.push_str("_\n\n");
         }
-        Block::Wrap { body, .. } => body.iter().for_each(|b| block(out, b)),
+        Block::Wrap { body, .. } | Block::Details { body, .. } => {
+            body.iter().for_each(|b| block(out, b));
+        }
     }
 }
 

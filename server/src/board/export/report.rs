@@ -3,11 +3,13 @@
 //! new section or a new kind of board is written here once for every format.
 
 use super::labels::Labels;
+use super::synthesis;
 use super::text::{is_blank, long_date, one_line};
 use crate::board::view::{
     AcceleratorView, BoardContent, BoardView, GridView, IcebreakerView, InterviewView, ItemView,
-    NoteView, TimelineView, WorkshopView,
+    NoteView, ParticipantView, TimelineView, WorkshopView,
 };
+use crate::board::workshop::EmptyBoards;
 
 /// A run of text on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub(crate) enum Span {
     Strong(String),
     /// Emphasised text (users' or ours), on one line.
     Em(String),
+    /// A link to an http(s) address (anything else is shown as text).
+    Link { text: String, url: String },
 }
 
 /// A list item, possibly with sub-items.
@@ -62,6 +66,9 @@ pub(crate) enum Block {
     },
     /// Our own remark that a part is empty.
     Empty(String),
+    /// A section that can be folded on screen (`<details>`, open so that it prints); Markdown
+    /// shows its body.
+    Details { summary: String, body: Vec<Block> },
     /// A visual container (board, grid columns, card): no mark of its own in Markdown.
     Wrap {
         tag: &'static str,
@@ -119,6 +126,16 @@ pub(crate) fn report(view: &WorkshopView, labels: &Labels) -> Report {
     .into_iter()
     .filter(|(_, v)| !is_blank(v))
     .map(|(k, v)| (labels.field(k), vec![Span::Text(one_line(&v))]))
+    .chain((!is_blank(&view.notes_url)).then(|| {
+        let url = one_line(&view.notes_url);
+        (
+            labels.field(labels.notes_link),
+            vec![Span::Link {
+                text: url.clone(),
+                url,
+            }],
+        )
+    }))
     .collect();
     if !fields.is_empty() {
         blocks.push(Block::Fields(fields));
@@ -133,38 +150,89 @@ pub(crate) fn report(view: &WorkshopView, labels: &Labels) -> Report {
         ));
     }
     people(&mut blocks, view, labels);
-    for (i, board) in view.boards.iter().enumerate() {
+    let shown = view
+        .boards
+        .iter()
+        .filter(|b| view.empty_boards == EmptyBoards::Show || !board_is_empty(b));
+    for (i, board) in shown.enumerate() {
         blocks.push(board_block(i + 1, board, labels));
     }
     Report { title, blocks }
 }
 
+fn person_item(p: &ParticipantView) -> Item {
+    let mut spans = vec![Span::Text(one_line(&p.name))];
+    if !is_blank(&p.role) {
+        spans.extend([label(", "), Span::Text(one_line(&p.role))]);
+    }
+    if !is_blank(&p.organisation) {
+        spans.extend([label(" — "), Span::Text(one_line(&p.organisation))]);
+    }
+    Item::new(spans)
+}
+
+/// People by the facilitator's groups in order, then those of no known group.
 fn people(blocks: &mut Vec<Block>, view: &WorkshopView, labels: &Labels) {
     if view.participants.is_empty() {
         return;
     }
-    blocks.push(Block::Heading(2, vec![label(labels.people)]));
-    for group in crate::board::schema::ParticipantGroup::ALL {
-        let people: Vec<Item> = view
+    let mut body = Vec::new();
+    let mut section = |name: &str, members: Vec<Item>| {
+        if !members.is_empty() {
+            body.push(Block::Heading(3, vec![Span::Text(one_line(name))]));
+            body.push(Block::List(members));
+        }
+    };
+    for group in &view.groups {
+        let members = view
             .participants
             .iter()
-            .filter(|p| p.group == group)
-            .map(|p| {
-                let mut spans = vec![Span::Text(one_line(&p.name))];
-                if !is_blank(&p.role) {
-                    spans.extend([label(", "), Span::Text(one_line(&p.role))]);
-                }
-                if !is_blank(&p.organisation) {
-                    spans.extend([label(" — "), Span::Text(one_line(&p.organisation))]);
-                }
-                Item::new(spans)
-            })
+            .filter(|p| p.group == group.id)
+            .map(person_item)
             .collect();
-        if !people.is_empty() {
-            blocks.push(Block::Heading(3, vec![label(group.label_fr())]));
-            blocks.push(Block::List(people));
-        }
+        section(&group.name, members);
     }
+    let others = view
+        .participants
+        .iter()
+        .filter(|p| !view.groups.iter().any(|g| g.id == p.group))
+        .map(person_item)
+        .collect();
+    section(labels.no_group, others);
+    blocks.push(Block::Heading(2, vec![label(labels.people)]));
+    blocks.push(Block::Details {
+        summary: labels.people_summary.to_owned(),
+        body,
+    });
+}
+
+/// Nothing was noted on a board: no content, no synthesis, no side remarks.
+pub(crate) fn board_is_empty(board: &BoardView) -> bool {
+    let content_empty = match &board.content {
+        BoardContent::Grid(g) => g.columns.iter().all(|c| c.notes.is_empty()),
+        BoardContent::Timeline(t) => t.cards.is_empty(),
+        BoardContent::Accelerator(a) => {
+            [
+                &a.owner,
+                &a.question,
+                &a.context,
+                &a.statement,
+                &a.reformulation,
+            ]
+            .iter()
+            .all(|s| is_blank(s))
+                && a.questions.is_empty()
+                && a.ideas.is_empty()
+                && a.actions.is_empty()
+        }
+        BoardContent::Interview(iv) => iv
+            .questions
+            .iter()
+            .all(|q| q.groups.iter().all(|g| g.answers.is_empty())),
+        BoardContent::Icebreaker(ice) => ice.notes.is_empty() && ice.hidden == 0,
+        BoardContent::Missing => false,
+    };
+    content_empty && is_blank(&board.synthesis) && is_blank(&board.remarks)
 }
 
 fn board_block(n: usize, board: &BoardView, labels: &Labels) -> Block {
@@ -184,6 +252,14 @@ fn board_block(n: usize, board: &BoardView, labels: &Labels) -> Block {
             text: board.method.clone(),
         });
     }
+    if board_is_empty(board) {
+        body.push(Block::Empty(labels.empty_board.to_owned()));
+        return Block::Wrap {
+            tag: "section",
+            class: format!("board board-{}", board.kind.as_str()),
+            body,
+        };
+    }
     match &board.content {
         BoardContent::Grid(g) => grid(&mut body, g, labels),
         BoardContent::Timeline(t) => timeline(&mut body, t, labels),
@@ -192,6 +268,16 @@ fn board_block(n: usize, board: &BoardView, labels: &Labels) -> Block {
         BoardContent::Icebreaker(ice) => icebreaker(&mut body, ice, labels),
         BoardContent::Missing => body.push(Block::Empty(labels.unavailable.to_owned())),
     }
+    for (name, source) in [
+        (labels.synthesis, &board.synthesis),
+        (labels.remarks, &board.remarks),
+    ] {
+        if !is_blank(source) {
+            body.push(Block::Heading(3, vec![label(name)]));
+            // The source's own headings go under this one: "#" becomes a level-4 heading.
+            body.extend(synthesis::blocks(source, 3));
+        }
+    }
     Block::Wrap {
         tag: "section",
         class: format!("board board-{}", board.kind.as_str()),
@@ -199,7 +285,7 @@ fn board_block(n: usize, board: &BoardView, labels: &Labels) -> Block {
     }
 }
 
-fn note_item(note: &NoteView, labels: &Labels) -> Item {
+fn note_item(note: &NoteView, all: &[&NoteView], labels: &Labels, depth: usize) -> Item {
     let mut spans = vec![text(&note.text)];
     if note.votes > 0 {
         spans.extend([label(" — "), Span::Strong(labels.votes.of(note.votes))]);
@@ -210,20 +296,30 @@ fn note_item(note: &NoteView, labels: &Labels) -> Item {
             "note c-{}",
             crate::board::schema::palette_colour(&note.colour, "yellow")
         )),
-        children: Vec::new(),
+        // The view guarantees sub-points form a tree; the depth bound is a second guard.
+        children: if depth < 8 {
+            all.iter()
+                .filter(|n| n.parent.as_deref() == Some(note.id.as_str()))
+                .map(|n| note_item(n, all, labels, depth + 1))
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
 /// Notes of a column: groups first (in group order) with their notes, then ungrouped notes.
 fn column_items(grid: &GridView, notes: &[NoteView], labels: &Labels) -> Vec<Item> {
+    let all: Vec<&NoteView> = grid.columns.iter().flat_map(|c| &c.notes).collect();
+    let top: Vec<&NoteView> = notes.iter().filter(|n| n.parent.is_none()).collect();
     let mut items: Vec<Item> = grid
         .groups
         .iter()
         .filter_map(|g| {
-            let members: Vec<Item> = notes
+            let members: Vec<Item> = top
                 .iter()
                 .filter(|n| n.group.as_deref() == Some(g.id.as_str()))
-                .map(|n| note_item(n, labels))
+                .map(|n| note_item(n, &all, labels, 0))
                 .collect();
             (!members.is_empty()).then(|| Item {
                 spans: vec![Span::Strong(one_line(&g.title))],
@@ -233,10 +329,9 @@ fn column_items(grid: &GridView, notes: &[NoteView], labels: &Labels) -> Vec<Ite
         })
         .collect();
     items.extend(
-        notes
-            .iter()
+        top.iter()
             .filter(|n| n.group.is_none())
-            .map(|n| note_item(n, labels)),
+            .map(|n| note_item(n, &all, labels, 0)),
     );
     items
 }
@@ -251,7 +346,7 @@ fn grid(body: &mut Vec<Block>, grid: &GridView, labels: &Labels) {
             } else {
                 one_line(&column.title)
             };
-            let content = if column.notes.is_empty() {
+            let content = if column.notes.iter().all(|n| n.parent.is_some()) {
                 Block::Empty(labels.no_notes.to_owned())
             } else {
                 Block::List(column_items(grid, &column.notes, labels))
@@ -365,16 +460,43 @@ fn accelerator(body: &mut Vec<Block>, a: &AcceleratorView, labels: &Labels) {
     items(body, labels.actions, &a.actions, labels, true);
 }
 
+/// Answers headed per group, like the seed: "[Group] Question", who ran the group, the answers.
 fn interview(body: &mut Vec<Block>, iv: &InterviewView, labels: &Labels) {
+    let mut group_ids: Vec<(&str, &str, &str)> = Vec::new();
     for q in &iv.questions {
-        body.push(Block::Heading(3, vec![Span::Text(one_line(&q.text))]));
-        let mut any = false;
-        for g in q.groups.iter().filter(|g| !g.answers.is_empty()) {
+        for g in &q.groups {
+            if !group_ids.iter().any(|(id, _, _)| *id == g.id) {
+                group_ids.push((&g.id, &g.name, &g.lead));
+            }
+        }
+    }
+    let mut any = false;
+    for (gid, name, lead) in group_ids {
+        let mut first = true;
+        for q in &iv.questions {
+            let Some(g) = q
+                .groups
+                .iter()
+                .find(|g| g.id == gid && !g.answers.is_empty())
+            else {
+                continue;
+            };
             any = true;
-            body.push(Block::Para {
-                class: Some("group"),
-                spans: vec![Span::Strong(one_line(&g.name))],
-            });
+            body.push(Block::Heading(
+                3,
+                vec![Span::Text(format!(
+                    "[{}] {}",
+                    one_line(name),
+                    one_line(&q.text)
+                ))],
+            ));
+            if first && !is_blank(lead) {
+                body.push(Block::Para {
+                    class: Some("who"),
+                    spans: vec![Span::Em(format!("{} {}", labels.led_by, one_line(lead)))],
+                });
+            }
+            first = false;
             body.push(Block::List(
                 g.answers
                     .iter()
@@ -382,9 +504,9 @@ fn interview(body: &mut Vec<Block>, iv: &InterviewView, labels: &Labels) {
                     .collect(),
             ));
         }
-        if !any {
-            body.push(Block::Empty(labels.no_answer.to_owned()));
-        }
+    }
+    if !any {
+        body.push(Block::Empty(labels.no_answer.to_owned()));
     }
 }
 

@@ -6,8 +6,30 @@ import { byOrder, keyAt } from './order';
 
 export const BOARD_KINDS = ['grid', 'timeline', 'accelerator', 'interview', 'icebreaker'] as const;
 export type BoardKind = (typeof BOARD_KINDS)[number];
+/** Ids of the historical group kinds; a workshop doc without a `groups` root shows these. */
 export const GROUPS = ['facilitation', 'accompanied', 'guests'] as const;
-export type ParticipantGroup = (typeof GROUPS)[number];
+const LEGACY_GROUP_NAMES: Record<string, string> = {
+  facilitation: 'Animation',
+  accompanied: 'Structures accompagnées',
+  guests: 'Invités',
+};
+/** A group id: one of the workshop's own groups (board-schema §2). */
+export type ParticipantGroup = string;
+export type EmptyBoards = 'show' | 'omit';
+
+export interface PeopleGroup {
+  id: string;
+  name: string;
+  order: string;
+}
+
+export interface ListingRequest {
+  id: string;
+  name: string;
+  role: string;
+  organisation: string;
+  createdAt: number;
+}
 
 export function asKind(value: string): BoardKind | null {
   return (BOARD_KINDS as readonly string[]).includes(value) ? (value as BoardKind) : null;
@@ -20,6 +42,10 @@ export interface AgendaEntry {
   kind: BoardKind | null;
   template: string;
   method: string;
+  /** What was said (Markdown source), typed by the facilitator or note-takers. */
+  synthesis: string;
+  /** Side remarks ("Parenthèses"), Markdown source. */
+  remarks: string;
   order: string;
   createdAt: number;
 }
@@ -46,6 +72,7 @@ export interface Participant {
   role: string;
   organisation: string;
   group: ParticipantGroup;
+  phone: boolean;
   order: string;
 }
 
@@ -56,10 +83,14 @@ export interface WorkshopView {
   date: string;
   place: string;
   objectives: string;
+  notesUrl: string;
+  emptyBoards: EmptyBoards;
   template: string;
   createdAt: number;
   projected: string;
+  groups: PeopleGroup[];
   participants: Participant[];
+  requests: ListingRequest[];
   agenda: AgendaEntry[];
   control: ReadonlyMap<string, Control>;
 }
@@ -69,6 +100,8 @@ const roots = (doc: Y.Doc) => ({
   participants: doc.getMap('participants') as YMap,
   agenda: doc.getMap('agenda') as YMap,
   control: doc.getMap('control') as YMap,
+  groups: doc.getMap('groups') as YMap,
+  requests: doc.getMap('requests') as YMap,
 });
 
 function readControl(map: YMap): Control {
@@ -94,7 +127,8 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
       name: str(m, 'name'),
       role: str(m, 'role'),
       organisation: str(m, 'organisation'),
-      group: (GROUPS as readonly string[]).includes(group) ? (group as ParticipantGroup) : 'guests',
+      group,
+      phone: bool(m, 'phone'),
       order: str(m, 'order'),
     };
   });
@@ -106,11 +140,29 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
       kind: asKind(str(m, 'kind')),
       template: str(m, 'template'),
       method: text(m, 'method'),
+      synthesis: text(m, 'synthesis'),
+      remarks: text(m, 'remarks'),
       order: str(m, 'order'),
       createdAt: num(m, 'createdAt'),
     }),
   );
   agenda.sort(byOrder);
+  const groupEntries = entries(r.groups);
+  const groups: PeopleGroup[] =
+    groupEntries.length > 0 || doc.share.has('groups')
+      ? groupEntries.map(([id, m]) => ({ id, name: str(m, 'name'), order: str(m, 'order') }))
+      : GROUPS.map((id, i) => ({ id, name: LEGACY_GROUP_NAMES[id] ?? id, order: String(i) }));
+  groups.sort(byOrder);
+  const requests = entries(r.requests).map(
+    ([id, m]): ListingRequest => ({
+      id,
+      name: str(m, 'name'),
+      role: str(m, 'role'),
+      organisation: str(m, 'organisation'),
+      createdAt: num(m, 'createdAt'),
+    }),
+  );
+  requests.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   const control = new Map<string, Control>();
   for (const [id, m] of entries(r.control)) control.set(id, readControl(m));
   return {
@@ -120,10 +172,14 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
     date: str(r.meta, 'date'),
     place: str(r.meta, 'place'),
     objectives: text(r.meta, 'objectives'),
+    notesUrl: str(r.meta, 'notesUrl'),
+    emptyBoards: str(r.meta, 'reportEmpty') === 'omit' ? 'omit' : 'show',
     template: str(r.meta, 'template'),
     createdAt: num(r.meta, 'createdAt'),
     projected: str(r.meta, 'projected'),
+    groups,
     participants,
+    requests,
     agenda,
     control,
   };
@@ -139,7 +195,7 @@ export function setProjected(doc: Y.Doc, bid: string): void {
   setIfChanged(roots(doc).meta, 'projected', bid);
 }
 
-export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place', value: string): void {
+export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place' | 'notesUrl', value: string): void {
   setIfChanged(roots(doc).meta, field, value);
 }
 
@@ -150,6 +206,16 @@ export function setObjectives(doc: Y.Doc, value: string): void {
 export function renameBoard(doc: Y.Doc, bid: string, title: string): void {
   const entry = childMap(roots(doc).agenda, bid);
   if (entry !== null) setIfChanged(entry, 'title', title);
+}
+
+export function setEmptyBoards(doc: Y.Doc, value: EmptyBoards): void {
+  setIfChanged(roots(doc).meta, 'reportEmpty', value);
+}
+
+/** Rewrites an activity's synthesis or side remarks (Y.Text, merging with other typists). */
+export function setBoardNotes(doc: Y.Doc, bid: string, field: 'synthesis' | 'remarks', value: string): void {
+  const entry = childMap(roots(doc).agenda, bid);
+  if (entry !== null) doc.transact(() => setText(entry, field, value));
 }
 
 export function setMethod(doc: Y.Doc, bid: string, method: string): void {
@@ -223,6 +289,7 @@ export interface NewParticipant {
   organisation: string;
   role?: string;
   group: ParticipantGroup;
+  phone?: boolean;
 }
 
 /** Adds (or updates, same id) a person on the workshop's list of who was there. */
@@ -241,8 +308,99 @@ export function putParticipant(doc: Y.Doc, p: NewParticipant): string {
     setIfChanged(entry, 'organisation', p.organisation);
     setIfChanged(entry, 'role', p.role ?? str(entry, 'role'));
     setIfChanged(entry, 'group', p.group);
+    setIfChanged(entry, 'phone', p.phone ?? bool(entry, 'phone'));
   });
   return id;
+}
+
+/** Moves a person to `index` of the displayed list. */
+export function moveParticipant(doc: Y.Doc, id: string, index: number): void {
+  const entry = childMap(roots(doc).participants, id);
+  if (entry === null) return;
+  const others = readWorkshop(doc).participants.filter((p) => p.id !== id);
+  entry.set('order', keyAt(others.map((p) => p.order), index));
+}
+
+/** Adds (or renames) one of the facilitator's groups. */
+export function putGroup(doc: Y.Doc, name: string, id?: string): string {
+  const r = roots(doc);
+  const gid = id ?? newId();
+  doc.transact(() => {
+    const existing = childMap(r.groups, gid);
+    const entry = existing ?? new Y.Map<unknown>();
+    if (existing === null) {
+      const list = readWorkshop(doc).groups.filter((g) => r.groups.has(g.id));
+      entry.set('order', keyAt(list.map((g) => g.order), list.length));
+      r.groups.set(gid, entry);
+    }
+    setIfChanged(entry, 'name', name.trim());
+  });
+  return gid;
+}
+
+export function removeGroup(doc: Y.Doc, id: string): void {
+  roots(doc).groups.delete(id);
+}
+
+export function moveGroup(doc: Y.Doc, id: string, index: number): void {
+  const entry = childMap(roots(doc).groups, id);
+  if (entry === null) return;
+  const others = readWorkshop(doc).groups.filter((g) => g.id !== id);
+  entry.set('order', keyAt(others.map((g) => g.order), index));
+}
+
+/** Accepts a phone's request to be listed: the person joins `group`, the request goes. */
+export function acceptRequest(doc: Y.Doc, id: string, group: ParticipantGroup): void {
+  const r = roots(doc);
+  const req = readWorkshop(doc).requests.find((x) => x.id === id);
+  if (req === undefined) return;
+  doc.transact(() => {
+    putParticipant(doc, { id, name: req.name, role: req.role, organisation: req.organisation, group, phone: true });
+    r.requests.delete(id);
+  });
+}
+
+export function dismissRequest(doc: Y.Doc, id: string): void {
+  roots(doc).requests.delete(id);
+}
+
+/** An organisation's name folded for comparison (case, accents, spaces, punctuation ignored). */
+export function organisationKey(name: string): string {
+  return name
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\p{L}\p{N}]/gu, '');
+}
+
+/** Spellings of the same organisation used by several people: [[spelling, …], …]. */
+export function organisationVariants(people: readonly Participant[]): string[][] {
+  const by = new Map<string, Set<string>>();
+  for (const p of people) {
+    const org = p.organisation.trim();
+    if (org === '') continue;
+    const key = organisationKey(org);
+    const set = by.get(key) ?? new Set<string>();
+    set.add(org);
+    by.set(key, set);
+  }
+  return [...by.values()].filter((s) => s.size > 1).map((s) => [...s]);
+}
+
+/** Gives every person whose organisation folds like `into` exactly that spelling. */
+export function mergeOrganisations(doc: Y.Doc, into: string): number {
+  const key = organisationKey(into);
+  let changed = 0;
+  doc.transact(() => {
+    for (const [, m] of entries(roots(doc).participants)) {
+      const org = str(m, 'organisation');
+      if (org !== into && organisationKey(org) === key) {
+        m.set('organisation', into);
+        changed += 1;
+      }
+    }
+  });
+  return changed;
 }
 
 export function removeParticipant(doc: Y.Doc, id: string): void {
