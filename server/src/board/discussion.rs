@@ -8,8 +8,7 @@ use super::schema::{board_root, check_id, field, BoardKind};
 use super::templates::MAX_TITLE;
 use super::BoardError;
 
-/// Most levels of sub-points under one note.
-pub const MAX_SUBPOINT_DEPTH: usize = 8;
+pub use super::view::MAX_SUBPOINT_DEPTH;
 
 /// Makes grid note `note` a sub-point of `parent` (`None`: a note of its own again). Refuses a
 /// parent that would make a cycle or nest deeper than [`MAX_SUBPOINT_DEPTH`].

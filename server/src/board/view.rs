@@ -606,6 +606,9 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
     GridView { columns, groups }
 }
 
+/// Most levels of sub-points under one note (writers refuse deeper; readers flatten).
+pub const MAX_SUBPOINT_DEPTH: usize = 8;
+
 /// Sub-points form a forest: a note whose chain of parents loops (two clients nesting notes
 /// under each other at once) or runs too deep is shown as a note of its own.
 fn untangle_parents(orphans: &mut [NoteView], columns: &mut [ColumnView]) {
@@ -617,7 +620,7 @@ fn untangle_parents(orphans: &mut [NoteView], columns: &mut [ColumnView]) {
         .collect();
     let rooted = |id: &str| {
         let mut at = parent_of.get(id).cloned().flatten();
-        for _ in 0..super::discussion::MAX_SUBPOINT_DEPTH {
+        for _ in 0..MAX_SUBPOINT_DEPTH {
             match at {
                 None => return true,
                 Some(p) if p == id => return false,

@@ -4,8 +4,9 @@ import { bool, childMap, entries, num, setIfChanged, setText, str, text, type YM
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
 
-export const BOARD_KINDS = ['grid', 'timeline', 'accelerator', 'interview', 'icebreaker'] as const;
-export type BoardKind = (typeof BOARD_KINDS)[number];
+import { BOARD_KINDS, FIELD, WORKSHOP_ROOT, type BoardKind } from './schema.gen';
+
+export { BOARD_KINDS, type BoardKind };
 /** Ids of the historical group kinds; a workshop doc without a `groups` root shows these. */
 export const GROUPS = ['facilitation', 'accompanied', 'guests'] as const;
 const LEGACY_GROUP_NAMES: Record<string, string> = {
@@ -96,54 +97,54 @@ export interface WorkshopView {
 }
 
 const roots = (doc: Y.Doc) => ({
-  meta: doc.getMap('workshop') as YMap,
-  participants: doc.getMap('participants') as YMap,
-  agenda: doc.getMap('agenda') as YMap,
-  control: doc.getMap('control') as YMap,
-  groups: doc.getMap('groups') as YMap,
-  requests: doc.getMap('requests') as YMap,
+  meta: doc.getMap(WORKSHOP_ROOT.META) as YMap,
+  participants: doc.getMap(WORKSHOP_ROOT.PARTICIPANTS) as YMap,
+  agenda: doc.getMap(WORKSHOP_ROOT.AGENDA) as YMap,
+  control: doc.getMap(WORKSHOP_ROOT.CONTROL) as YMap,
+  groups: doc.getMap(WORKSHOP_ROOT.GROUPS) as YMap,
+  requests: doc.getMap(WORKSHOP_ROOT.REQUESTS) as YMap,
 });
 
 function readControl(map: YMap): Control {
   const revealed = new Set<string>();
-  childMap(map, 'revealed')?.forEach((v, k) => {
+  childMap(map, FIELD.REVEALED)?.forEach((v, k) => {
     if (v === true) revealed.add(k);
   });
   return {
-    locked: bool(map, 'locked'),
-    revealAll: bool(map, 'revealAll'),
+    locked: bool(map, FIELD.LOCKED),
+    revealAll: bool(map, FIELD.REVEAL_ALL),
     revealed,
-    timerEnd: num(map, 'timerEnd'),
-    votesPerPerson: Math.max(0, Math.floor(num(map, 'votesPerPerson'))),
+    timerEnd: num(map, FIELD.TIMER_END),
+    votesPerPerson: Math.max(0, Math.floor(num(map, FIELD.VOTES_PER_PERSON))),
   };
 }
 
 export function readWorkshop(doc: Y.Doc): WorkshopView {
   const r = roots(doc);
   const participants = entries(r.participants).map(([id, m]): Participant => {
-    const group = str(m, 'group');
+    const group = str(m, FIELD.GROUP);
     return {
       id,
-      name: str(m, 'name'),
-      role: str(m, 'role'),
-      organisation: str(m, 'organisation'),
+      name: str(m, FIELD.NAME),
+      role: str(m, FIELD.ROLE),
+      organisation: str(m, FIELD.ORGANISATION),
       group,
-      phone: bool(m, 'phone'),
-      order: str(m, 'order'),
+      phone: bool(m, FIELD.PHONE),
+      order: str(m, FIELD.ORDER),
     };
   });
   participants.sort(byOrder);
   const agenda = entries(r.agenda).map(
     ([id, m]): AgendaEntry => ({
       id,
-      title: str(m, 'title'),
-      kind: asKind(str(m, 'kind')),
-      template: str(m, 'template'),
-      method: text(m, 'method'),
-      synthesis: text(m, 'synthesis'),
-      remarks: text(m, 'remarks'),
-      order: str(m, 'order'),
-      createdAt: num(m, 'createdAt'),
+      title: str(m, FIELD.TITLE),
+      kind: asKind(str(m, FIELD.KIND)),
+      template: str(m, FIELD.TEMPLATE),
+      method: text(m, FIELD.METHOD),
+      synthesis: text(m, FIELD.SYNTHESIS),
+      remarks: text(m, FIELD.REMARKS),
+      order: str(m, FIELD.ORDER),
+      createdAt: num(m, FIELD.CREATED_AT),
     }),
   );
   agenda.sort(byOrder);
@@ -166,17 +167,17 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
   const control = new Map<string, Control>();
   for (const [id, m] of entries(r.control)) control.set(id, readControl(m));
   return {
-    version: num(r.meta, 'version'),
-    id: str(r.meta, 'id'),
-    title: str(r.meta, 'title'),
-    date: str(r.meta, 'date'),
-    place: str(r.meta, 'place'),
-    objectives: text(r.meta, 'objectives'),
-    notesUrl: str(r.meta, 'notesUrl'),
-    emptyBoards: str(r.meta, 'reportEmpty') === 'omit' ? 'omit' : 'show',
-    template: str(r.meta, 'template'),
-    createdAt: num(r.meta, 'createdAt'),
-    projected: str(r.meta, 'projected'),
+    version: num(r.meta, FIELD.VERSION),
+    id: str(r.meta, FIELD.ID),
+    title: str(r.meta, FIELD.TITLE),
+    date: str(r.meta, FIELD.DATE),
+    place: str(r.meta, FIELD.PLACE),
+    objectives: text(r.meta, FIELD.OBJECTIVES),
+    notesUrl: str(r.meta, FIELD.NOTES_URL),
+    emptyBoards: str(r.meta, FIELD.REPORT_EMPTY) === 'omit' ? 'omit' : 'show',
+    template: str(r.meta, FIELD.TEMPLATE),
+    createdAt: num(r.meta, FIELD.CREATED_AT),
+    projected: str(r.meta, FIELD.PROJECTED),
     groups,
     participants,
     requests,
@@ -192,7 +193,7 @@ export function controlOf(view: WorkshopView, bid: string): Control {
 // ---- facilitator writes (the server refuses them from other roles) ----
 
 export function setProjected(doc: Y.Doc, bid: string): void {
-  setIfChanged(roots(doc).meta, 'projected', bid);
+  setIfChanged(roots(doc).meta, FIELD.PROJECTED, bid);
 }
 
 export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place' | 'notesUrl', value: string): void {
@@ -200,12 +201,12 @@ export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place' | 'notesUr
 }
 
 export function setObjectives(doc: Y.Doc, value: string): void {
-  doc.transact(() => setText(roots(doc).meta, 'objectives', value));
+  doc.transact(() => setText(roots(doc).meta, FIELD.OBJECTIVES, value));
 }
 
 export function renameBoard(doc: Y.Doc, bid: string, title: string): void {
   const entry = childMap(roots(doc).agenda, bid);
-  if (entry !== null) setIfChanged(entry, 'title', title);
+  if (entry !== null) setIfChanged(entry, FIELD.TITLE, title);
 }
 
 export function setEmptyBoards(doc: Y.Doc, value: EmptyBoards): void {
@@ -220,7 +221,7 @@ export function setBoardNotes(doc: Y.Doc, bid: string, field: 'synthesis' | 'rem
 
 export function setMethod(doc: Y.Doc, bid: string, method: string): void {
   const entry = childMap(roots(doc).agenda, bid);
-  if (entry !== null) doc.transact(() => setText(entry, 'method', method));
+  if (entry !== null) doc.transact(() => setText(entry, FIELD.METHOD, method));
 }
 
 /** Moves an agenda entry to `index` of the displayed agenda. */
@@ -229,7 +230,7 @@ export function moveBoard(doc: Y.Doc, bid: string, index: number): void {
   const entry = childMap(r.agenda, bid);
   if (entry === null) return;
   const others = readWorkshop(doc).agenda.filter((e) => e.id !== bid);
-  entry.set('order', keyAt(others.map((e) => e.order), index));
+  entry.set(FIELD.ORDER, keyAt(others.map((e) => e.order), index));
 }
 
 /**
@@ -241,43 +242,43 @@ function controlEntry(doc: Y.Doc, bid: string): YMap {
   const existing = childMap(r.control, bid);
   if (existing !== null) return existing;
   const created = new Y.Map<unknown>();
-  created.set('locked', false);
-  created.set('revealAll', false);
-  created.set('revealed', new Y.Map<unknown>());
-  created.set('timerEnd', 0);
-  created.set('votesPerPerson', 0);
+  created.set(FIELD.LOCKED, false);
+  created.set(FIELD.REVEAL_ALL, false);
+  created.set(FIELD.REVEALED, new Y.Map<unknown>());
+  created.set(FIELD.TIMER_END, 0);
+  created.set(FIELD.VOTES_PER_PERSON, 0);
   r.control.set(bid, created);
   return created;
 }
 
 export function setLocked(doc: Y.Doc, bid: string, locked: boolean): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'locked', locked));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.LOCKED, locked));
 }
 
 export function setVotesPerPerson(doc: Y.Doc, bid: string, votes: number): void {
   const n = Math.max(0, Math.min(99, Math.floor(votes)));
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'votesPerPerson', n));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.VOTES_PER_PERSON, n));
 }
 
 export function setTimerEnd(doc: Y.Doc, bid: string, endMs: number): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'timerEnd', Math.max(0, Math.floor(endMs))));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.TIMER_END, Math.max(0, Math.floor(endMs))));
 }
 
 export function setRevealAll(doc: Y.Doc, bid: string, revealAll: boolean): void {
   doc.transact(() => {
     const c = controlEntry(doc, bid);
-    setIfChanged(c, 'revealAll', revealAll);
-    if (!revealAll) childMap(c, 'revealed')?.clear();
+    setIfChanged(c, FIELD.REVEAL_ALL, revealAll);
+    if (!revealAll) childMap(c, FIELD.REVEALED)?.clear();
   });
 }
 
 export function revealNote(doc: Y.Doc, bid: string, noteId: string): void {
   doc.transact(() => {
     const c = controlEntry(doc, bid);
-    let revealed = childMap(c, 'revealed');
+    let revealed = childMap(c, FIELD.REVEALED);
     if (revealed === null) {
       revealed = new Y.Map<unknown>();
-      c.set('revealed', revealed);
+      c.set(FIELD.REVEALED, revealed);
     }
     if (revealed.get(noteId) !== true) revealed.set(noteId, true);
   });
@@ -301,14 +302,14 @@ export function putParticipant(doc: Y.Doc, p: NewParticipant): string {
     const entry = existing ?? new Y.Map<unknown>();
     if (existing === null) {
       const list = readWorkshop(doc).participants;
-      entry.set('order', keyAt(list.map((x) => x.order), list.length));
+      entry.set(FIELD.ORDER, keyAt(list.map((x) => x.order), list.length));
       r.participants.set(id, entry);
     }
     setIfChanged(entry, 'name', p.name);
     setIfChanged(entry, 'organisation', p.organisation);
-    setIfChanged(entry, 'role', p.role ?? str(entry, 'role'));
+    setIfChanged(entry, 'role', p.role ?? str(entry, FIELD.ROLE));
     setIfChanged(entry, 'group', p.group);
-    setIfChanged(entry, 'phone', p.phone ?? bool(entry, 'phone'));
+    setIfChanged(entry, 'phone', p.phone ?? bool(entry, FIELD.PHONE));
   });
   return id;
 }
