@@ -138,6 +138,11 @@ pub struct Config {
     /// How long an address that guessed too many join codes is locked out.
     #[arg(long, env = "PALABRE_JOIN_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub join_lockout: Duration,
+
+    /// Delete workshops this long after their date (`90d`), checked at start-up and hourly;
+    /// off when not given (RGPD: the day's papers and notes are personal data).
+    #[arg(long, env = "PALABRE_RETENTION", value_parser = humantime::parse_duration)]
+    pub retention: Option<Duration>,
 }
 
 impl Config {
@@ -174,6 +179,7 @@ impl Config {
             join_attempts: 10,
             join_global_per_hour: 300,
             join_lockout: Duration::from_secs(15 * 60),
+            retention: None,
         }
     }
 }

@@ -147,6 +147,9 @@ pub async fn run(
     );
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
+    // Retention runs at start-up (before the first request is served) and then hourly.
+    http::api::retention_sweep(&state).await;
+    http::api::spawn_retention(state.clone());
     let stopping = state.clone();
     // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a reply
     // until the previous segment is acknowledged (up to 40 ms with delayed ACKs).

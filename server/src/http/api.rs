@@ -20,14 +20,28 @@ use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
 use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
+mod admin;
 #[cfg(test)]
 mod ts;
+
+/// Deletes the workshops whose retention ran out (`--retention`); returns how many.
+pub async fn retention_sweep(state: &AppState) -> usize {
+    admin::sweep(state).await
+}
+
+/// Sweeps for expired workshops every hour, in the background.
+pub fn spawn_retention(state: AppState) {
+    admin::spawn_sweeper(state);
+}
 
 /// The API's routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/workshops", post(create))
-        .route("/api/workshops/{wid}", get(show))
+        .route(
+            "/api/workshops/{wid}",
+            get(show).delete(admin::delete_workshop),
+        )
         .route("/api/workshops/{wid}/links", get(links))
         .route("/api/workshops/{wid}/rotate", post(rotate))
         .route("/api/workshops/{wid}/boards", post(add_board))
@@ -35,6 +49,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}/boards/{bid}", delete(remove_board))
         .route("/api/workshops/{wid}/{file}", get(export))
         .route("/api/join/{code}", get(join))
+        .merge(admin::routes())
 }
 
 fn now_ms() -> i64 {
