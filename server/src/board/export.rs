@@ -68,6 +68,26 @@ impl Format {
         }
     }
 
+    /// The file name of this export: the workshop's title and date, `journee-bilan-2023-05-09.md`
+    /// (ASCII letters, digits and dashes only; `atelier` when the title has none).
+    pub fn file_name(self, view: &WorkshopView) -> String {
+        let mut slug = String::new();
+        for c in format!("{} {}", view.title, view.date).chars() {
+            let c = fold_ascii(c);
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+            if slug.len() >= 80 {
+                break;
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        let slug = if slug.is_empty() { "atelier" } else { slug };
+        format!("{slug}.{}", self.ext())
+    }
+
     /// Renders a view in this format, with French labels.
     pub fn render(self, view: &WorkshopView) -> String {
         self.render_with(view, &FR)
@@ -83,6 +103,20 @@ impl Format {
             // serialising it cannot fail.
             Format::Json => serde_json::to_string_pretty(view).unwrap_or_default(),
         }
+    }
+}
+
+/// A letter with its accent removed (the French ones), others unchanged.
+fn fold_ascii(c: char) -> char {
+    match c {
+        'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' => 'e',
+        'î' | 'ï' | 'Î' => 'i',
+        'ô' | 'ö' | 'Ô' => 'o',
+        'û' | 'ù' | 'ü' | 'Û' => 'u',
+        'ç' | 'Ç' => 'c',
+        'œ' => 'o',
+        c => c,
     }
 }
 
@@ -159,6 +193,19 @@ mod tests {
         }
         assert_eq!("Markdown".parse::<Format>(), Ok(Format::Md));
         assert!("pdf".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn file_names_from_title_and_date() {
+        let (workshop, boards) = crate::board::fixtures::seed_filled().expect("seed");
+        let view = crate::board::read_workshop(&workshop, &boards);
+        assert_eq!(Format::Md.file_name(&view), "journee-bilan-2023-05-09.md");
+        let mut odd = view.clone();
+        odd.title = "../<Été>\"; rm".into();
+        odd.date = String::new();
+        assert_eq!(Format::Csv.file_name(&odd), "ete-rm.csv");
+        odd.title = "!!!".into();
+        assert_eq!(Format::Json.file_name(&odd), "atelier.json");
     }
 
     #[test]

@@ -487,7 +487,10 @@ async fn export(
         .ok_or_else(|| ApiError::not_found("no such export (export.md, .html, .csv or .json)"))?;
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
-    let body = workshop_view(&state, &wid, move |view| format.render(view)).await?;
+    let (body, name) = workshop_view(&state, &wid, move |view| {
+        (format.render(view), format.file_name(view))
+    })
+    .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -495,7 +498,7 @@ async fn export(
         HeaderValue::from_static(format.mime()),
     );
     if format != board::export::Format::Html {
-        let disposition = format!("attachment; filename=\"palabre-{wid}.{format}\"");
+        let disposition = format!("attachment; filename=\"{name}\"");
         if let Ok(v) = HeaderValue::from_str(&disposition) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }

@@ -57,9 +57,9 @@ test('the facilitator edits details and people, a phone is listed, the report pr
   expect(md).not.toMatch(/(?<!\\)\]\(javascript/); // only as escaped text
 
   // "Page imprimable" opens in a new tab, ready to print; the browser's print gives the PDF.
-  const html = `${baseUrl()}/api/workshops/${created.id}/export.html?token=${created.secrets.facilitator}`;
-  const printable = await fac.context.newPage();
-  await printable.goto(html);
+  const [printable] = await Promise.all([fac.context.waitForEvent('page'), page.getByTestId('export-html').click()]);
+  await printable.waitForLoadState();
+  expect(printable.url()).toContain('/export.html');
   expect(await printable.locator('script').count()).toBe(0);
   await expect(printable.locator('details')).toHaveCount(1);
   const pdf = await printable.pdf({ format: 'A4' });
