@@ -12,6 +12,8 @@ test('the facilitator edits details and people, a phone is listed, the report pr
   const created = await createWorkshop();
   const fac = await openFacilitator(browser, created);
   const page = fac.page;
+  // The facilitator page keeps its secret in the fragment: the address works as a bookmark.
+  expect(page.url()).toContain(`#${created.secrets.facilitator}`);
 
   await page.getByTestId('details-objectives').fill('Partager un bilan\nPréparer la suite ensemble');
   await page.getByTestId('details-objectives').blur();
@@ -71,5 +73,11 @@ test('the facilitator edits details and people, a phone is listed, the report pr
   for (const heading of ['Journée bilan', 'Objectifs de la journée', 'Participants', 'Bilan collectif et évolutions pour la suite', 'Synthèse', 'Retour partagé']) {
     expect(text, heading).toContain(heading);
   }
+  // The home page of this browser lists the workshop it led, and can forget it.
+  const home = await fac.context.newPage();
+  await home.goto(`${baseUrl()}/`);
+  await expect(home.getByTestId('my-workshops')).toContainText('Journée bilan');
+  await home.getByRole('button', { name: /Oublier/ }).click();
+  await expect(home.getByTestId('my-workshops')).toHaveCount(0);
   await closeAll(fac, phone);
 });
