@@ -34,6 +34,8 @@ pub(super) enum Command {
         prefix: String,
         reply: Reply<Vec<String>>,
     },
+    /// Sum the stored bytes of a workshop's docs.
+    WorkshopBytes { wid: String, reply: Reply<u64> },
     /// Answer the reads queued before, then close the connection and stop.
     Stop { reply: oneshot::Sender<()> },
 }
@@ -72,6 +74,10 @@ pub(super) fn run(mut conn: Connection, commands: Receiver<Command>, closed: Arc
                     .map_err(|error| database_error(&error));
                 drop(reply.send(outcome));
             }
+            Command::WorkshopBytes { wid, reply } => {
+                let outcome = workshop_bytes(&mut conn, &wid).map_err(|e| database_error(&e));
+                drop(reply.send(outcome));
+            }
             Command::Stop { reply } => {
                 if let Err((_, error)) = conn.close() {
                     tracing::warn!(error = %error, "closing the read connection failed");
@@ -107,4 +113,26 @@ fn load(conn: &mut Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
         snapshot_seq,
         updates,
     })
+}
+
+/// Snapshots and log entries of `{wid}` and `{wid}.*`, in one read transaction. Doc ids are
+/// `[A-Za-z0-9._-]`, so the range `[wid., wid/)` is exactly the boards (`/` follows `.`).
+fn workshop_bytes(conn: &mut Connection, wid: &str) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let lo = format!("{wid}.");
+    let hi = format!("{wid}/");
+    let snapshots: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM docs \
+             WHERE doc = ?1 OR (doc >= ?2 AND doc < ?3)",
+        )?
+        .query_row(params![wid, lo, hi], |row| row.get(0))?;
+    let log: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates \
+             WHERE doc = ?1 OR (doc >= ?2 AND doc < ?3)",
+        )?
+        .query_row(params![wid, lo, hi], |row| row.get(0))?;
+    tx.finish()?;
+    Ok(u64::try_from(snapshots.saturating_add(log)).unwrap_or(0))
 }
