@@ -74,3 +74,6 @@ mod cluster_sync;
 
 #[path = "integration/cluster_faults.rs"]
 mod cluster_faults;
+
+#[path = "integration/rgpd.rs"]
+mod rgpd;

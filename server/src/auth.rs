@@ -159,6 +159,8 @@ const CACHE_MAX: usize = 10_000;
 pub struct Registry {
     store: Arc<dyn Store>,
     cache: DashMap<String, (Arc<Credentials>, Instant)>,
+    /// Workshops being or having been deleted: their links stop working at once.
+    gone: DashMap<String, ()>,
 }
 
 /// Errors of the credential registry.
@@ -178,11 +180,15 @@ impl Registry {
         Registry {
             store,
             cache: DashMap::new(),
+            gone: DashMap::new(),
         }
     }
 
     /// The credentials of `workshop`, if it exists.
     pub async fn get(&self, workshop: &str) -> Result<Option<Arc<Credentials>>, AuthError> {
+        if self.gone.contains_key(workshop) {
+            return Ok(None);
+        }
         if let Some(c) = self.cache.get(workshop) {
             if c.1.elapsed() < CACHE_TTL {
                 return Ok(Some(c.0.clone()));
@@ -234,6 +240,30 @@ impl Registry {
             .await?;
         self.remember(Arc::new(creds));
         Ok(())
+    }
+
+    /// Makes every link and join code of `workshop` stop working now (it is being deleted).
+    pub fn revoke(&self, workshop: &str) {
+        self.gone.insert(workshop.to_owned(), ());
+        self.cache.remove(workshop);
+    }
+
+    /// Whether `workshop` was deleted while this process runs (its id must not come back as an
+    /// open doc either).
+    pub fn is_revoked(&self, workshop: &str) -> bool {
+        self.gone.contains_key(workshop)
+    }
+
+    /// Ids of every stored workshop.
+    pub async fn workshops(&self) -> Result<Vec<String>, AuthError> {
+        let prefix = creds_key("");
+        Ok(self
+            .store
+            .meta_keys(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+            .collect())
     }
 
     /// The workshop a join code opens, if the code exists and has not expired.

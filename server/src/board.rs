@@ -3,12 +3,14 @@
 //!
 //! Layout:
 //! - [`schema`]: root and field names, [`BoardKind`], ids, palette;
-//! - [`order`]: fractional order keys;
+//! - [`order`]: fractional order keys; [`dates`]: French date labels to sort keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
+//! - [`people`]: the facilitator's groups, the people present, phones asking to be listed;
 //! - `grid`, `timeline`, `accelerator`, `interview`, `icebreaker`: writers per kind, the Rust
 //!   twin of the web client's writers. Test-only (`cfg(test)` or the `test-support` feature the
 //!   integration tests enable): the server itself never edits a board's items, people do, and
-//!   fixtures and tests build realistic boards with them;
+//!   fixtures and tests build realistic boards with them; `discussion` likewise (sub-points of
+//!   grid notes, who ran an interview group);
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
 //! - [`census`]: what the write policies read (board locks, item counts);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
@@ -20,6 +22,9 @@
 #[cfg(any(test, feature = "test-support"))]
 pub mod accelerator;
 pub mod census;
+pub mod dates;
+#[cfg(any(test, feature = "test-support"))]
+pub mod discussion;
 pub mod export;
 mod fields;
 #[cfg(any(test, feature = "test-support"))]
@@ -34,6 +39,7 @@ pub mod icebreaker;
 #[cfg(any(test, feature = "test-support"))]
 pub mod interview;
 pub mod order;
+pub mod people;
 pub mod schema;
 pub mod templates;
 #[cfg(any(test, feature = "test-support"))]

@@ -235,6 +235,11 @@ pub struct Config {
     /// How long an address's wrong join codes are remembered (its proof-of-work window).
     #[arg(long, env = "PALABRE_JOIN_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub join_lockout: Duration,
+
+    /// Delete workshops this long after their date (`90d`), checked at start-up and hourly;
+    /// off when not given (RGPD: the day's papers and notes are personal data).
+    #[arg(long, env = "PALABRE_RETENTION", value_parser = humantime::parse_duration)]
+    pub retention: Option<Duration>,
 }
 
 impl Config {
@@ -291,6 +296,7 @@ impl Config {
             join_pow_bits: 16,
             join_global_per_hour: 300,
             join_lockout: Duration::from_secs(15 * 60),
+            retention: None,
         }
     }
 }

@@ -411,6 +411,24 @@ impl Hub {
         self.inner.rooms.iter().map(|e| e.key().clone()).collect()
     }
 
+    /// Closes the rooms of workshop `wid` (connections closed, commits and compaction done) and
+    /// waits for them, before the workshop is deleted from the store.
+    pub async fn close_workshop(&self, wid: &str) {
+        let entries: Vec<Entry> = self
+            .inner
+            .rooms
+            .iter()
+            .filter(|e| e.key().workshop() == wid)
+            .map(|e| e.value().clone())
+            .collect();
+        for e in entries {
+            let (done, wait) = oneshot::channel();
+            if e.tx.send(RoomMsg::Shutdown { done }).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
     /// Asks every room to close its connections, commit and compact; waits for all of them.
     pub async fn shutdown(&self) {
         let entries: Vec<Entry> = self.inner.rooms.iter().map(|e| e.value().clone()).collect();

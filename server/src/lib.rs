@@ -89,18 +89,8 @@ pub enum ServerError {
     Cluster(#[from] cluster::ClusterError),
 }
 
-/// Formats of a workshop export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// Wiki-ready Markdown report.
-    Md,
-    /// Self-contained printable HTML.
-    Html,
-    /// One row per note or card.
-    Csv,
-    /// Everything, structured.
-    Json,
-}
+/// Formats of a workshop export (one type for the command line and HTTP).
+pub use board::export::Format as ExportFormat;
 
 /// Errors of an offline export.
 #[derive(Debug, thiserror::Error)]
@@ -148,12 +138,7 @@ pub async fn export_stored(
     }
     store.shutdown().await?;
     let view = board::read_workshop(&workshop, &boards);
-    Ok(match format {
-        ExportFormat::Md => board::export::markdown(&view),
-        ExportFormat::Html => board::export::html(&view),
-        ExportFormat::Csv => board::export::csv(&view),
-        ExportFormat::Json => board::export::json(&view),
-    })
+    Ok(format.render(&view))
 }
 
 /// Opens the store the configuration names, off the async executor: PostgreSQL with
@@ -239,6 +224,9 @@ pub async fn run_when_ready(
         store.clone(),
     );
     let app = http::app(state.clone());
+    // Retention runs at start-up (before the first request is served) and then hourly.
+    http::api::retention_sweep(&state).await;
+    http::api::spawn_retention(state.clone());
     let stopping = state.clone();
     if let Ok(addr) = listener.local_addr() {
         ready(addr);

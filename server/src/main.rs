@@ -24,8 +24,8 @@ enum Command {
     Export {
         /// The workshop id (the part of its links after /w/).
         workshop: String,
-        /// Report format.
-        #[arg(long, value_enum, default_value = "md")]
+        /// Report format: md, html, csv or json.
+        #[arg(long, default_value = "md")]
         format: palabre::ExportFormat,
         /// Directory holding palabre.db.
         #[arg(long, env = "PALABRE_DATA_DIR", default_value = "./data")]

@@ -178,6 +178,7 @@ async fn a_viewers_updates_are_refused_and_leave_the_docs_byte_identical() -> Te
                 date: None,
                 place: None,
                 objectives: None,
+                ..MetaPatch::default()
             },
         )
     })
@@ -231,6 +232,7 @@ async fn a_participants_edits_of_the_workshop_doc_are_refused() -> TestResult {
                 date: None,
                 place: None,
                 objectives: None,
+                ..MetaPatch::default()
             },
         )
     })?

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use palabre::board::fixtures::fill_seed_slice;
 use palabre::board::grid::{self, NoteInput};
 use palabre::board::schema::{board_root, field, workshop_root};
+use palabre::board::workshop;
 use palabre::board::Author;
 use serde_json::{json, Value};
 use yrs::{Any, Doc, Map, Out, ReadTxn, Text, Transact};
@@ -61,6 +62,46 @@ async fn seed_day(addr: std::net::SocketAddr) -> TestResult<Day> {
         workshop: w,
         clients,
     })
+}
+
+/// The activity headings of the seed report (shared/seed/journee-bilan-2023-05-09.txt), in order.
+const SEED_ACTIVITIES: [&str; 9] = [
+    "Brise glace \"Confidences et petits papiers\"",
+    "Frise chronologique des temps forts",
+    "Bilan collectif et évolutions pour la suite",
+    "Voir les prochaines actions à prioriser",
+    "Accélérateurs de projet",
+    "Energizer pour faire connaissance et se dynamiser",
+    "Entretiens croisés",
+    "Réflexion collective sur 3 axes d'amélioration",
+    "Bilan de la journée",
+];
+
+/// Letters and digits only, lower case, accents kept apart: how two headings are compared.
+fn fold_heading(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Every activity heading of the report (`## N. title`) is one of the seed's, in the seed's order.
+fn assert_seed_activity_headings(md: &str) {
+    let ours: Vec<&str> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter_map(|h| h.split_once(". ").map(|(_, title)| title))
+        .collect();
+    assert!(ours.len() >= 6, "activity headings: {ours:?}");
+    let mut seed = SEED_ACTIVITIES.iter();
+    for heading in &ours {
+        let folded = fold_heading(&heading.replace(['«', '»'], ""));
+        let found = seed.any(|s| fold_heading(s).contains(&folded));
+        assert!(
+            found,
+            "{heading:?} is not a seed activity heading in the seed's order ({ours:?})"
+        );
+    }
 }
 
 fn assert_same_text(name: &str, expected: &str, actual: &str) {
@@ -136,6 +177,7 @@ async fn seed_day_written_by_websocket_clients_exports_the_golden_report() -> Te
     // The Markdown report is the golden one, byte for byte: it shows no server-made id or time.
     let md = w.export_ok("md").await?;
     assert_same_text("export.md", &fixture("journee-bilan.expected.md")?, &md);
+    assert_seed_activity_headings(&md);
 
     // CSV, field by field: same rows, in the same order, with the same values.
     let expected_rows = csv_rows(&fixture("journee-bilan.expected.csv")?)?;
@@ -170,11 +212,16 @@ async fn seed_day_written_by_websocket_clients_exports_the_golden_report() -> Te
     // HTML is the same report: every board title is there, in agenda order.
     let html = w.export_ok("html").await?;
     let mut at = 0;
-    for b in &w.boards {
-        let title = b.title.replace('\'', "&#39;");
+    let shown: Vec<String> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter_map(|h| h.split_once(". ").map(|(_, t)| t.replace("\\", "")))
+        .collect();
+    for title in &shown {
+        let title = title.replace('\'', "&#39;");
         let found = html.get(at..).and_then(|rest| rest.find(&title));
         let Some(pos) = found else {
-            panic!("board {:?} missing or out of order in export.html", b.title);
+            panic!("board {title:?} missing or out of order in export.html");
         };
         at += pos + title.len();
     }
@@ -396,7 +443,19 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
             .map(str::to_string)
             .collect()
     };
-    let headings_before = headings(&w.export_ok("md").await?);
+    // An empty board prints no columns; once notes are there, these are all its headings.
+    let headings_before: BTreeSet<String> = [
+        "# Bilan",
+        "## 1. Bilan collectif et évolutions pour la suite",
+        "### Créer",
+        "### Maintenir",
+        "### Amplifier",
+        "### Réduire",
+        "### Arrêter",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
 
     let long = "Bénévoles!".repeat(1_000);
     let rtl = "مرحبا بالعالم — שלום \u{202E}evil";
@@ -425,6 +484,22 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
     }
     wait_server_has(&w.ws_url(&board.doc_id, &w.facilitator), &typist).await?;
     typist.close().await;
+    // The facilitator's synthesis is Markdown on purpose, but nothing in it may become markup
+    // other than headings, paragraphs, lists and emphasis under the activity.
+    let bid = board
+        .doc_id
+        .split_once('.')
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    let facilitator = join(&w, &w.id, &w.facilitator).await?;
+    let hostile_synthesis = "# Retour\n\n<script>alert('s')</script>\n\n\
+        - <img src=x onerror=alert(2)>\n  - [lien](javascript:alert(3))\n\n\
+        ```\n</details><h1>x</h1>\n```\n\n| a | b |\n\u{0}\u{1b}[31m";
+    edit_doc(&facilitator, |d| {
+        workshop::set_board_notes(d, &bid, Some(hostile_synthesis), Some("<b>aparté</b>"))
+    })?
+    .map_err(model)?;
+    wait_server_has(&w.ws_url(&w.id, &w.facilitator), &facilitator).await?;
 
     // The server merged every keystroke: the structured export holds each text exactly.
     let export = w.export_json().await?;
@@ -449,10 +524,21 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
     }
 
     let md = w.export_ok("md").await?;
+    let synthesis_headings: BTreeSet<String> = ["### Synthèse", "#### Retour", "### Parenthèses"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
         headings(&md),
-        headings_before,
+        headings_before
+            .union(&synthesis_headings)
+            .cloned()
+            .collect(),
         "user text made Markdown headings"
+    );
+    assert!(
+        !md.contains('\u{0}') && !md.contains('\u{1b}'),
+        "control characters dropped"
     );
     for line in md.lines() {
         for start in ["```", "===", "1. first", "- item", "<"] {
@@ -486,6 +572,17 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
     let lower = html.to_lowercase();
     assert_eq!(lower.matches("<script").count(), 0, "script in HTML");
     assert_eq!(lower.matches("<img").count(), 0, "img in HTML");
+    assert_eq!(
+        lower.matches("<h1").count(),
+        1,
+        "only the report's own title is an h1"
+    );
+    assert_eq!(
+        lower.matches("</details>").count(),
+        lower.matches("<details").count()
+    );
+    assert!(!lower.contains("href=\"javascript"), "no script link");
+    assert!(!html.contains("<b>aparté"), "side remarks escaped");
     assert!(!html.contains("<b>Mallory"));
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(html.contains(&long) && html.contains(emoji) && html.contains(rtl));
@@ -497,7 +594,11 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
             .cloned()
             .unwrap_or_default()
     };
-    assert_eq!(rows.len(), notes.len(), "one CSV row per note, none split");
+    assert_eq!(
+        rows.len(),
+        notes.len() + 2,
+        "one CSV row per note, none split, plus the synthesis and the side remarks"
+    );
     let field_of = |id: &str, name: &str| row(id).get(name).cloned().unwrap_or_default();
     assert_eq!(field_of("h-long", "text"), long);
     assert_eq!(field_of("h-emoji", "text"), emoji);

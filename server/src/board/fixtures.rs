@@ -10,12 +10,14 @@ use rand::SeedableRng;
 use yrs::{Doc, Transact};
 
 use super::accelerator::{self, HeaderPatch, ItemInput};
+use super::discussion;
 use super::fields::{doc_from_update, str_of};
 use super::interview::{self, AnswerInput};
-use super::schema::{field, split_doc_id, Author, ParticipantGroup, Stage};
+use super::people::{self, ParticipantInput};
+use super::schema::{field, split_doc_id, Author, Stage};
 use super::timeline::{self, CardInput};
 use super::workshop::{
-    self, agenda_entries, new_workshop, MetaPatch, NewWorkshop, ParticipantInput, WorkshopParams,
+    self, agenda_entries, new_workshop, EmptyBoards, MetaPatch, NewWorkshop, WorkshopParams,
 };
 use super::{grid, icebreaker, BoardError, WorkshopTemplate};
 
@@ -64,6 +66,8 @@ struct People {
     hugo: Author,
     nadia: Author,
     julien: Author,
+    marc: Author,
+    paul: Author,
     sophie: Author,
     ines: Author,
     lea: Author,
@@ -75,6 +79,8 @@ fn people() -> People {
         hugo: author("p-hugo", "Hugo Lemaire", "Agate"),
         nadia: author("p-nadia", "Nadia Benali", "Foyer résidence Les Epinettes"),
         julien: author("p-julien", "Julien Morel", "CCAS La Ravoire"),
+        marc: author("p-marc", "Marc Dubois", "Agate"),
+        paul: author("p-paul", "Paul Girard", "Centre culturel La Turbine"),
         sophie: author("p-sophie", "Sophie Garnier", "CLEF Chantemerle"),
         ines: author("p-ines", "Inès Caron", "Régie Coup de Pouce"),
         lea: author("p-lea", "Léa Fontaine", "Ville d'Annecy"),
@@ -121,7 +127,101 @@ pub fn fill_seed_slice(workshop: &Doc, boards: &[(String, Doc)]) -> Result<(), B
     fill_five_columns(workshop, boards, &p)?;
     fill_accelerator(workshop, boards, &p)?;
     fill_interview(workshop, boards, &p)?;
-    fill_feedback(workshop, boards, &p)
+    fill_feedback(workshop, boards, &p)?;
+    fill_discussion(workshop, boards, &p)
+}
+
+/// What was said beside what was posted: the review's synthesis and side remarks, next actions
+/// per organisation with nested points, who ran the interview groups, boards renamed as the
+/// seed has them.
+fn fill_discussion(workshop: &Doc, boards: &[(String, Doc)], p: &People) -> Result<(), BoardError> {
+    let (review, _) = board_by_template(workshop, boards, "five-columns", 0)?;
+    workshop::set_board_notes(
+        workshop,
+        &review,
+        Some(
+            "# Retour partagé avec les structures\n\n\
+             ## Maintenir\n\n\
+             - La formation, les cycles de conférence et le réseau de partenaires\n\
+             - La recherche de financements\n\n\
+             ## Amplifier\n\n\
+             - Les liens entre les structures\n\
+             - La connaissance sur le numérique\n\
+             \x20 - les démarches de mobilisation des élus\n\n\
+             ## Questionnement général\n\n\
+             Quelle suite pour le projet ? La ligne de financement actuelle s'arrête.\n",
+        ),
+        Some(
+            "**Espace numérique du quartier :**\n\n\
+             - Qui va tenir la permanence numérique de septembre ?\n\
+             - Proposition : mécénat de compétence ?\n",
+        ),
+    )?;
+    let (actions, doc) = board_by_template(workshop, boards, "next-actions", 0)?;
+    grid::rename_column(doc, "org1", "CCAS La Ravoire : mieux communiquer")?;
+    grid::add_column(doc, "org-agate", "Agate : mobiliser", "yellow", None)?;
+    let notes: [(&str, &str, &str, Option<&str>); 6] = [
+        (
+            "na-1",
+            "org1",
+            "Continuer d'aller à la rencontre des partenaires",
+            None,
+        ),
+        ("na-2", "org1", "Exemples d'application :", None),
+        (
+            "na-3",
+            "org1",
+            "Jeudi, une réunion pour reprendre les ateliers sociolinguistiques",
+            Some("na-2"),
+        ),
+        (
+            "na-4",
+            "org1",
+            "Dans un mois, un rendez-vous avec le département",
+            Some("na-2"),
+        ),
+        (
+            "na-5",
+            "org-agate",
+            "Il reste un enjeu de mobilisation des élus :",
+            None,
+        ),
+        (
+            "na-6",
+            "org-agate",
+            "Inviter des élus à la conférence de clôture de juin",
+            Some("na-5"),
+        ),
+    ];
+    for (i, (id, column, text, parent)) in (0i64..).zip(notes) {
+        grid::add_note(
+            doc,
+            &grid::NoteInput {
+                id: id.to_owned(),
+                column: column.to_owned(),
+                text: text.to_owned(),
+                colour: String::new(),
+                author: p.camille.clone(),
+                created_at: T0 + (100 + i) * MINUTE,
+            },
+            None,
+        )?;
+        if parent.is_some() {
+            discussion::set_note_parent(doc, id, parent)?;
+        }
+    }
+    workshop::set_board_notes(workshop, &actions, None, Some(""))?;
+    let (_, interview) = board_by_template(workshop, boards, "interview", 0)?;
+    discussion::set_group_lead(interview, "g1", &p.marc.name)?;
+    discussion::set_group_lead(interview, "g2", &p.hugo.name)?;
+    let (acc, _) = board_by_template(workshop, boards, "accelerator", 0)?;
+    workshop::rename_board(workshop, &acc, "Accélérateurs de projet")?;
+    let (ice, _) = board_by_template(workshop, boards, "icebreaker", 0)?;
+    workshop::rename_board(
+        workshop,
+        &ice,
+        "Brise glace « Confidences et petits papiers »",
+    )
 }
 
 fn fill_meta(workshop: &Doc, p: &People) -> Result<(), BoardError> {
@@ -132,49 +232,70 @@ fn fill_meta(workshop: &Doc, p: &People) -> Result<(), BoardError> {
             date: Some("2023-05-09".to_owned()),
             place: Some("Chambéry".to_owned()),
             objectives: None,
+            notes_url: Some("https://wiki.example.org/journee-bilan-notes".to_owned()),
+            empty_boards: Some(EmptyBoards::Omit),
         },
     )?;
-    let list = [
+    // The seed's four groups are the template's defaults; people are listed by the facilitator,
+    // with or without a phone (the phone ones accepted from a request).
+    let list: [(&Author, &str, &str, bool); 9] = [
         (
             &p.camille,
             "animatrice, formatrice en coopération",
-            ParticipantGroup::Facilitation,
+            "facilitation",
+            false,
         ),
-        (
-            &p.hugo,
-            "chargé de mission numérique",
-            ParticipantGroup::Facilitation,
-        ),
-        (
-            &p.nadia,
-            "assistante sociale",
-            ParticipantGroup::Accompanied,
-        ),
-        (
-            &p.julien,
-            "conseiller numérique",
-            ParticipantGroup::Accompanied,
-        ),
-        (&p.sophie, "coordinatrice", ParticipantGroup::Accompanied),
-        (&p.ines, "médiatrice sociale", ParticipantGroup::Accompanied),
+        (&p.hugo, "chargé de mission numérique", "team", true),
+        (&p.marc, "directeur du pôle numérique", "team", false),
+        (&p.nadia, "assistante sociale", "accompanied", true),
+        (&p.julien, "conseiller numérique", "accompanied", true),
+        (&p.sophie, "coordinatrice", "accompanied", false),
+        (&p.ines, "médiatrice sociale", "accompanied", true),
         (
             &p.lea,
             "coordination de la médiation numérique",
-            ParticipantGroup::Guests,
+            "guests",
+            false,
         ),
+        (&p.paul, "chargé de projet", "guests", false),
     ];
-    for (who, role, group) in list {
-        workshop::upsert_participant(
-            workshop,
-            &ParticipantInput {
-                id: who.id.clone(),
-                name: who.name.clone(),
-                role: role.to_owned(),
-                organisation: who.organisation.clone(),
-                group,
+    for (who, role, group, phone) in list {
+        // Someone typed their organisation in lower case; the facilitator merges it below.
+        let who = &Author {
+            organisation: if who.id == "p-julien" {
+                "ccas la ravoire".to_owned()
+            } else {
+                who.organisation.clone()
             },
-        )?;
+            ..who.clone()
+        };
+        if phone {
+            people::request_listing(
+                workshop,
+                &people::ListingRequest {
+                    id: who.id.clone(),
+                    name: who.name.clone(),
+                    role: role.to_owned(),
+                    organisation: who.organisation.clone(),
+                },
+                T0,
+            )?;
+            people::accept_request(workshop, &who.id, group)?;
+        } else {
+            people::upsert_participant(
+                workshop,
+                &ParticipantInput {
+                    id: who.id.clone(),
+                    name: who.name.clone(),
+                    role: role.to_owned(),
+                    organisation: who.organisation.clone(),
+                    group: group.to_owned(),
+                    phone,
+                },
+            )?;
+        }
     }
+    people::merge_organisations(workshop, "CCAS La Ravoire")?;
     Ok(())
 }
 
@@ -365,7 +486,7 @@ fn fill_accelerator(
         doc,
         &HeaderPatch {
             owner: Some(p.julien.name.clone()),
-            owner_org: Some(p.julien.organisation.clone()),
+            owner_org: Some("CCAS La Ravoire".to_owned()),
             question: Some("Comment trouver des bénévoles ?".to_owned()),
             context: Some(
                 "Le CCAS reprend les ateliers sociolinguistiques (ASL) jusque-là assurés par le foyer."

@@ -35,6 +35,10 @@ names! {
         AGENDA = "agenda";
         /// Control state keyed by board id.
         CONTROL = "control";
+        /// The facilitator's groups of people (named, ordered).
+        GROUPS = "groups";
+        /// Phones asking to be listed among the people present.
+        REQUESTS = "requests";
     }
 }
 
@@ -107,6 +111,13 @@ names! {
         WHO = "who";
         NEXT = "next";
         PROMPT = "prompt";
+        NOTES_URL = "notesUrl";
+        REPORT_EMPTY = "reportEmpty";
+        SYNTHESIS = "synthesis";
+        REMARKS = "remarks";
+        PARENT = "parent";
+        LEAD = "lead";
+        PHONE = "phone";
     }
 }
 

@@ -81,7 +81,9 @@ fn seed_view_has_the_expected_shape() {
     assert_eq!(view.title, "Journée bilan");
     assert_eq!(view.date, "2023-05-09");
     assert_eq!(view.objectives.len(), 3);
-    assert_eq!(view.participants.len(), 7);
+    assert_eq!(view.participants.len(), 9);
+    assert_eq!(view.groups.len(), 4);
+    assert_eq!(view.participants.iter().filter(|p| p.phone).count(), 4);
     let titles: Vec<&str> = view.boards.iter().map(|b| b.title.as_str()).collect();
     assert_eq!(titles.len(), 9, "{titles:?}");
     assert_eq!(
@@ -93,7 +95,11 @@ fn seed_view_has_the_expected_shape() {
         panic!("second board is the timeline");
     };
     let order: Vec<&str> = t.cards.iter().map(|c| c.sort_key.as_str()).collect();
-    assert_eq!(order, ["2021", "2022-04", "2022-09"]);
+    assert_eq!(
+        order,
+        ["2021", "2022-04", "2022-09"],
+        "stored keys are kept"
+    );
 
     let Some(BoardContent::Grid(g)) = view.boards.get(2).map(|b| &b.content) else {
         panic!("third board is the five-column grid");
@@ -117,7 +123,8 @@ fn seed_view_has_the_expected_shape() {
         panic!("grid");
     };
     // Participants are added after creation, so the template falls back to one column.
-    assert_eq!(na.columns.len(), 1);
+    // The template fell back to one column (people came later); the facilitator added one.
+    assert_eq!(na.columns.len(), 2);
 
     let Some(BoardContent::Icebreaker(ice)) = view.boards.first().map(|b| &b.content) else {
         panic!("first board is the icebreaker");
@@ -181,8 +188,15 @@ fn csv_is_checked_field_by_field() {
         "hidden note exported"
     );
     assert!(rows.iter().any(|r| r.get(col("id")) == Some("ice-2")));
-    // 12 + 4 notes, 3 cards, 7 items, 4 answers, 2 revealed icebreaker notes.
-    assert_eq!(rows.len(), 32);
+    // 12 + 6 + 4 notes, 3 cards, 7 items, 4 answers, 2 revealed icebreaker notes, a synthesis
+    // and side remarks.
+    assert_eq!(rows.len(), 40);
+    let sub = find("na-3");
+    assert_eq!(
+        sub.get(col("parent")),
+        Some("na-2"),
+        "a sub-point names its note"
+    );
 }
 
 #[test]
@@ -354,7 +368,7 @@ fn typescript_fixtures_read_back_as_written() {
     let keys: Vec<&str> = t.cards.iter().map(|c| c.sort_key.as_str()).collect();
     assert_eq!(
         keys,
-        ["2021", "2022-09", "2023"],
+        ["2021-01-01", "2022-09-01", "2023-01-01"],
         "cards typed out of order, shown in date order"
     );
 

@@ -13,7 +13,7 @@ use super::schema::{
     board_root, field, palette_colour, split_doc_id, workshop_root, Author, BoardKind,
     ParticipantGroup, Stage,
 };
-use super::workshop::agenda_entries;
+use super::workshop::{agenda_entries, EmptyBoards};
 
 /// A whole workshop day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,16 +31,49 @@ pub struct WorkshopView {
     pub place: String,
     /// Objectives, one per entry.
     pub objectives: Vec<String>,
+    /// Link to an external notes document (`""` = none).
+    pub notes_url: String,
+    /// What reports do with activities where nothing was noted.
+    pub empty_boards: EmptyBoards,
     /// Template it was created from.
     pub template: String,
     /// Creation time (ms).
     pub created_at: i64,
     /// Board projected right now.
     pub projected: Option<String>,
+    /// The facilitator's groups of people, in order.
+    pub groups: Vec<PeopleGroupView>,
     /// Participants in list order.
     pub participants: Vec<ParticipantView>,
+    /// Phones asking to be listed, oldest first.
+    pub requests: Vec<RequestView>,
     /// Boards in agenda order.
     pub boards: Vec<BoardView>,
+}
+
+/// A group of people, as the facilitator named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeopleGroupView {
+    /// Group id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A phone asking to be listed among the people present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestView {
+    /// The phone's participant id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Organisation.
+    pub organisation: String,
+    /// When it asked (ms).
+    pub created_at: i64,
 }
 
 /// A participant.
@@ -54,8 +87,10 @@ pub struct ParticipantView {
     pub role: String,
     /// Organisation.
     pub organisation: String,
-    /// Group.
-    pub group: ParticipantGroup,
+    /// Group id (one of `groups`, else listed without a group).
+    pub group: String,
+    /// Joined with a phone.
+    pub phone: bool,
 }
 
 /// One board of the agenda with its content.
@@ -74,6 +109,10 @@ pub struct BoardView {
     pub template: String,
     /// Method text.
     pub method: String,
+    /// What was said, as the facilitator or note-takers typed it (Markdown source).
+    pub synthesis: String,
+    /// Side remarks ("Parenthèses"), Markdown source.
+    pub remarks: String,
     /// Creation time (ms).
     pub created_at: i64,
     /// Facilitator's control state.
@@ -159,6 +198,8 @@ pub struct NoteView {
     pub colour: String,
     /// Group id, when grouped (and the group exists).
     pub group: Option<String>,
+    /// The note this one is a sub-point of (when that note exists on the board).
+    pub parent: Option<String>,
     /// Total dot votes.
     pub votes: u32,
     /// Dot votes per voter id.
@@ -267,6 +308,8 @@ pub struct AnswerGroupView {
     pub id: String,
     /// Group name.
     pub name: String,
+    /// Who ran the group ("animé par"), `""` when not said.
+    pub lead: String,
     /// Answers in order.
     pub answers: Vec<AnswerView>,
 }
@@ -343,6 +386,8 @@ pub fn read_workshop(workshop: &Doc, boards: &[(String, Doc)]) -> WorkshopView {
                 title: str_of(&txn, &entry, field::TITLE),
                 template: str_of(&txn, &entry, field::TEMPLATE),
                 method: str_of(&txn, &entry, field::METHOD),
+                synthesis: str_of(&txn, &entry, field::SYNTHESIS),
+                remarks: str_of(&txn, &entry, field::REMARKS),
                 created_at: int_of(&txn, &entry, field::CREATED_AT),
                 id: bid,
                 kind,
@@ -361,13 +406,17 @@ pub fn read_workshop(workshop: &Doc, boards: &[(String, Doc)]) -> WorkshopView {
         date: get(field::DATE),
         place: get(field::PLACE),
         objectives: lines(&get(field::OBJECTIVES)),
+        notes_url: get(field::NOTES_URL),
+        empty_boards: EmptyBoards::parse_lenient(&get(field::REPORT_EMPTY)),
         template: get(field::TEMPLATE),
         created_at: meta
             .as_ref()
             .map(|m| int_of(&txn, m, field::CREATED_AT))
             .unwrap_or(0),
         projected,
+        groups: read_groups(&txn),
         participants: read_participants(&txn),
+        requests: read_requests(&txn),
         boards: board_views,
         id,
     }
@@ -391,10 +440,50 @@ fn read_participants<T: ReadTxn>(txn: &T) -> Vec<ParticipantView> {
             name: str_of(txn, &m, field::NAME),
             role: str_of(txn, &m, field::ROLE),
             organisation: str_of(txn, &m, field::ORGANISATION),
-            group: ParticipantGroup::parse_lenient(&str_of(txn, &m, field::GROUP)),
+            group: str_of(txn, &m, field::GROUP),
+            phone: bool_of(txn, &m, field::PHONE),
             id,
         })
         .collect()
+}
+
+/// The facilitator's groups; a workshop made before groups existed gets the three historical
+/// kinds, so its people stay grouped.
+fn read_groups<T: ReadTxn>(txn: &T) -> Vec<PeopleGroupView> {
+    match root(txn, workshop_root::GROUPS) {
+        Some(root) => in_order(txn, &root, |_| true)
+            .into_iter()
+            .map(|(id, m)| PeopleGroupView {
+                name: str_of(txn, &m, field::NAME),
+                id,
+            })
+            .collect(),
+        None => ParticipantGroup::ALL
+            .into_iter()
+            .map(|g| PeopleGroupView {
+                id: g.as_str().to_owned(),
+                name: g.label_fr().to_owned(),
+            })
+            .collect(),
+    }
+}
+
+fn read_requests<T: ReadTxn>(txn: &T) -> Vec<RequestView> {
+    let Some(root) = root(txn, workshop_root::REQUESTS) else {
+        return Vec::new();
+    };
+    let mut list: Vec<RequestView> = entries(txn, &root)
+        .into_iter()
+        .map(|(id, m)| RequestView {
+            name: str_of(txn, &m, field::NAME),
+            role: str_of(txn, &m, field::ROLE),
+            organisation: str_of(txn, &m, field::ORGANISATION),
+            created_at: int_of(txn, &m, field::CREATED_AT),
+            id,
+        })
+        .collect();
+    list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    list
 }
 
 fn read_control<T: ReadTxn>(txn: &T, c: &MapRef) -> ControlView {
@@ -472,6 +561,9 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
         })
         .unwrap_or_default();
     let mut orphans = Vec::new();
+    let note_ids: BTreeSet<String> = root(txn, board_root::NOTES)
+        .map(|n| entries(txn, &n).into_iter().map(|(id, _)| id).collect())
+        .unwrap_or_default();
     if let Some(notes) = root(txn, board_root::NOTES) {
         // Notes sort by (order, id) globally, so each column receives its notes in order.
         for (id, m) in in_order(txn, &notes, |_| true) {
@@ -482,10 +574,13 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
             let group = Some(str_of(txn, &m, field::GROUP))
                 .filter(|g| groups.iter().any(|known| &known.id == g));
             let voters = counts_of(txn, &m, field::VOTES);
+            let parent =
+                Some(str_of(txn, &m, field::PARENT)).filter(|p| *p != id && note_ids.contains(p));
             let note = NoteView {
                 text: str_of(txn, &m, field::TEXT),
                 colour: colour.to_owned(),
                 group,
+                parent,
                 votes: voters.values().copied().fold(0u32, u32::saturating_add),
                 voters,
                 author: author_of(txn, &m),
@@ -498,15 +593,51 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
             }
         }
     }
+    untangle_parents(&mut orphans, &mut columns);
     if !orphans.is_empty() {
         columns.push(ColumnView {
             id: String::new(),
-            title: "Sans colonne".to_owned(),
+            // Reports name it in their language ("Sans colonne").
+            title: String::new(),
             colour: "grey".to_owned(),
             notes: orphans,
         });
     }
     GridView { columns, groups }
+}
+
+/// Most levels of sub-points under one note (writers refuse deeper; readers flatten).
+pub const MAX_SUBPOINT_DEPTH: usize = 8;
+
+/// Sub-points form a forest: a note whose chain of parents loops (two clients nesting notes
+/// under each other at once) or runs too deep is shown as a note of its own.
+fn untangle_parents(orphans: &mut [NoteView], columns: &mut [ColumnView]) {
+    let parent_of: std::collections::HashMap<String, Option<String>> = columns
+        .iter()
+        .flat_map(|c| &c.notes)
+        .chain(orphans.iter())
+        .map(|n| (n.id.clone(), n.parent.clone()))
+        .collect();
+    let rooted = |id: &str| {
+        let mut at = parent_of.get(id).cloned().flatten();
+        for _ in 0..MAX_SUBPOINT_DEPTH {
+            match at {
+                None => return true,
+                Some(p) if p == id => return false,
+                Some(p) => at = parent_of.get(&p).cloned().flatten(),
+            }
+        }
+        false
+    };
+    for note in columns
+        .iter_mut()
+        .flat_map(|c| c.notes.iter_mut())
+        .chain(orphans.iter_mut())
+    {
+        if note.parent.is_some() && !rooted(&note.id) {
+            note.parent = None;
+        }
+    }
 }
 
 fn read_timeline<T: ReadTxn>(txn: &T) -> TimelineView {
@@ -517,7 +648,11 @@ fn read_timeline<T: ReadTxn>(txn: &T) -> TimelineView {
         .into_iter()
         .map(|(id, m)| CardView {
             when: str_of(txn, &m, field::WHEN),
-            sort_key: str_of(txn, &m, field::SORT_KEY),
+            // Cards written by other clients or older boards may carry no key.
+            sort_key: super::dates::card_key(
+                &str_of(txn, &m, field::SORT_KEY),
+                &str_of(txn, &m, field::WHEN),
+            ),
             title: str_of(txn, &m, field::TITLE),
             person: str_of(txn, &m, field::PERSON),
             organisation: str_of(txn, &m, field::ORGANISATION),
@@ -590,6 +725,7 @@ fn read_interview<T: ReadTxn>(txn: &T) -> InterviewView {
     };
     let questions = list(board_root::QUESTIONS, field::TEXT);
     let groups = list(board_root::GROUPS, field::NAME);
+    let leads = list(board_root::GROUPS, field::LEAD);
     let answers: Vec<(String, String, AnswerView)> = root(txn, board_root::ANSWERS)
         .map(|r| {
             in_order(txn, &r, |_| true)
@@ -615,9 +751,11 @@ fn read_interview<T: ReadTxn>(txn: &T) -> InterviewView {
             .map(|(qid, text)| QuestionView {
                 groups: groups
                     .iter()
-                    .map(|(gid, name)| AnswerGroupView {
+                    .zip(&leads)
+                    .map(|((gid, name), (_, lead))| AnswerGroupView {
                         id: gid.clone(),
                         name: name.clone(),
+                        lead: lead.clone(),
                         answers: answers
                             .iter()
                             .filter(|(q, g, _)| *q == qid && g == gid)

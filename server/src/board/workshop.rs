@@ -16,6 +16,8 @@ use super::schema::{
 use super::templates::{init_board, BoardSpec, WorkshopTemplate, MAX_TITLE};
 use super::BoardError;
 
+pub use super::people::{remove_participant, upsert_participant, ParticipantInput};
+
 /// Longest method or objectives text accepted.
 pub const MAX_LONG_TEXT: usize = 20_000;
 
@@ -123,6 +125,7 @@ pub fn new_workshop(
         set_int(&mut txn, &meta, field::CREATED_AT, created_at);
         set_str(&mut txn, &meta, field::PROJECTED, "");
         root_mut(&mut txn, workshop_root::PARTICIPANTS);
+        super::people::init_groups(&mut txn, params.template);
         root_mut(&mut txn, workshop_root::AGENDA);
         root_mut(&mut txn, workshop_root::CONTROL);
         for spec in params.template.boards() {
@@ -218,9 +221,12 @@ fn accompanied_organisations(txn: &TransactionMut) -> Vec<String> {
         let Some(p) = map_of(txn, &root, &id) else {
             continue;
         };
-        let group = ParticipantGroup::parse_lenient(&str_of(txn, &p, field::GROUP));
+        let group = str_of(txn, &p, field::GROUP);
         let org = str_of(txn, &p, field::ORGANISATION).trim().to_owned();
-        if group == ParticipantGroup::Accompanied && !org.is_empty() && !orgs.contains(&org) {
+        if group == ParticipantGroup::Accompanied.as_str()
+            && !org.is_empty()
+            && !orgs.contains(&org)
+        {
             orgs.push(org);
         }
     }
@@ -302,6 +308,56 @@ pub struct MetaPatch {
     /// New objectives, one per entry.
     #[serde(default)]
     pub objectives: Option<Vec<String>>,
+    /// New link to an external notes document (`""` removes it).
+    #[serde(default)]
+    pub notes_url: Option<String>,
+    /// Whether reports show or leave out activities where nothing was noted.
+    #[serde(default)]
+    pub empty_boards: Option<EmptyBoards>,
+}
+
+/// What reports do with an activity where nothing was noted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmptyBoards {
+    /// Shown once, with a line saying nothing was noted.
+    #[default]
+    Show,
+    /// Left out of the report.
+    Omit,
+}
+
+impl EmptyBoards {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmptyBoards::Show => "show",
+            EmptyBoards::Omit => "omit",
+        }
+    }
+
+    /// Reads a stored name; anything else is `Show`.
+    pub fn parse_lenient(s: &str) -> Self {
+        if s == "omit" {
+            EmptyBoards::Omit
+        } else {
+            EmptyBoards::Show
+        }
+    }
+}
+
+/// Whether a link to a notes document is acceptable: empty, or an http(s) URL.
+fn check_url(url: &str) -> Result<(), BoardError> {
+    let u = url.trim();
+    let lower = u.to_ascii_lowercase();
+    if u.is_empty() || lower.starts_with("https://") || lower.starts_with("http://") {
+        check_len("notesUrl", u, 2_000)
+    } else {
+        Err(BoardError::InvalidField {
+            field: "notesUrl",
+            reason: "must be an http(s) link",
+        })
+    }
 }
 
 /// Updates the workshop's title, date, place or objectives.
@@ -314,6 +370,9 @@ pub fn set_meta(workshop: &Doc, patch: &MetaPatch) -> Result<(), BoardError> {
             check_len(name, v, MAX_TITLE)?;
         }
     }
+    if let Some(u) = &patch.notes_url {
+        check_url(u)?;
+    }
     let objectives = patch.objectives.as_ref().map(|o| o.join("\n"));
     if let Some(o) = &objectives {
         check_len("objectives", o, MAX_LONG_TEXT)?;
@@ -324,6 +383,7 @@ pub fn set_meta(workshop: &Doc, patch: &MetaPatch) -> Result<(), BoardError> {
         (field::TITLE, &patch.title),
         (field::DATE, &patch.date),
         (field::PLACE, &patch.place),
+        (field::NOTES_URL, &patch.notes_url),
     ];
     for (key, value) in fields {
         if let Some(v) = value {
@@ -333,55 +393,35 @@ pub fn set_meta(workshop: &Doc, patch: &MetaPatch) -> Result<(), BoardError> {
     if let Some(o) = &objectives {
         set_text(&mut txn, &meta, field::OBJECTIVES, o);
     }
+    if let Some(e) = patch.empty_boards {
+        set_str(&mut txn, &meta, field::REPORT_EMPTY, e.as_str());
+    }
     Ok(())
 }
 
-/// A participant as written by the facilitator or by a joining client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParticipantInput {
-    /// Participant id (voter id).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    #[serde(default)]
-    pub role: String,
-    /// Organisation.
-    #[serde(default)]
-    pub organisation: String,
-    /// Group.
-    pub group: ParticipantGroup,
-}
-
-/// Adds a participant at the end of the list, or updates their fields if the id exists.
-pub fn upsert_participant(workshop: &Doc, p: &ParticipantInput) -> Result<(), BoardError> {
-    check_id(&p.id)?;
-    check_label("name", &p.name, MAX_TITLE)?;
-    check_len("role", &p.role, MAX_TITLE)?;
-    check_len("organisation", &p.organisation, MAX_TITLE)?;
-    let mut txn = workshop.transact_mut();
-    let root = root_mut(&mut txn, workshop_root::PARTICIPANTS);
-    let entry = match map_of(&txn, &root, &p.id) {
-        Some(m) => m,
-        None => {
-            let order = order_key_at(&txn, &root, None, None, |_| true);
-            let m = new_map(&mut txn, &root, &p.id);
-            set_str(&mut txn, &m, field::ORDER, &order);
-            m
+/// Rewrites an activity's synthesis (Markdown source) or side remarks, merging with concurrent
+/// edits: what the facilitator and note-takers typed during the discussion.
+pub fn set_board_notes(
+    workshop: &Doc,
+    bid: &str,
+    synthesis: Option<&str>,
+    remarks: Option<&str>,
+) -> Result<(), BoardError> {
+    for (name, v) in [("synthesis", synthesis), ("remarks", remarks)] {
+        if let Some(v) = v {
+            check_len(name, v, MAX_LONG_TEXT)?;
         }
-    };
-    set_str(&mut txn, &entry, field::NAME, p.name.trim());
-    set_str(&mut txn, &entry, field::ROLE, p.role.trim());
-    set_str(&mut txn, &entry, field::ORGANISATION, p.organisation.trim());
-    set_str(&mut txn, &entry, field::GROUP, p.group.as_str());
-    Ok(())
-}
-
-/// Removes a participant.
-pub fn remove_participant(workshop: &Doc, id: &str) -> Result<(), BoardError> {
+    }
     let mut txn = workshop.transact_mut();
-    let root = root_mut(&mut txn, workshop_root::PARTICIPANTS);
-    super::fields::delete_item(&mut txn, &root, "participant", id)
+    let agenda = root_mut(&mut txn, workshop_root::AGENDA);
+    let entry = item(&txn, &agenda, "board", bid)?;
+    if let Some(v) = synthesis {
+        set_text(&mut txn, &entry, field::SYNTHESIS, v);
+    }
+    if let Some(v) = remarks {
+        set_text(&mut txn, &entry, field::REMARKS, v);
+    }
+    Ok(())
 }
 
 /// The control map of board `bid`. A board without one (only in a damaged doc, since

@@ -21,14 +21,28 @@ use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
 use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
+mod admin;
 #[cfg(test)]
 mod ts;
+
+/// Deletes the workshops whose retention ran out (`--retention`); returns how many.
+pub async fn retention_sweep(state: &AppState) -> usize {
+    admin::sweep(state).await
+}
+
+/// Sweeps for expired workshops every hour, in the background.
+pub fn spawn_retention(state: AppState) {
+    admin::spawn_sweeper(state);
+}
 
 /// The API's routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/workshops", post(create))
-        .route("/api/workshops/{wid}", get(show))
+        .route(
+            "/api/workshops/{wid}",
+            get(show).delete(admin::delete_workshop),
+        )
         .route("/api/workshops/{wid}/links", get(links))
         .route("/api/workshops/{wid}/rotate", post(rotate))
         .route(
@@ -40,6 +54,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}/boards/{bid}", delete(remove_board))
         .route("/api/workshops/{wid}/{file}", get(export))
         .route("/api/join/{code}", get(join))
+        .merge(admin::routes())
 }
 
 fn now_ms() -> i64 {
@@ -576,31 +591,25 @@ async fn export(
     caller: Caller,
     Path((_, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (ext, mime) = match file.as_str() {
-        "export.md" => ("md", "text/markdown; charset=utf-8"),
-        "export.html" => ("html", "text/html; charset=utf-8"),
-        "export.csv" => ("csv", "text/csv; charset=utf-8"),
-        "export.json" => ("json", "application/json"),
-        _ => {
-            return Err(ApiError::not_found(
-                "no such export (export.md, .html, .csv or .json)",
-            ))
-        }
-    };
+    let format = file
+        .strip_prefix("export.")
+        .and_then(|ext| ext.parse::<board::export::Format>().ok())
+        .filter(|f| file == format!("export.{}", f.ext()))
+        .ok_or_else(|| ApiError::not_found("no such export (export.md, .html, .csv or .json)"))?;
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
-    let body = workshop_view(&state, &wid, move |view| match ext {
-        "md" => board::export::markdown(view),
-        "html" => board::export::html(view),
-        "csv" => board::export::csv(view),
-        _ => board::export::json(view),
+    let (body, name) = workshop_view(&state, &wid, move |view| {
+        (format.render(view), format.file_name(view))
     })
     .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    if ext != "html" {
-        let disposition = format!("attachment; filename=\"palabre-{wid}.{ext}\"");
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.mime()),
+    );
+    if format != board::export::Format::Html {
+        let disposition = format!("attachment; filename=\"{name}\"");
         if let Ok(v) = HeaderValue::from_str(&disposition) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }

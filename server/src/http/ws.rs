@@ -160,7 +160,7 @@ async fn authorize(
         .map_err(ApiError::internal)?
         .is_some();
     if !is_workshop {
-        if state.config.open_docs {
+        if state.config.open_docs && !state.registry.is_revoked(wid) {
             return Ok((DocKind::Open, None, None));
         }
         return Err(match token {

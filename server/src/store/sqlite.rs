@@ -319,6 +319,16 @@ impl Store for SqliteStore {
         self.write(|reply| writer::Command::Delete { doc, reply })
     }
 
+    fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let wid = wid.to_owned();
+        self.write(|reply| writer::Command::DeleteWorkshop { wid, reply })
+    }
+
+    fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let prefix = prefix.to_owned();
+        self.read(|reply| reader::Command::MetaKeys { prefix, reply })
+    }
+
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
         let key = key.to_owned();
         self.read(|reply| reader::Command::GetMeta { key, reply })

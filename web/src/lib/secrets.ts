@@ -23,11 +23,19 @@ export function takeSecret(wid: string, screen: Screen): string | null {
   const fragment = decodeURIComponent(window.location.hash.replace(/^#/, '')).trim();
   if (fragment.length > 0) {
     storage()?.setItem(key(wid, screen), fragment);
-    const clean = window.location.pathname + window.location.search;
-    window.history.replaceState(window.history.state, '', clean);
+    // The facilitator page keeps its secret in the fragment, so a bookmark or a copied address
+    // works on another device; other screens drop it from the address bar and history.
+    if (screen !== 'facilitator') {
+      const clean = window.location.pathname + window.location.search;
+      window.history.replaceState(window.history.state, '', clean);
+    }
     return fragment;
   }
-  return storage()?.getItem(key(wid, screen)) ?? null;
+  const stored = storage()?.getItem(key(wid, screen)) ?? null;
+  if (stored !== null && screen === 'facilitator') {
+    window.history.replaceState(window.history.state, '', `${window.location.pathname}${window.location.search}#${stored}`);
+  }
+  return stored;
 }
 
 export function storeSecret(wid: string, screen: Screen, secret: string): void {

@@ -36,7 +36,7 @@ describe('Rust-made fixtures read by the TypeScript model', () => {
     expect(w).toMatchObject({ version: 1, title: 'Journée bilan', date: '2023-05-09', template: 'journee-bilan' });
     expect(w.objectives.split('\n')).toHaveLength(3);
     expect(w.participants.map((p) => p.group)).toEqual([
-      'facilitation', 'facilitation', 'accompanied', 'accompanied', 'accompanied', 'accompanied', 'guests',
+      'facilitation', 'team', 'team', 'accompanied', 'accompanied', 'accompanied', 'accompanied', 'guests', 'guests',
     ]);
     expect(w.agenda.map((a) => a.kind)).toEqual([
       'icebreaker', 'timeline', 'grid', 'grid', 'accelerator', 'accelerator', 'interview', 'grid', 'grid',
@@ -250,7 +250,7 @@ describe('TypeScript-made fixtures for the Rust side', () => {
     M.addCard(doc, { when: 'septembre 2022', title: 'Reprise', person: 'Sophie', organisation: 'CLEF', quote: 'Une aventure.' }, ts1, 2);
     M.addCard(doc, { when: '2021', title: 'AMI', person: 'Hugo', organisation: 'Agate', quote: 'Prouver l’intérêt.' }, ts1, 3);
     const back = M.readTimeline(reread(write('ts-board-timeline.bin', doc)));
-    expect(back.map((c) => c.sortKey)).toEqual(['2021', '2022-09', '2023']);
+    expect(back.map((c) => c.sortKey)).toEqual(['2021-01-01', '2022-09-01', '2023-01-01']);
   });
 
   it('writes an accelerator board', () => {

@@ -141,14 +141,14 @@ describe('grid', () => {
 
 describe('timeline', () => {
   it('derives sortable keys from free labels', () => {
-    expect(M.sortKeyFromWhen('2021')).toBe('2021');
-    expect(M.sortKeyFromWhen('septembre 2022')).toBe('2022-09');
-    expect(M.sortKeyFromWhen('En septembre 2022')).toBe('2022-09');
+    expect(M.sortKeyFromWhen('2021')).toBe('2021-01-01');
+    expect(M.sortKeyFromWhen('septembre 2022')).toBe('2022-09-01');
+    expect(M.sortKeyFromWhen('En septembre 2022')).toBe('2022-09-01');
     expect(M.sortKeyFromWhen('9 mai 2023')).toBe('2023-05-09');
-    expect(M.sortKeyFromWhen('Février 2020')).toBe('2020-02');
+    expect(M.sortKeyFromWhen('Février 2020')).toBe('2020-02-01');
     expect(M.sortKeyFromWhen('09/05/2023')).toBe('2023-05-09');
     expect(M.sortKeyFromWhen('2022-09-15')).toBe('2022-09-15');
-    expect(M.sortKeyFromWhen('2022 - 2023')).toBe('2022');
+    expect(M.sortKeyFromWhen('2022 - 2023')).toBe('2022-01-01');
     expect(M.sortKeyFromWhen('au début')).toBe('');
   });
 
@@ -264,12 +264,33 @@ describe('workshop', () => {
     expect(M.controlOf(v, 'missing')).toEqual(M.DEFAULT_CONTROL);
   });
 
-  it('lists participants by order and defaults unknown groups to guests', () => {
+  it('lists participants by order and keeps a group id it does not know (listed apart)', () => {
     const doc = workshopDoc();
     M.putParticipant(doc, { id: 'p1', name: 'Animatrice', organisation: 'Coop', group: 'facilitation' });
     M.putParticipant(doc, { id: 'p2', name: 'Invité', organisation: 'Ville', group: 'guests' });
     (doc.getMap('participants').get('p2') as Y.Map<unknown>).set('group', 'aliens');
     const v = M.readWorkshop(doc);
-    expect(v.participants.map((p) => [p.id, p.group])).toEqual([['p1', 'facilitation'], ['p2', 'guests']]);
+    expect(v.participants.map((p) => [p.id, p.group])).toEqual([['p1', 'facilitation'], ['p2', 'aliens']]);
+  });
+
+  it('people: own groups, people without a phone, requests accepted, organisations merged', () => {
+    const doc = workshopDoc();
+    const elus = M.putGroup(doc, 'Élus');
+    const team = M.putGroup(doc, 'Équipe');
+    M.moveGroup(doc, team, 0);
+    expect(M.readWorkshop(doc).groups.map((g) => g.name)).toEqual(['Équipe', 'Élus']);
+    M.putParticipant(doc, { id: 'a', name: 'Ana', organisation: 'CCAS La Ravoire', group: elus });
+    M.putParticipant(doc, { id: 'b', name: 'Bob', organisation: 'ccas la ravoire', group: team });
+    doc.getMap('requests').set('phone1', new Y.Map<unknown>([['name', 'Cléo'], ['organisation', 'Régie'], ['createdAt', 3]]));
+    expect(M.readWorkshop(doc).requests.map((r) => r.name)).toEqual(['Cléo']);
+    M.acceptRequest(doc, 'phone1', team);
+    M.moveParticipant(doc, 'phone1', 0);
+    expect(M.organisationVariants(M.readWorkshop(doc).participants)).toEqual([['CCAS La Ravoire', 'ccas la ravoire']]);
+    expect(M.mergeOrganisations(doc, 'CCAS La Ravoire')).toBe(1);
+    const v = M.readWorkshop(doc);
+    expect(v.requests).toEqual([]);
+    expect(v.participants.map((p) => [p.name, p.phone, p.organisation])).toEqual([
+      ['Cléo', true, 'Régie'], ['Ana', false, 'CCAS La Ravoire'], ['Bob', false, 'CCAS La Ravoire'],
+    ]);
   });
 });

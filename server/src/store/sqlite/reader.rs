@@ -29,6 +29,11 @@ pub(super) enum Command {
         key: String,
         reply: Reply<Option<Vec<u8>>>,
     },
+    /// Keys of the metadata records starting with `prefix`.
+    MetaKeys {
+        prefix: String,
+        reply: Reply<Vec<String>>,
+    },
     /// Sum the stored bytes of a workshop's docs.
     WorkshopBytes { wid: String, reply: Reply<u64> },
     /// Answer the reads queued before, then close the connection and stop.
@@ -54,6 +59,17 @@ pub(super) fn run(mut conn: Connection, commands: Receiver<Command>, closed: Arc
                         statement
                             .query_row(params![key], |row| row.get(0))
                             .optional()
+                    })
+                    .map_err(|error| database_error(&error));
+                drop(reply.send(outcome));
+            }
+            Command::MetaKeys { prefix, reply } => {
+                let outcome = conn
+                    .prepare_cached("SELECT key FROM meta WHERE substr(key, 1, length(?1)) = ?1")
+                    .and_then(|mut statement| {
+                        statement
+                            .query_map(params![prefix], |row| row.get(0))
+                            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
                     })
                     .map_err(|error| database_error(&error));
                 drop(reply.send(outcome));

@@ -31,6 +31,8 @@ pub(super) enum Command {
     },
     /// Remove a doc's snapshot and log.
     Delete { doc: String, reply: Reply<()> },
+    /// Remove every doc of a workshop and the metadata records naming it.
+    DeleteWorkshop { wid: String, reply: Reply<()> },
     /// Insert or replace a metadata record.
     PutMeta {
         key: String,
@@ -55,6 +57,7 @@ impl Command {
             Command::Append { .. }
             | Command::Compact { .. }
             | Command::Delete { .. }
+            | Command::DeleteWorkshop { .. }
             | Command::PutMeta { .. } => true,
         }
     }
@@ -78,6 +81,7 @@ impl Command {
             Command::Append { reply, .. } => drop(reply.send(error(reason))),
             Command::Compact { reply, .. }
             | Command::Delete { reply, .. }
+            | Command::DeleteWorkshop { reply, .. }
             | Command::PutMeta { reply, .. }
             | Command::Flush { reply }
             | Command::Shutdown { reply } => drop(reply.send(error(reason))),
@@ -299,6 +303,32 @@ fn apply(
                 // A deleted doc is a new doc: its log starts again at 1.
                 applied.next_seq.insert(doc.clone(), 1);
             }
+            Command::DeleteWorkshop { wid, .. } => {
+                // `{wid}` and `{wid}.{bid}`: ids never hold a '.', so the prefix is exact.
+                let boards = format!("{wid}.");
+                let docs: Vec<String> = tx
+                    .prepare_cached(
+                        "SELECT doc FROM docs WHERE doc = ?1 OR substr(doc, 1, length(?2)) = ?2
+                         UNION SELECT doc FROM updates
+                         WHERE doc = ?1 OR substr(doc, 1, length(?2)) = ?2",
+                    )?
+                    .query_map(params![wid, boards], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for doc in docs {
+                    tx.prepare_cached("DELETE FROM docs WHERE doc = ?1")?
+                        .execute(params![doc])?;
+                    tx.prepare_cached("DELETE FROM updates WHERE doc = ?1")?
+                        .execute(params![doc])?;
+                    applied.next_seq.insert(doc, 1);
+                }
+                // Records naming the workshop: keyed `…:{wid}`, or holding its id (join codes,
+                // including rotated ones).
+                let suffix = format!(":{wid}");
+                tx.prepare_cached(
+                    "DELETE FROM meta WHERE substr(key, -length(?1)) = ?1 OR value = ?2",
+                )?
+                .execute(params![suffix, wid.as_bytes()])?;
+            }
             Command::PutMeta { key, value, .. } => {
                 tx.prepare_cached(
                     "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -351,6 +381,7 @@ fn answer(command: Command, seqs: &mut impl Iterator<Item = Seq>) {
         }
         Command::Compact { reply, .. }
         | Command::Delete { reply, .. }
+        | Command::DeleteWorkshop { reply, .. }
         | Command::PutMeta { reply, .. }
         | Command::Flush { reply }
         | Command::Shutdown { reply } => drop(reply.send(ok())),

@@ -1,6 +1,7 @@
 //! Board docs (board-schema §3–4): reading each kind into plain views and writing people's edits.
 import * as Y from 'yjs';
 import { childMap, entries, num, setIfChanged, setText, str, text, type YMap } from './fields';
+import { cardKey, sortKeyOf } from '../dates';
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
 import { asKind } from './workshop';
@@ -297,7 +298,8 @@ export function readTimeline(doc: Y.Doc): Card[] {
     ([id, m]): Card => ({
       id,
       when: str(m, FIELD.WHEN),
-      sortKey: str(m, FIELD.SORT_KEY),
+      // Cards written by other clients or older boards may carry no key: derive it from `when`.
+      sortKey: cardKey(str(m, FIELD.SORT_KEY), str(m, FIELD.WHEN)),
       title: text(m, FIELD.TITLE),
       person: str(m, FIELD.PERSON),
       organisation: str(m, FIELD.ORGANISATION),
@@ -316,49 +318,12 @@ export function readTimeline(doc: Y.Doc): Card[] {
   });
 }
 
-const MONTHS: Record<string, number> = {
-  janvier: 1, janv: 1, jan: 1, january: 1,
-  fevrier: 2, fevr: 2, fev: 2, feb: 2, february: 2,
-  mars: 3, mar: 3, march: 3,
-  avril: 4, avr: 4, apr: 4, april: 4,
-  mai: 5, may: 5,
-  juin: 6, june: 6, jun: 6,
-  juillet: 7, juil: 7, july: 7, jul: 7,
-  aout: 8, aug: 8, august: 8,
-  septembre: 9, sept: 9, sep: 9, september: 9,
-  octobre: 10, oct: 10, october: 10,
-  novembre: 11, nov: 11, november: 11,
-  decembre: 12, dec: 12, december: 12,
-};
-
 /**
- * A sortable ISO key from a free "when" label: "2021" → "2021", "septembre 2022" → "2022-09",
- * "9 mai 2023" / "09/05/2023" / "2023-05-09" → "2023-05-09"; "" when no year is found.
+ * A sortable key from a free "when" label ("mai 2021" → "2021-05-01", "fin 2021" → "2021-11-01");
+ * "" when no year is found. See ../dates.ts.
  */
 export function sortKeyFromWhen(label: string): string {
-  const plain = label
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase();
-  const iso = /\b(\d{4})-(\d{2})(?:-(\d{2}))?\b/.exec(plain);
-  if (iso?.[1] && iso[2]) return iso[3] ? `${iso[1]}-${iso[2]}-${iso[3]}` : `${iso[1]}-${iso[2]}`;
-  const dmy = /\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b/.exec(plain);
-  if (dmy?.[1] && dmy[2] && dmy[3]) return `${dmy[3]}-${dmy[2].padStart(2, '0')}-${dmy[1].padStart(2, '0')}`;
-  const my = /\b(\d{1,2})[/.](\d{4})\b/.exec(plain);
-  if (my?.[1] && my[2]) return `${my[2]}-${my[1].padStart(2, '0')}`;
-  const year = /\b(1[89]\d{2}|2\d{3})\b/.exec(plain);
-  if (!year?.[1]) return '';
-  const before = plain.slice(0, year.index);
-  const words = before.match(/[a-z]+|\d{1,2}/g) ?? [];
-  const last = words[words.length - 1];
-  const month = last === undefined ? undefined : MONTHS[last];
-  if (month === undefined) return year[1];
-  const mm = String(month).padStart(2, '0');
-  const day = words[words.length - 2];
-  if (day !== undefined && /^\d{1,2}$/.test(day) && Number(day) >= 1 && Number(day) <= 31) {
-    return `${year[1]}-${mm}-${day.padStart(2, '0')}`;
-  }
-  return `${year[1]}-${mm}`;
+  return sortKeyOf(label);
 }
 
 export interface CardFields {

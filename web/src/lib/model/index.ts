@@ -6,3 +6,5 @@ export { between, keyAt, isValidKey } from './order';
 export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
 export * from './schema.gen';
+// The workshop's own groups: a group id is any string, not only the historical kinds.
+export { type ParticipantGroup } from './workshop';

@@ -11,6 +11,8 @@ export const WORKSHOP_ROOT = {
   PARTICIPANTS: 'participants',
   AGENDA: 'agenda',
   CONTROL: 'control',
+  GROUPS: 'groups',
+  REQUESTS: 'requests',
 } as const;
 
 /** Roots of a board doc. */
@@ -71,6 +73,13 @@ export const FIELD = {
   WHO: 'who',
   NEXT: 'next',
   PROMPT: 'prompt',
+  NOTES_URL: 'notesUrl',
+  REPORT_EMPTY: 'reportEmpty',
+  SYNTHESIS: 'synthesis',
+  REMARKS: 'remarks',
+  PARENT: 'parent',
+  LEAD: 'lead',
+  PHONE: 'phone',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */

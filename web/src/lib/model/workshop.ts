@@ -4,16 +4,33 @@ import { bool, childMap, entries, num, setIfChanged, setText, str, text, type YM
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
 
-import {
-  BOARD_KINDS,
-  FIELD,
-  PARTICIPANT_GROUPS as GROUPS,
-  WORKSHOP_ROOT,
-  type BoardKind,
-  type ParticipantGroup,
-} from './schema.gen';
+import { BOARD_KINDS, FIELD, WORKSHOP_ROOT, type BoardKind } from './schema.gen';
 
-export { BOARD_KINDS, GROUPS, type BoardKind, type ParticipantGroup };
+export { BOARD_KINDS, type BoardKind };
+/** Ids of the historical group kinds; a workshop doc without a `groups` root shows these. */
+export const GROUPS = ['facilitation', 'accompanied', 'guests'] as const;
+const LEGACY_GROUP_NAMES: Record<string, string> = {
+  facilitation: 'Animation',
+  accompanied: 'Structures accompagnées',
+  guests: 'Invités',
+};
+/** A group id: one of the workshop's own groups (board-schema §2). */
+export type ParticipantGroup = string;
+export type EmptyBoards = 'show' | 'omit';
+
+export interface PeopleGroup {
+  id: string;
+  name: string;
+  order: string;
+}
+
+export interface ListingRequest {
+  id: string;
+  name: string;
+  role: string;
+  organisation: string;
+  createdAt: number;
+}
 
 export function asKind(value: string): BoardKind | null {
   return (BOARD_KINDS as readonly string[]).includes(value) ? (value as BoardKind) : null;
@@ -26,6 +43,10 @@ export interface AgendaEntry {
   kind: BoardKind | null;
   template: string;
   method: string;
+  /** What was said (Markdown source), typed by the facilitator or note-takers. */
+  synthesis: string;
+  /** Side remarks ("Parenthèses"), Markdown source. */
+  remarks: string;
   order: string;
   createdAt: number;
 }
@@ -52,6 +73,7 @@ export interface Participant {
   role: string;
   organisation: string;
   group: ParticipantGroup;
+  phone: boolean;
   order: string;
 }
 
@@ -62,10 +84,14 @@ export interface WorkshopView {
   date: string;
   place: string;
   objectives: string;
+  notesUrl: string;
+  emptyBoards: EmptyBoards;
   template: string;
   createdAt: number;
   projected: string;
+  groups: PeopleGroup[];
   participants: Participant[];
+  requests: ListingRequest[];
   agenda: AgendaEntry[];
   control: ReadonlyMap<string, Control>;
 }
@@ -75,6 +101,8 @@ const roots = (doc: Y.Doc) => ({
   participants: doc.getMap(WORKSHOP_ROOT.PARTICIPANTS) as YMap,
   agenda: doc.getMap(WORKSHOP_ROOT.AGENDA) as YMap,
   control: doc.getMap(WORKSHOP_ROOT.CONTROL) as YMap,
+  groups: doc.getMap(WORKSHOP_ROOT.GROUPS) as YMap,
+  requests: doc.getMap(WORKSHOP_ROOT.REQUESTS) as YMap,
 });
 
 function readControl(map: YMap): Control {
@@ -100,7 +128,8 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
       name: str(m, FIELD.NAME),
       role: str(m, FIELD.ROLE),
       organisation: str(m, FIELD.ORGANISATION),
-      group: (GROUPS as readonly string[]).includes(group) ? (group as ParticipantGroup) : 'guests',
+      group,
+      phone: bool(m, FIELD.PHONE),
       order: str(m, FIELD.ORDER),
     };
   });
@@ -112,11 +141,29 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
       kind: asKind(str(m, FIELD.KIND)),
       template: str(m, FIELD.TEMPLATE),
       method: text(m, FIELD.METHOD),
+      synthesis: text(m, FIELD.SYNTHESIS),
+      remarks: text(m, FIELD.REMARKS),
       order: str(m, FIELD.ORDER),
       createdAt: num(m, FIELD.CREATED_AT),
     }),
   );
   agenda.sort(byOrder);
+  const groupEntries = entries(r.groups);
+  const groups: PeopleGroup[] =
+    groupEntries.length > 0 || doc.share.has('groups')
+      ? groupEntries.map(([id, m]) => ({ id, name: str(m, 'name'), order: str(m, 'order') }))
+      : GROUPS.map((id, i) => ({ id, name: LEGACY_GROUP_NAMES[id] ?? id, order: String(i) }));
+  groups.sort(byOrder);
+  const requests = entries(r.requests).map(
+    ([id, m]): ListingRequest => ({
+      id,
+      name: str(m, 'name'),
+      role: str(m, 'role'),
+      organisation: str(m, 'organisation'),
+      createdAt: num(m, 'createdAt'),
+    }),
+  );
+  requests.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   const control = new Map<string, Control>();
   for (const [id, m] of entries(r.control)) control.set(id, readControl(m));
   return {
@@ -126,10 +173,14 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
     date: str(r.meta, FIELD.DATE),
     place: str(r.meta, FIELD.PLACE),
     objectives: text(r.meta, FIELD.OBJECTIVES),
+    notesUrl: str(r.meta, FIELD.NOTES_URL),
+    emptyBoards: str(r.meta, FIELD.REPORT_EMPTY) === 'omit' ? 'omit' : 'show',
     template: str(r.meta, FIELD.TEMPLATE),
     createdAt: num(r.meta, FIELD.CREATED_AT),
     projected: str(r.meta, FIELD.PROJECTED),
+    groups,
     participants,
+    requests,
     agenda,
     control,
   };
@@ -145,7 +196,7 @@ export function setProjected(doc: Y.Doc, bid: string): void {
   setIfChanged(roots(doc).meta, FIELD.PROJECTED, bid);
 }
 
-export function setMeta(doc: Y.Doc, field: typeof FIELD.TITLE | typeof FIELD.DATE | typeof FIELD.PLACE, value: string): void {
+export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place' | 'notesUrl', value: string): void {
   setIfChanged(roots(doc).meta, field, value);
 }
 
@@ -156,6 +207,16 @@ export function setObjectives(doc: Y.Doc, value: string): void {
 export function renameBoard(doc: Y.Doc, bid: string, title: string): void {
   const entry = childMap(roots(doc).agenda, bid);
   if (entry !== null) setIfChanged(entry, FIELD.TITLE, title);
+}
+
+export function setEmptyBoards(doc: Y.Doc, value: EmptyBoards): void {
+  setIfChanged(roots(doc).meta, 'reportEmpty', value);
+}
+
+/** Rewrites an activity's synthesis or side remarks (Y.Text, merging with other typists). */
+export function setBoardNotes(doc: Y.Doc, bid: string, field: 'synthesis' | 'remarks', value: string): void {
+  const entry = childMap(roots(doc).agenda, bid);
+  if (entry !== null) doc.transact(() => setText(entry, field, value));
 }
 
 export function setMethod(doc: Y.Doc, bid: string, method: string): void {
@@ -229,6 +290,7 @@ export interface NewParticipant {
   organisation: string;
   role?: string;
   group: ParticipantGroup;
+  phone?: boolean;
 }
 
 /** Adds (or updates, same id) a person on the workshop's list of who was there. */
@@ -243,12 +305,103 @@ export function putParticipant(doc: Y.Doc, p: NewParticipant): string {
       entry.set(FIELD.ORDER, keyAt(list.map((x) => x.order), list.length));
       r.participants.set(id, entry);
     }
-    setIfChanged(entry, FIELD.NAME, p.name);
-    setIfChanged(entry, FIELD.ORGANISATION, p.organisation);
-    setIfChanged(entry, FIELD.ROLE, p.role ?? str(entry, FIELD.ROLE));
-    setIfChanged(entry, FIELD.GROUP, p.group);
+    setIfChanged(entry, 'name', p.name);
+    setIfChanged(entry, 'organisation', p.organisation);
+    setIfChanged(entry, 'role', p.role ?? str(entry, FIELD.ROLE));
+    setIfChanged(entry, 'group', p.group);
+    setIfChanged(entry, 'phone', p.phone ?? bool(entry, FIELD.PHONE));
   });
   return id;
+}
+
+/** Moves a person to `index` of the displayed list. */
+export function moveParticipant(doc: Y.Doc, id: string, index: number): void {
+  const entry = childMap(roots(doc).participants, id);
+  if (entry === null) return;
+  const others = readWorkshop(doc).participants.filter((p) => p.id !== id);
+  entry.set('order', keyAt(others.map((p) => p.order), index));
+}
+
+/** Adds (or renames) one of the facilitator's groups. */
+export function putGroup(doc: Y.Doc, name: string, id?: string): string {
+  const r = roots(doc);
+  const gid = id ?? newId();
+  doc.transact(() => {
+    const existing = childMap(r.groups, gid);
+    const entry = existing ?? new Y.Map<unknown>();
+    if (existing === null) {
+      const list = readWorkshop(doc).groups.filter((g) => r.groups.has(g.id));
+      entry.set('order', keyAt(list.map((g) => g.order), list.length));
+      r.groups.set(gid, entry);
+    }
+    setIfChanged(entry, 'name', name.trim());
+  });
+  return gid;
+}
+
+export function removeGroup(doc: Y.Doc, id: string): void {
+  roots(doc).groups.delete(id);
+}
+
+export function moveGroup(doc: Y.Doc, id: string, index: number): void {
+  const entry = childMap(roots(doc).groups, id);
+  if (entry === null) return;
+  const others = readWorkshop(doc).groups.filter((g) => g.id !== id);
+  entry.set('order', keyAt(others.map((g) => g.order), index));
+}
+
+/** Accepts a phone's request to be listed: the person joins `group`, the request goes. */
+export function acceptRequest(doc: Y.Doc, id: string, group: ParticipantGroup): void {
+  const r = roots(doc);
+  const req = readWorkshop(doc).requests.find((x) => x.id === id);
+  if (req === undefined) return;
+  doc.transact(() => {
+    putParticipant(doc, { id, name: req.name, role: req.role, organisation: req.organisation, group, phone: true });
+    r.requests.delete(id);
+  });
+}
+
+export function dismissRequest(doc: Y.Doc, id: string): void {
+  roots(doc).requests.delete(id);
+}
+
+/** An organisation's name folded for comparison (case, accents, spaces, punctuation ignored). */
+export function organisationKey(name: string): string {
+  return name
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\p{L}\p{N}]/gu, '');
+}
+
+/** Spellings of the same organisation used by several people: [[spelling, …], …]. */
+export function organisationVariants(people: readonly Participant[]): string[][] {
+  const by = new Map<string, Set<string>>();
+  for (const p of people) {
+    const org = p.organisation.trim();
+    if (org === '') continue;
+    const key = organisationKey(org);
+    const set = by.get(key) ?? new Set<string>();
+    set.add(org);
+    by.set(key, set);
+  }
+  return [...by.values()].filter((s) => s.size > 1).map((s) => [...s]);
+}
+
+/** Gives every person whose organisation folds like `into` exactly that spelling. */
+export function mergeOrganisations(doc: Y.Doc, into: string): number {
+  const key = organisationKey(into);
+  let changed = 0;
+  doc.transact(() => {
+    for (const [, m] of entries(roots(doc).participants)) {
+      const org = str(m, 'organisation');
+      if (org !== into && organisationKey(org) === key) {
+        m.set('organisation', into);
+        changed += 1;
+      }
+    }
+  });
+  return changed;
 }
 
 export function removeParticipant(doc: Y.Doc, id: string): void {
