@@ -48,3 +48,6 @@ mod workshops;
 
 #[path = "integration/security.rs"]
 mod security;
+
+#[path = "integration/phases.rs"]
+mod phases;

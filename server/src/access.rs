@@ -7,7 +7,8 @@
 
 use dashmap::DashMap;
 
-use crate::board::schema::{board_root, field, workshop_root};
+use crate::board::phase::BoardRules;
+use crate::board::schema::board_root;
 
 /// A connection's write rights on one doc.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +22,7 @@ pub enum Access {
 }
 
 /// Why a write was refused; sent to the client as a y-protocols permission-denied message.
-pub const LOCKED: &str = "this board is locked by the facilitator";
+pub const LOCKED: &str = crate::board::phase::LOCKED;
 
 impl Access {
     /// Whether an update to `doc_id` is allowed now.
@@ -29,8 +30,10 @@ impl Access {
         match self {
             Access::Full => Ok(()),
             Access::ReadOnly(reason) => Err(reason),
-            Access::UnlessLocked if locks.is_locked(doc_id) => Err(LOCKED),
-            Access::UnlessLocked => Ok(()),
+            Access::UnlessLocked => match locks.rules(doc_id) {
+                Some(rules) => rules.forbids_all().map_or(Ok(()), Err),
+                None => Ok(()),
+            },
         }
     }
 
@@ -45,10 +48,11 @@ pub const VIEWER: &str = "this link is read-only (projector)";
 /// Reason given to a participant that tries to change the workshop doc.
 pub const WORKSHOP_DOC: &str = "only the facilitator can change the agenda and controls";
 
-/// Board doc id -> locked, as last published by the workshop rooms.
+/// Board doc id -> the board's rules (lock, phase, stage), as last published by the workshop
+/// rooms.
 #[derive(Debug, Default)]
 pub struct Locks {
-    locked: DashMap<String, bool>,
+    rules: DashMap<String, BoardRules>,
     /// Workshops whose locks have been published at least once since start.
     known: dashmap::DashSet<String>,
 }
@@ -56,7 +60,12 @@ pub struct Locks {
 impl Locks {
     /// Whether the board doc `doc_id` is locked.
     pub fn is_locked(&self, doc_id: &str) -> bool {
-        self.locked.get(doc_id).is_some_and(|l| *l)
+        self.rules.get(doc_id).is_some_and(|r| r.locked)
+    }
+
+    /// The rules participants write under on board doc `doc_id`, when its workshop set any.
+    pub fn rules(&self, doc_id: &str) -> Option<BoardRules> {
+        self.rules.get(doc_id).map(|r| r.clone())
     }
 
     /// Whether workshop `wid` has published its locks since start.
@@ -64,44 +73,30 @@ impl Locks {
         self.known.contains(wid)
     }
 
-    /// Replaces the lock state of every board of workshop `wid`.
-    pub fn publish(&self, wid: &str, boards: impl IntoIterator<Item = (String, bool)>) {
+    /// Replaces the rules of every board of workshop `wid`.
+    pub fn publish(&self, wid: &str, boards: impl IntoIterator<Item = (String, BoardRules)>) {
         if !self.known.contains(wid) {
             self.known.insert(wid.to_string());
         }
         let prefix = format!("{wid}.");
-        self.locked.retain(|doc, _| !doc.starts_with(&prefix));
-        for (bid, locked) in boards {
-            if locked {
-                self.locked.insert(format!("{prefix}{bid}"), true);
+        let boards: Vec<(String, BoardRules)> = boards
+            .into_iter()
+            .map(|(bid, rules)| (format!("{prefix}{bid}"), rules))
+            .collect();
+        self.rules
+            .retain(|doc, _| !doc.starts_with(&prefix) || boards.iter().any(|(d, _)| d == doc));
+        for (doc, rules) in boards {
+            let changed = self.rules.get(&doc).is_none_or(|r| *r != rules);
+            if changed {
+                self.rules.insert(doc, rules);
             }
         }
     }
 }
 
-/// The lock state of every board listed in a workshop doc's `control` map
-/// (docs/board-schema.md §2). Anything malformed reads as unlocked.
-pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, bool)> {
-    use yrs::{Map, Out, ReadTxn, Transact};
-    let txn = workshop.transact();
-    let Some(control) = txn.get_map(workshop_root::CONTROL) else {
-        return Vec::new();
-    };
-    control
-        .iter(&txn)
-        .map(|(bid, entry)| {
-            let locked = match entry {
-                Out::YMap(m) => {
-                    matches!(
-                        m.get(&txn, field::LOCKED),
-                        Some(Out::Any(yrs::Any::Bool(true)))
-                    )
-                }
-                _ => false,
-            };
-            (bid.to_string(), locked)
-        })
-        .collect()
+/// The rules of every board listed in a workshop doc (docs/board-schema.md §2).
+pub fn locked_boards(workshop: &yrs::Doc) -> Vec<(String, BoardRules)> {
+    crate::board::phase::rules_of(workshop)
 }
 
 /// How many items people have put on a board: notes, cards, accelerator items, answers
@@ -129,7 +124,17 @@ mod tests {
     fn participants_write_until_the_board_is_locked() {
         let locks = Locks::default();
         assert!(Access::UnlessLocked.may_write("w.b1", &locks).is_ok());
-        locks.publish("w", [("b1".to_string(), true), ("b2".to_string(), false)]);
+        let locked = BoardRules {
+            locked: true,
+            ..BoardRules::default()
+        };
+        locks.publish(
+            "w",
+            [
+                ("b1".to_string(), locked),
+                ("b2".to_string(), BoardRules::default()),
+            ],
+        );
         assert_eq!(Access::UnlessLocked.may_write("w.b1", &locks), Err(LOCKED));
         assert!(Access::UnlessLocked.may_write("w.b2", &locks).is_ok());
         assert!(Access::Full.may_write("w.b1", &locks).is_ok());

@@ -5,6 +5,7 @@
 //! - [`schema`]: root and field names, [`BoardKind`], ids, palette;
 //! - [`order`]: fractional order keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
+//! - [`phase`]: what participants may change under a board's phase and accelerator stage;
 //! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
@@ -20,6 +21,7 @@ pub mod grid;
 pub mod icebreaker;
 pub mod interview;
 pub mod order;
+pub mod phase;
 pub mod schema;
 pub mod templates;
 pub mod timeline;

@@ -495,6 +495,14 @@ impl Room {
                 }
                 let items_before =
                     (access != Access::Full).then(|| crate::access::item_count(&self.doc));
+                // What the board's phase and stage put out of a participant's reach.
+                let guarded = (access == Access::UnlessLocked)
+                    .then(|| self.locks.rules(&self.doc_id))
+                    .flatten()
+                    .map(|rules| {
+                        let before = crate::board::phase::protected(&self.doc, &rules);
+                        (rules, before)
+                    });
                 self.too_deep
                     .store(false, std::sync::atomic::Ordering::Relaxed);
                 match self.apply_client_update(&update) {
@@ -518,6 +526,17 @@ impl Room {
                             self.deny(conn, "too_many_items", "this board is full");
                             self.recover().await;
                             return;
+                        }
+                        if let Some((rules, before)) = guarded {
+                            let after = crate::board::phase::protected(&self.doc, &rules);
+                            if let Err(reason) =
+                                crate::board::phase::verdict_for(&rules, &before, &after)
+                            {
+                                // Undo by rebuilding from storage, which never saw this update.
+                                self.deny(conn, "phase_denied", reason);
+                                self.recover().await;
+                                return;
+                            }
                         }
                         self.doc_bytes += update.len() as u64;
                         self.push(update, None);

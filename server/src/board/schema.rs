@@ -89,6 +89,10 @@ pub mod field {
     pub const WHO: &str = "who";
     pub const NEXT: &str = "next";
     pub const PROMPT: &str = "prompt";
+    pub const PHASE: &str = "phase";
+    pub const FOCUS: &str = "focus";
+    pub const DISPLAY: &str = "display";
+    pub const JOIN_PANEL: &str = "joinPanel";
 }
 
 /// The kinds of board a workshop agenda can hold.
