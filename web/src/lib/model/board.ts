@@ -278,6 +278,25 @@ export function renameColumn(doc: Y.Doc, id: string, title: string): void {
   edit(doc, root(doc, 'columns'), id, (m) => setIfChanged(m, 'title', title));
 }
 
+export function setColumnColour(doc: Y.Doc, id: string, c: Colour): void {
+  edit(doc, root(doc, 'columns'), id, (m) => setIfChanged(m, 'colour', c));
+}
+
+/** Moves an entry of an ordered collection to `index` of the others (fractional keys, §1.2). */
+function moveEntry(doc: Y.Doc, collection: YMap, id: string, index: number): void {
+  const keys = orderKeys(collection, () => true, id);
+  edit(doc, collection, id, (m) => m.set('order', keyAt(keys, index)));
+}
+
+export function moveColumn(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, 'columns'), id, index);
+}
+
+/** Deletes a column; its notes stay and are shown under "Sans colonne" (§4.1) until moved. */
+export function deleteColumn(doc: Y.Doc, id: string): void {
+  root(doc, 'columns').delete(id);
+}
+
 // ---------------------------------------------------------------- timeline (§4.2)
 
 export interface Card extends Authored {
@@ -582,6 +601,39 @@ export function addInterviewGroup(doc: Y.Doc, name: string): string {
     m.set('name', name);
     m.set('order', order);
   });
+}
+
+export function renameInterviewGroup(doc: Y.Doc, id: string, name: string): void {
+  edit(doc, root(doc, 'groups'), id, (m) => setIfChanged(m, 'name', name));
+}
+
+export function moveInterviewGroup(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, 'groups'), id, index);
+}
+
+export function deleteInterviewGroup(doc: Y.Doc, id: string): void {
+  root(doc, 'groups').delete(id);
+}
+
+export function addQuestion(doc: Y.Doc, text: string): string {
+  const questions = root(doc, 'questions');
+  const order = appendKey(questions, () => true);
+  return addEntry(doc, questions, (m) => {
+    m.set('text', text);
+    m.set('order', order);
+  });
+}
+
+export function renameQuestion(doc: Y.Doc, id: string, text: string): void {
+  edit(doc, root(doc, 'questions'), id, (m) => setIfChanged(m, 'text', text));
+}
+
+export function moveQuestion(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, 'questions'), id, index);
+}
+
+export function deleteQuestion(doc: Y.Doc, id: string): void {
+  root(doc, 'questions').delete(id);
 }
 
 // ---------------------------------------------------------------- icebreaker (§4.5)

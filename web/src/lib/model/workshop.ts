@@ -24,8 +24,27 @@ export interface AgendaEntry {
   createdAt: number;
 }
 
+/** A board's phase (schema §2 `control.phase`): what participants may do now. */
+export const PHASES = ['writing', 'voting', 'closed'] as const;
+export type Phase = (typeof PHASES)[number];
+/** An accelerator's stages, opened one by one by the facilitator (schema §2 `control.stage`). */
+export const STAGES = ['problem', 'questions', 'reformulation', 'ideas', 'actions'] as const;
+export type Stage = (typeof STAGES)[number];
+/** How the projector shows a board (schema §2 `control.display`). */
+export const DISPLAYS = ['board', 'votes', 'results'] as const;
+export type Display = (typeof DISPLAYS)[number];
+
+function oneOf<T extends string>(list: readonly T[], value: string): T {
+  return (list as readonly string[]).includes(value) ? (value as T) : (list[0] as T);
+}
+
 export interface Control {
   locked: boolean;
+  phase: Phase;
+  stage: Stage;
+  display: Display;
+  /** Column, interview question or timeline card shown alone on the projector; `""` = none. */
+  focus: string;
   revealAll: boolean;
   revealed: ReadonlySet<string>;
   timerEnd: number;
@@ -34,6 +53,10 @@ export interface Control {
 
 export const DEFAULT_CONTROL: Control = {
   locked: false,
+  phase: 'writing',
+  stage: 'problem',
+  display: 'board',
+  focus: '',
   revealAll: false,
   revealed: new Set(),
   timerEnd: 0,
@@ -59,6 +82,8 @@ export interface WorkshopView {
   template: string;
   createdAt: number;
   projected: string;
+  /** The projector's join panel: `full` sidebar or a corner `badge`. */
+  joinPanel: 'full' | 'badge';
   participants: Participant[];
   agenda: AgendaEntry[];
   control: ReadonlyMap<string, Control>;
@@ -78,6 +103,10 @@ function readControl(map: YMap): Control {
   });
   return {
     locked: bool(map, 'locked'),
+    phase: oneOf(PHASES, str(map, 'phase')),
+    stage: oneOf(STAGES, str(map, 'stage')),
+    display: oneOf(DISPLAYS, str(map, 'display')),
+    focus: str(map, 'focus'),
     revealAll: bool(map, 'revealAll'),
     revealed,
     timerEnd: num(map, 'timerEnd'),
@@ -123,6 +152,7 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
     template: str(r.meta, 'template'),
     createdAt: num(r.meta, 'createdAt'),
     projected: str(r.meta, 'projected'),
+    joinPanel: str(r.meta, 'joinPanel') === 'badge' ? 'badge' : 'full',
     participants,
     agenda,
     control,
@@ -137,6 +167,10 @@ export function controlOf(view: WorkshopView, bid: string): Control {
 
 export function setProjected(doc: Y.Doc, bid: string): void {
   setIfChanged(roots(doc).meta, 'projected', bid);
+}
+
+export function setJoinPanel(doc: Y.Doc, panel: 'full' | 'badge'): void {
+  setIfChanged(roots(doc).meta, 'joinPanel', panel);
 }
 
 export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place', value: string): void {
@@ -186,6 +220,23 @@ function controlEntry(doc: Y.Doc, bid: string): YMap {
 
 export function setLocked(doc: Y.Doc, bid: string, locked: boolean): void {
   doc.transact(() => setIfChanged(controlEntry(doc, bid), 'locked', locked));
+}
+
+/** Participants may not write what the phase forbids: the server refuses it too. */
+export function setPhase(doc: Y.Doc, bid: string, phase: Phase): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'phase', phase));
+}
+
+export function setStage(doc: Y.Doc, bid: string, stage: Stage): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'stage', stage));
+}
+
+export function setDisplay(doc: Y.Doc, bid: string, display: Display): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'display', display));
+}
+
+export function setFocus(doc: Y.Doc, bid: string, focus: string): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'focus', focus));
 }
 
 export function setVotesPerPerson(doc: Y.Doc, bid: string, votes: number): void {
