@@ -16,6 +16,7 @@ use crate::store::{Store, StoreError};
 /// What a credential lets its holder do in a workshop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Role {
     /// Reads and writes everything, including the workshop doc (agenda, control state).
     Facilitator,

@@ -6,24 +6,39 @@
 //! - [`order`]: fractional order keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
 //! - [`phase`]: what participants may change under a board's phase and accelerator stage;
-//! - [`grid`], [`timeline`], [`accelerator`], [`interview`], [`icebreaker`]: writers per kind;
+//! - `grid`, `timeline`, `accelerator`, `interview`, `icebreaker`: writers per kind, the Rust
+//!   twin of the web client's writers. Test-only (`cfg(test)` or the `test-support` feature the
+//!   integration tests enable): the server itself never edits a board's items, people do, and
+//!   fixtures and tests build realistic boards with them;
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
+//! - [`census`]: what the write policies read (board locks, item counts);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
-//! - [`fixtures`]: the seed-day scenario shared by unit and integration tests.
+//! - `fixtures` (test-only too): the seed-day scenario shared by unit and integration tests;
+//! - `gen_ts` (tests only): renders the schema's names as `web/src/lib/model/schema.gen.ts`
+//!   and fails when the checked-in file drifts.
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod accelerator;
+pub mod census;
 pub mod export;
 mod fields;
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod fixtures;
+#[cfg(test)]
+pub(crate) mod gen_ts;
+#[cfg(any(test, feature = "test-support"))]
 pub mod grid;
+#[cfg(any(test, feature = "test-support"))]
 pub mod icebreaker;
+#[cfg(any(test, feature = "test-support"))]
 pub mod interview;
 pub mod order;
 pub mod phase;
 pub mod schema;
 pub mod templates;
+#[cfg(any(test, feature = "test-support"))]
 pub mod timeline;
 pub mod view;
 pub mod workshop;

@@ -21,7 +21,7 @@ use crate::auth::{GuessLimiter, GuessLimits, Registry, Role};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Clone)]
@@ -37,8 +37,8 @@ pub struct AppInner {
     pub metrics: Arc<Metrics>,
     /// The server's options.
     pub config: Arc<Config>,
-    /// The embedded store, for its statistics.
-    pub store: SqliteStore,
+    /// The store, for its statistics and for writing brand-new workshops.
+    pub store: Arc<dyn Store>,
     /// Source of connection ids.
     pub next_conn: AtomicU64,
     /// Set once shutdown begins: new connections are refused.
@@ -61,7 +61,7 @@ pub struct Session {
     /// The role that secret granted.
     pub role: Role,
     /// The doc the connection is attached to.
-    pub doc: String,
+    pub doc: crate::doc_id::DocId,
 }
 
 impl std::ops::Deref for AppState {
@@ -73,7 +73,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Bundles the server's shared parts.
-    pub fn new(hub: Hub, metrics: Arc<Metrics>, config: Arc<Config>, store: SqliteStore) -> Self {
+    pub fn new(
+        hub: Hub,
+        metrics: Arc<Metrics>,
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+    ) -> Self {
         let guesses = GuessLimiter::new(GuessLimits {
             per_address: config.join_attempts.max(1),
             window: std::time::Duration::from_secs(600),
@@ -84,7 +89,7 @@ impl AppState {
             inner: Arc::new(AppInner {
                 hub,
                 metrics,
-                registry: Registry::new(Arc::new(store.clone())),
+                registry: Registry::new(store.clone()),
                 config,
                 store,
                 next_conn: AtomicU64::new(1),

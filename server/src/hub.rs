@@ -1,5 +1,6 @@
-//! Doc id -> live room: loads a room on first join (concurrent joins share one load),
-//! forgets it when the room evicts itself, and routes server-side reads and edits.
+//! Doc id -> live room: loads a room on first join (concurrent joins share one load), gives it
+//! the write policy of its kind of doc and the fan-out, forgets it when the room evicts itself,
+//! and routes server-side reads, edits and updates published by other nodes.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -9,10 +10,13 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
 
-use crate::access::{Access, Locks};
+use crate::doc_id::{DocId, DocKind};
 use crate::metrics::Metrics;
+use crate::policy::{Locks, Peer, Policies};
 use crate::protocol::Message;
-use crate::room::{self, CloseReason, ConnId, Room, RoomConfig, RoomError, RoomMsg, Subscriber};
+use crate::room::{
+    self, CloseReason, ConnId, FanOut, Room, RoomConfig, RoomError, RoomMsg, RoomParts, Subscriber,
+};
 use crate::store::Store;
 
 /// Messages a room's inbox holds before senders wait (back-pressure on reading sockets).
@@ -23,15 +27,17 @@ const JOIN_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 struct Entry {
     id: u64,
+    kind: DocKind,
     tx: mpsc::Sender<RoomMsg>,
 }
 
 struct Inner {
-    rooms: DashMap<Arc<str>, Entry>,
+    rooms: DashMap<DocId, Entry>,
     store: Arc<dyn Store>,
     cfg: Arc<RoomConfig>,
     metrics: Arc<Metrics>,
-    locks: Arc<Locks>,
+    policies: Policies,
+    fanout: Arc<dyn FanOut>,
     next_room: AtomicU64,
 }
 
@@ -85,30 +91,40 @@ impl Drop for Membership {
 pub enum HubError {
     /// The document could not be loaded or kept open.
     #[error("document {0} is unavailable right now")]
-    Unavailable(String),
+    Unavailable(DocId),
+    /// The document is open as another kind (an open doc named like a workshop's).
+    #[error("document {0} is open as another kind of document")]
+    KindMismatch(DocId),
     /// The room refused or failed the operation.
     #[error(transparent)]
     Room(#[from] RoomError),
 }
 
 impl Hub {
-    /// A hub over `store`.
-    pub fn new(store: Arc<dyn Store>, cfg: RoomConfig, metrics: Arc<Metrics>) -> Self {
+    /// A hub over `store`: rooms get their policy from `policies` and fan out through `fanout`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        cfg: RoomConfig,
+        metrics: Arc<Metrics>,
+        policies: Policies,
+        fanout: Arc<dyn FanOut>,
+    ) -> Self {
         Hub {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
                 store,
                 cfg: Arc::new(cfg),
                 metrics,
-                locks: Arc::new(Locks::default()),
+                policies,
+                fanout,
                 next_room: AtomicU64::new(1),
             }),
         }
     }
 
-    /// Board locks as published by the workshop rooms.
+    /// Board locks as published by the workshop docs' policies.
     pub fn locks(&self) -> &Locks {
-        &self.inner.locks
+        self.inner.policies.locks()
     }
 
     /// Number of rooms in memory.
@@ -116,19 +132,25 @@ impl Hub {
         self.inner.rooms.len()
     }
 
-    fn entry(&self, doc_id: &str) -> Entry {
-        if let Some(e) = self.inner.rooms.get(doc_id) {
-            return e.clone();
+    /// The room of `doc_id`, started as a `kind` doc if it is not loaded.
+    fn entry(&self, doc_id: &DocId, kind: DocKind) -> Result<Entry, HubError> {
+        let entry = match self.inner.rooms.get(doc_id) {
+            Some(e) => e.clone(),
+            None => self
+                .inner
+                .rooms
+                .entry(doc_id.clone())
+                .or_insert_with(|| self.spawn(doc_id.clone(), kind))
+                .clone(),
+        };
+        if entry.kind != kind {
+            tracing::warn!(doc = %doc_id, "a document is asked for as another kind than it is open as");
+            return Err(HubError::KindMismatch(doc_id.clone()));
         }
-        let key: Arc<str> = Arc::from(doc_id);
-        self.inner
-            .rooms
-            .entry(key.clone())
-            .or_insert_with(|| self.spawn(key))
-            .clone()
+        Ok(entry)
     }
 
-    fn spawn(&self, doc_id: Arc<str>) -> Entry {
+    fn spawn(&self, doc_id: DocId, kind: DocKind) -> Entry {
         let (tx, rx) = mpsc::channel(ROOM_INBOX);
         let id = self.inner.next_room.fetch_add(1, Relaxed);
         let inner = self.inner.clone();
@@ -143,14 +165,14 @@ impl Hub {
             match room::load(&inner.store, &doc_id).await {
                 Ok(loaded) => {
                     inner.metrics.rooms_loaded.fetch_add(1, Relaxed);
-                    let room = Room::new(
-                        doc_id.clone(),
-                        inner.cfg.clone(),
-                        inner.store.clone(),
-                        inner.metrics.clone(),
-                        inner.locks.clone(),
-                        loaded,
-                    );
+                    let parts = RoomParts {
+                        cfg: inner.cfg.clone(),
+                        store: inner.store.clone(),
+                        metrics: inner.metrics.clone(),
+                        policy: inner.policies.for_doc(&doc_id, kind),
+                        fanout: inner.fanout.clone(),
+                    };
+                    let room = Room::new(doc_id.clone(), parts, loaded);
                     room.run(rx, Box::new(forget)).await;
                     inner.metrics.rooms_loaded.fetch_sub(1, Relaxed);
                 }
@@ -161,19 +183,20 @@ impl Hub {
                 }
             }
         });
-        Entry { id, tx }
+        Entry { id, kind, tx }
     }
 
-    /// Registers a connection with the room of `doc_id`, loading it if needed.
+    /// Registers a connection with the room of `doc_id` (a `kind` doc), loading it if needed.
     pub async fn join(
         &self,
-        doc_id: &str,
-        conn: ConnId,
-        access: Access,
+        doc_id: &DocId,
+        kind: DocKind,
+        peer: Peer,
         queue: usize,
     ) -> Result<Membership, HubError> {
+        let conn = peer.conn;
         for _ in 0..JOIN_ATTEMPTS {
-            let entry = self.entry(doc_id);
+            let entry = self.entry(doc_id, kind)?;
             let (out_tx, outbox) = mpsc::channel(queue.max(1));
             let (close_tx, close) = oneshot::channel();
             let (joined_tx, joined) = oneshot::channel();
@@ -181,7 +204,7 @@ impl Hub {
                 id: conn,
                 outbox: out_tx,
                 close: close_tx,
-                access: access.clone(),
+                peer: peer.clone(),
             };
             if entry
                 .tx
@@ -203,18 +226,18 @@ impl Hub {
                 });
             }
         }
-        Err(HubError::Unavailable(doc_id.to_string()))
+        Err(HubError::Unavailable(doc_id.clone()))
     }
 
-    /// Runs `f` on the current state of `doc_id` (loading it if needed) and returns its result.
-    /// `f` is cloned to be retried if the room was closing when asked.
-    pub async fn read<T, F>(&self, doc_id: &str, f: F) -> Result<T, HubError>
+    /// Runs `f` on the current state of workshop doc or board `doc_id` (loading it if needed)
+    /// and returns its result. `f` is cloned to be retried if the room was closing when asked.
+    pub async fn read<T, F>(&self, doc_id: &DocId, f: F) -> Result<T, HubError>
     where
         T: Send + 'static,
         F: FnOnce(&Doc) -> T + Clone + Send + 'static,
     {
         for _ in 0..JOIN_ATTEMPTS {
-            let entry = self.entry(doc_id);
+            let entry = self.entry(doc_id, doc_id.kind_in_workshop())?;
             let (tx, rx) = oneshot::channel();
             let f = f.clone();
             let job = Box::new(move |doc: &Doc| {
@@ -227,19 +250,19 @@ impl Hub {
                 return Ok(v);
             }
         }
-        Err(HubError::Unavailable(doc_id.to_string()))
+        Err(HubError::Unavailable(doc_id.clone()))
     }
 
     /// Runs `f` as a server-side change of `doc_id`; resolves once the change is durable
     /// (and relayed to every connection of the doc). `f` is cloned to be retried if the room
     /// was closing when asked; it runs exactly once on a live document.
-    pub async fn edit<T, F>(&self, doc_id: &str, f: F) -> Result<T, HubError>
+    pub async fn edit<T, F>(&self, doc_id: &DocId, f: F) -> Result<T, HubError>
     where
         T: Send + 'static,
         F: FnOnce(&Doc) -> T + Clone + Send + 'static,
     {
         for _ in 0..JOIN_ATTEMPTS {
-            let entry = self.entry(doc_id);
+            let entry = self.entry(doc_id, doc_id.kind_in_workshop())?;
             let (tx, rx) = oneshot::channel();
             let (done_tx, done_rx) = oneshot::channel();
             let f = f.clone();
@@ -257,16 +280,16 @@ impl Hub {
             let Ok(value) = rx.await else { continue };
             done_rx
                 .await
-                .map_err(|_| HubError::Unavailable(doc_id.to_string()))??;
+                .map_err(|_| HubError::Unavailable(doc_id.clone()))??;
             return Ok(value);
         }
-        Err(HubError::Unavailable(doc_id.to_string()))
+        Err(HubError::Unavailable(doc_id.clone()))
     }
 
     /// Closes every connection of `doc_id` for which `which` is true.
     pub async fn kick(
         &self,
-        doc_id: &str,
+        doc_id: &DocId,
         which: Box<dyn Fn(ConnId) -> bool + Send>,
         reason: CloseReason,
     ) {
@@ -276,8 +299,20 @@ impl Hub {
         }
     }
 
+    /// Hands `update`, which another node committed durably, to the room of `doc_id` if it is
+    /// loaded here: applied and relayed to its connections, not stored again. A doc not loaded
+    /// here needs nothing: it will load the update from the shared store. Returns whether a
+    /// room took it.
+    pub async fn apply_remote(&self, doc_id: &DocId, update: Bytes) -> bool {
+        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
+        match entry {
+            Some(entry) => entry.tx.send(RoomMsg::Remote { update }).await.is_ok(),
+            None => false,
+        }
+    }
+
     /// Ids of the documents currently loaded.
-    pub fn loaded(&self) -> Vec<Arc<str>> {
+    pub fn loaded(&self) -> Vec<DocId> {
         self.inner.rooms.iter().map(|e| e.key().clone()).collect()
     }
 

@@ -5,21 +5,27 @@
 //!   The only module that knows about HTTP.
 //! - [`protocol`] — y-protocols frames <-> typed messages, with allocation-free bounds
 //!   checks before anything reaches a yrs decoder. No IO.
-//! - [`hub`] — doc id -> live [`room`]; loads on first join, forgets rooms that evict themselves.
+//! - [`doc_id`] — document ids parsed once: workshop doc, board doc, and their kind.
+//! - [`hub`] — doc id -> live [`room`]; loads on first join with the [`policy`] of its kind of
+//!   doc, forgets rooms that evict themselves.
 //! - [`room`] — one document's actor: sync handshake, coalescing, durable-then-relay, presence,
-//!   compaction. Talks to connections through queues, to the disk through [`store::Store`].
+//!   compaction. Talks to connections through queues, to the disk through [`store::Store`], to
+//!   other nodes through [`room::FanOut`]; applies its policy's verdicts without knowing roles.
+//! - [`policy`] — what each connection may do to each kind of doc (roles, locks, caps). No IO.
 //! - [`store`] — the durable log + snapshots (SQLite, group commit on its own thread).
 //!   The only module that touches the disk.
 //! - [`board`] — the workshop and board model (Y.Doc schema, templates, exports). No IO.
 //! - [`config`], [`metrics`] — options and counters.
 
-pub mod access;
 pub mod auth;
 pub mod board;
 pub mod config;
+pub mod conn;
+pub mod doc_id;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod policy;
 mod presence;
 pub mod protocol;
 pub mod room;
@@ -111,16 +117,18 @@ pub async fn export_stored(
     })
 }
 
-/// Opens the embedded store under `config.data_dir`, off the async executor.
-pub async fn open_store(config: &Config) -> Result<store::SqliteStore, store::StoreError> {
+/// Opens the embedded store under `config.data_dir`, off the async executor. The only place
+/// above `store` that names the SQLite implementation.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
     let cfg = store::SqliteConfig {
         path: config.data_dir.join("palabre.db"),
         synchronous_full: config.durability == Durability::Strict,
         max_batch: 1024,
     };
-    tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
+    let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
-        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))?
+        .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
+    Ok(Arc::new(store))
 }
 
 /// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
@@ -140,10 +148,18 @@ pub async fn run(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+    };
+    let policies = policy::Policies::new(policy::Limits {
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
-    };
-    let hub = hub::Hub::new(Arc::new(store.clone()), room_cfg, metrics.clone());
+    });
+    let hub = hub::Hub::new(
+        store.clone(),
+        room_cfg,
+        metrics.clone(),
+        policies,
+        Arc::new(room::LocalOnly),
+    );
     let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
     let app = http::app(state.clone());
     let stopping = state.clone();

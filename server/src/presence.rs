@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::ClientID;
 
-use crate::room::ConnId;
+use crate::conn::ConnId;
 
 struct Entry {
     clock: u32,

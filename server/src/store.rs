@@ -1,8 +1,8 @@
 //! Durable storage of documents: an append-only update log plus snapshots, behind [`Store`].
 //!
-//! Only this module touches the disk. The room layer talks to a `dyn Store`, so a
-//! PostgreSQL (or any other) backend can replace the embedded SQLite one without
-//! touching sync logic.
+//! Only this module touches the disk. Everything above it holds an `Arc<dyn Store>` (the one
+//! place that names [`SqliteStore`] is `lib.rs`, which opens it), so a PostgreSQL (or any
+//! other) backend can replace the embedded SQLite one without touching sync logic.
 
 pub mod sqlite;
 
@@ -76,4 +76,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Resolves when everything queued before the call is durable.
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Counters and the commit-latency histogram, for `/metrics`.
+    fn stats(&self) -> StoreStats;
+
+    /// Commits everything queued and closes the store; afterwards every call fails with
+    /// [`StoreError::Closed`].
+    fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>>;
 }

@@ -9,8 +9,11 @@ use yrs::{
 };
 
 use super::order;
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) use super::schema::MAX_TEXT;
-use super::schema::{board_root, field, Author, BoardKind};
+#[cfg(any(test, feature = "test-support"))]
+use super::schema::{board_root, BoardKind};
+use super::schema::{field, Author};
 use super::BoardError;
 
 /// A new doc holding the state of a yrs v1 update.
@@ -180,6 +183,7 @@ fn common_suffix(a: &str, b: &str) -> usize {
 }
 
 /// Writes the author fields and creation time of a new item.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn set_author(txn: &mut TransactionMut, map: &MapRef, author: &Author, created_at: i64) {
     set_str(txn, map, field::AUTHOR_ID, &author.id);
     set_str(txn, map, field::AUTHOR_NAME, &author.name);
@@ -306,6 +310,7 @@ pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<
 }
 
 /// Opens a write transaction on a board doc after checking that it is a board of `kind`.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn open_board(doc: &Doc, kind: BoardKind) -> Result<TransactionMut<'_>, BoardError> {
     let txn = doc.transact_mut();
     let found = root(&txn, board_root::META)
@@ -321,6 +326,7 @@ pub(crate) fn open_board(doc: &Doc, kind: BoardKind) -> Result<TransactionMut<'_
 }
 
 /// Sets a text field when the patch has a value for it.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn patch_text(
     txn: &mut TransactionMut,
     map: &MapRef,
@@ -333,6 +339,7 @@ pub(crate) fn patch_text(
 }
 
 /// Sets a string field when the patch has a value for it.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn patch_str(txn: &mut TransactionMut, map: &MapRef, key: &str, value: Option<&String>) {
     if let Some(v) = value {
         set_str(txn, map, key, v.trim());

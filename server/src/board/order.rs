@@ -1,7 +1,12 @@
 //! Fractional order keys (docs/board-schema.md §1.2): strings over `0-9A-Za-z` compared as plain
 //! strings, so that moving an item only rewrites its own `order` field.
 
-const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// The digits of an order key, in ascending order (also generated into the TypeScript mirror).
+pub const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const DIGITS: &[u8; 62] = match ALPHABET.as_bytes().first_chunk::<62>() {
+    Some(d) => d,
+    None => panic!("the order alphabet has 62 digits"),
+};
 const BASE: u8 = 62;
 
 /// Why two keys have no key between them.

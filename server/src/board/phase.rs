@@ -12,8 +12,11 @@ use std::fmt::Write as _;
 
 use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact};
 
-use super::fields::{bool_of, item, map_of, new_map, root_mut, set_str, str_of};
+use super::fields::{bool_of, str_of};
+#[cfg(any(test, feature = "test-support"))]
+use super::fields::{item, map_of, new_map, root_mut, set_str};
 use super::schema::{board_root, field, workshop_root, BoardKind};
+#[cfg(any(test, feature = "test-support"))]
 use super::BoardError;
 
 /// The phase of a board (`control[bid].phase`); anything unknown reads as [`Phase::Writing`].
@@ -106,6 +109,10 @@ impl AccStage {
         }
     }
 }
+
+/// How the projector shows a board (`control.display`): as it is, sorted by votes, or as a
+/// ranking. Display only: no rule depends on it.
+pub const DISPLAYS: [&str; 3] = ["board", "votes", "results"];
 
 /// A board's rules for participants, as the workshop doc states them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -369,16 +376,19 @@ fn render_any(any: &Any, out: &mut String) {
     }
 }
 
-/// Sets a board's phase (facilitator).
+/// Sets a board's phase (facilitator). Test-only, like the other writers: the web client writes it.
+#[cfg(any(test, feature = "test-support"))]
 pub fn set_phase(workshop: &Doc, bid: &str, phase: Phase) -> Result<(), BoardError> {
     set_control_str(workshop, bid, field::PHASE, phase.as_str())
 }
 
 /// Opens an accelerator's stage (facilitator).
+#[cfg(any(test, feature = "test-support"))]
 pub fn set_stage(workshop: &Doc, bid: &str, stage: AccStage) -> Result<(), BoardError> {
     set_control_str(workshop, bid, field::STAGE, stage.as_str())
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn set_control_str(workshop: &Doc, bid: &str, key: &str, value: &str) -> Result<(), BoardError> {
     let mut txn = workshop.transact_mut();
     let agenda = root_mut(&mut txn, workshop_root::AGENDA);

@@ -11,93 +11,113 @@ use super::BoardError;
 /// Schema version written in every doc's meta map.
 pub const VERSION: i64 = 1;
 
-/// Roots of a workshop doc.
-pub mod workshop_root {
-    /// Meta map: title, date, place, objectives, projected board …
-    pub const META: &str = "workshop";
-    /// Participants keyed by id.
-    pub const PARTICIPANTS: &str = "participants";
-    /// Agenda entries keyed by board id.
-    pub const AGENDA: &str = "agenda";
-    /// Control state keyed by board id.
-    pub const CONTROL: &str = "control";
+/// Declares a module of name constants plus `ALL`, the (constant name, value) pairs the
+/// TypeScript generator (`board::gen_ts`) reads, so each name is written exactly once.
+macro_rules! names {
+    ($(#[$meta:meta])* $module:ident { $($(#[$doc:meta])* $name:ident = $value:literal;)* }) => {
+        $(#[$meta])*
+        pub mod $module {
+            $($(#[$doc])* pub const $name: &str = $value;)*
+            /// Every name of this module: (Rust constant, value).
+            pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $value)),*];
+        }
+    };
 }
 
-/// Roots of a board doc.
-pub mod board_root {
-    /// Meta map: version, kind, workshop, id and the kind's header fields.
-    pub const META: &str = "board";
-    /// Grid columns.
-    pub const COLUMNS: &str = "columns";
-    /// Grid and icebreaker notes.
-    pub const NOTES: &str = "notes";
-    /// Grid note groups and interview groups.
-    pub const GROUPS: &str = "groups";
-    /// Timeline cards.
-    pub const CARDS: &str = "cards";
-    /// Accelerator stage items.
-    pub const ITEMS: &str = "items";
-    /// Interview questions.
-    pub const QUESTIONS: &str = "questions";
-    /// Interview answers.
-    pub const ANSWERS: &str = "answers";
+names! {
+    /// Roots of a workshop doc.
+    workshop_root {
+        /// Meta map: title, date, place, objectives, projected board …
+        META = "workshop";
+        /// Participants keyed by id.
+        PARTICIPANTS = "participants";
+        /// Agenda entries keyed by board id.
+        AGENDA = "agenda";
+        /// Control state keyed by board id.
+        CONTROL = "control";
+    }
 }
 
-/// Field names (shared by several maps where the meaning is the same).
-pub mod field {
-    #![allow(missing_docs)]
-    pub const VERSION: &str = "version";
-    pub const ID: &str = "id";
-    pub const KIND: &str = "kind";
-    pub const WORKSHOP: &str = "workshop";
-    pub const TITLE: &str = "title";
-    pub const DATE: &str = "date";
-    pub const PLACE: &str = "place";
-    pub const OBJECTIVES: &str = "objectives";
-    pub const TEMPLATE: &str = "template";
-    pub const CREATED_AT: &str = "createdAt";
-    pub const PROJECTED: &str = "projected";
-    pub const NAME: &str = "name";
-    pub const ROLE: &str = "role";
-    pub const ORGANISATION: &str = "organisation";
-    pub const GROUP: &str = "group";
-    pub const ORDER: &str = "order";
-    pub const METHOD: &str = "method";
-    pub const LOCKED: &str = "locked";
-    pub const REVEAL_ALL: &str = "revealAll";
-    pub const REVEALED: &str = "revealed";
-    pub const TIMER_END: &str = "timerEnd";
-    pub const VOTES_PER_PERSON: &str = "votesPerPerson";
-    pub const AUTHOR_ID: &str = "authorId";
-    pub const AUTHOR_NAME: &str = "authorName";
-    pub const AUTHOR_ORG: &str = "authorOrg";
-    pub const COLOUR: &str = "colour";
-    pub const COLUMN: &str = "column";
-    pub const TEXT: &str = "text";
-    pub const VOTES: &str = "votes";
-    pub const WHEN: &str = "when";
-    pub const SORT_KEY: &str = "sortKey";
-    pub const PERSON: &str = "person";
-    pub const QUOTE: &str = "quote";
-    pub const OWNER: &str = "owner";
-    pub const OWNER_ORG: &str = "ownerOrg";
-    pub const QUESTION: &str = "question";
-    pub const CONTEXT: &str = "context";
-    pub const STATEMENT: &str = "statement";
-    pub const REFORMULATION: &str = "reformulation";
-    pub const STAGE: &str = "stage";
-    pub const WHO: &str = "who";
-    pub const NEXT: &str = "next";
-    pub const PROMPT: &str = "prompt";
-    pub const PHASE: &str = "phase";
-    pub const FOCUS: &str = "focus";
-    pub const DISPLAY: &str = "display";
-    pub const JOIN_PANEL: &str = "joinPanel";
+names! {
+    /// Roots of a board doc.
+    board_root {
+        /// Meta map: version, kind, workshop, id and the kind's header fields.
+        META = "board";
+        /// Grid columns.
+        COLUMNS = "columns";
+        /// Grid and icebreaker notes.
+        NOTES = "notes";
+        /// Grid note groups and interview groups.
+        GROUPS = "groups";
+        /// Timeline cards.
+        CARDS = "cards";
+        /// Accelerator stage items.
+        ITEMS = "items";
+        /// Interview questions.
+        QUESTIONS = "questions";
+        /// Interview answers.
+        ANSWERS = "answers";
+    }
+}
+
+names! {
+    /// Field names (shared by several maps where the meaning is the same).
+    #[allow(missing_docs)]
+    field {
+        VERSION = "version";
+        ID = "id";
+        KIND = "kind";
+        WORKSHOP = "workshop";
+        TITLE = "title";
+        DATE = "date";
+        PLACE = "place";
+        OBJECTIVES = "objectives";
+        TEMPLATE = "template";
+        CREATED_AT = "createdAt";
+        PROJECTED = "projected";
+        NAME = "name";
+        ROLE = "role";
+        ORGANISATION = "organisation";
+        GROUP = "group";
+        ORDER = "order";
+        METHOD = "method";
+        LOCKED = "locked";
+        REVEAL_ALL = "revealAll";
+        REVEALED = "revealed";
+        TIMER_END = "timerEnd";
+        VOTES_PER_PERSON = "votesPerPerson";
+        AUTHOR_ID = "authorId";
+        AUTHOR_NAME = "authorName";
+        AUTHOR_ORG = "authorOrg";
+        COLOUR = "colour";
+        COLUMN = "column";
+        TEXT = "text";
+        VOTES = "votes";
+        WHEN = "when";
+        SORT_KEY = "sortKey";
+        PERSON = "person";
+        QUOTE = "quote";
+        OWNER = "owner";
+        OWNER_ORG = "ownerOrg";
+        QUESTION = "question";
+        CONTEXT = "context";
+        STATEMENT = "statement";
+        REFORMULATION = "reformulation";
+        STAGE = "stage";
+        WHO = "who";
+        NEXT = "next";
+        PROMPT = "prompt";
+        PHASE = "phase";
+        FOCUS = "focus";
+        DISPLAY = "display";
+        JOIN_PANEL = "joinPanel";
+    }
 }
 
 /// The kinds of board a workshop agenda can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum BoardKind {
     /// Columns of post-its with dot votes and optional grouping.
     Grid,
@@ -224,6 +244,9 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every item stage, in board order.
+    pub const ALL: [Stage; 3] = [Stage::Questions, Stage::Ideas, Stage::Actions];
+
     /// The name stored in docs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -235,9 +258,7 @@ impl Stage {
 
     /// Reads a stored name; `None` for anything unknown (such items are ignored).
     pub fn parse(s: &str) -> Option<Self> {
-        [Stage::Questions, Stage::Ideas, Stage::Actions]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        Stage::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 
@@ -297,7 +318,13 @@ pub fn check_id(id: &str) -> Result<(), BoardError> {
     }
 }
 
-const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+/// The characters of generated ids (lowercase base32).
+pub const ID_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz234567";
+const BASE32: &[u8] = ID_ALPHABET.as_bytes();
+/// Length of a generated workshop id (80 random bits).
+pub const WORKSHOP_ID_LEN: usize = 16;
+/// Length of a generated board or item id (60 random bits).
+pub const ITEM_ID_LEN: usize = 12;
 
 fn random_base32(rng: &mut impl Rng, len: usize) -> String {
     (0..len)
@@ -307,12 +334,12 @@ fn random_base32(rng: &mut impl Rng, len: usize) -> String {
 
 /// A workshop id: 16 lowercase base32 characters (80 random bits).
 pub fn new_workshop_id(rng: &mut impl Rng) -> String {
-    random_base32(rng, 16)
+    random_base32(rng, WORKSHOP_ID_LEN)
 }
 
 /// A board or item id: 12 lowercase base32 characters (60 random bits).
 pub fn new_item_id(rng: &mut impl Rng) -> String {
-    random_base32(rng, 12)
+    random_base32(rng, ITEM_ID_LEN)
 }
 
 /// The doc id of board `bid` of workshop `wid`.

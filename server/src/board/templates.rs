@@ -15,6 +15,8 @@ use super::BoardError;
 /// A template for one board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "BoardTemplateId"))]
 pub enum BoardTemplate {
     /// Grid: Créer / Maintenir / Amplifier / Réduire / Arrêter.
     FiveColumns,
@@ -212,6 +214,10 @@ pub enum WorkshopTemplate {
 }
 
 impl WorkshopTemplate {
+    /// The whole-day templates (any board template id also names a one-board workshop).
+    pub const DAYS: [WorkshopTemplate; 2] =
+        [WorkshopTemplate::JourneeBilan, WorkshopTemplate::Empty];
+
     /// The id used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -280,6 +286,8 @@ impl From<WorkshopTemplate> for String {
 /// What a new board should be: the body of "add a board" requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 pub struct BoardSpec {
     /// Kind; when absent, the template's kind (and a grid when both are absent).
     #[serde(default)]

@@ -22,19 +22,24 @@ pub const MAX_LONG_TEXT: usize = 20_000;
 /// What a new workshop should be: the body of "create a workshop" requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct WorkshopParams {
     /// Template to start from.
+    #[cfg_attr(test, ts(type = "WorkshopTemplateId | BoardTemplateId"))]
     pub template: WorkshopTemplate,
     /// Title of the day.
     pub title: String,
     /// Date, ISO `yyyy-mm-dd` preferably.
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
     pub date: String,
     /// Place.
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
     pub place: String,
     /// Objectives; when absent, the template's.
     #[serde(default)]
+    #[cfg_attr(test, ts(optional))]
     pub objectives: Option<Vec<String>>,
 }
 

@@ -17,7 +17,11 @@ use yrs::{Doc, Transact, Update};
 use super::{client_addr, role_in, ApiError, ApiJson, AppState};
 use crate::auth::{code_expiry, Credentials, Role};
 use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
+use crate::doc_id::DocId;
 use crate::room::CloseReason;
+
+#[cfg(test)]
+mod ts;
 
 /// The API's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -46,6 +50,11 @@ impl From<BoardError> for ApiError {
             other => ApiError::bad_request(other.to_string()),
         }
     }
+}
+
+/// A doc id the server built (workshop ids are checked, board ids come from the agenda).
+fn doc(id: &str) -> Result<DocId, ApiError> {
+    DocId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 impl From<crate::hub::HubError> for ApiError {
@@ -123,6 +132,7 @@ fn role_name(role: Role) -> &'static str {
 /// The three secrets, the page links that carry them (in the fragment) and the join code.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Links {
     secrets: Secrets,
     links: Secrets,
@@ -130,6 +140,7 @@ struct Links {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Secrets {
     facilitator: String,
     participant: String,
@@ -155,6 +166,7 @@ fn links_of(c: &Credentials) -> Links {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct BoardSummary {
     id: String,
     doc_id: String,
@@ -186,6 +198,7 @@ impl BoardSummary {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Created {
     id: String,
     boards: Vec<BoardSummary>,
@@ -210,7 +223,6 @@ async fn create(
     // The docs are brand new and their id unguessable, so no room can hold them yet: writing
     // straight to the store is safe, and they are stored before any credential points at them.
     let store = state.store.clone();
-    use crate::store::Store as _;
     store
         .append(&created.id, created.update.clone().into())
         .await
@@ -238,6 +250,7 @@ async fn create(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Shown {
     id: String,
     role: Role,
@@ -248,6 +261,7 @@ struct Shown {
     boards: Vec<BoardSummary>,
     /// The join code, for the screens that display it (facilitator and projector).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     join_code: Option<String>,
 }
 
@@ -269,7 +283,7 @@ async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Show
     let Caller { wid, role } = caller;
     let view = state
         .hub
-        .read(&wid, |doc| board::read_workshop(doc, &[]))
+        .read(&doc(&wid)?, |doc| board::read_workshop(doc, &[]))
         .await?;
     let join_code = match role {
         Role::Facilitator | Role::Viewer => {
@@ -319,7 +333,7 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
         .put(creds.clone())
         .await
         .map_err(ApiError::internal)?;
-    let revoked: Vec<(u64, String)> = state
+    let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()
         .filter(|s| s.workshop == wid && s.role != Role::Facilitator)
@@ -339,12 +353,6 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
     Ok(Json(links_of(&creds)))
 }
 
-/// Encoded state of the workshop doc.
-async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
-    let bytes = state.hub.read(wid, board::encode_doc).await?;
-    Ok(board::doc_from_update(&bytes)?)
-}
-
 /// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
 async fn add_board(
     State(state): State<AppState>,
@@ -357,7 +365,7 @@ async fn add_board(
     let w = wid.clone();
     let new_board = state
         .hub
-        .edit(&wid, move |doc| {
+        .edit(&doc(&wid)?, move |doc| {
             board::add_board(doc, &w, &spec, now, &mut rand::rng())
         })
         .await??;
@@ -365,7 +373,7 @@ async fn add_board(
     let initial = new_board.update.clone();
     state
         .hub
-        .edit(&new_board.doc_id, move |doc| apply(doc, &initial))
+        .edit(&doc(&new_board.doc_id)?, move |doc| apply(doc, &initial))
         .await?
         .map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(BoardSummary::from(&new_board))).into_response())
@@ -379,6 +387,7 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Order {
     order: Vec<String>,
 }
@@ -393,7 +402,7 @@ async fn reorder(
     let wid = caller.wid;
     state
         .hub
-        .edit(&wid, move |doc| -> Result<(), BoardError> {
+        .edit(&doc(&wid)?, move |doc| -> Result<(), BoardError> {
             for (index, bid) in order.order.iter().enumerate() {
                 board::move_board(doc, bid, index)?;
             }
@@ -413,20 +422,41 @@ async fn remove_board(
     let wid = caller.wid;
     state
         .hub
-        .edit(&wid, move |doc| board::remove_board(doc, &bid))
+        .edit(&doc(&wid)?, move |doc| board::remove_board(doc, &bid))
         .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A consistent view of the whole day: the workshop doc, then each of its boards' current state.
-async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopView, ApiError> {
-    let workshop = workshop_state(state, wid).await?;
+/// Each doc's snapshot is taken inside its room (off the async threads); decoding them, building
+/// the view and `render` run on a blocking thread too.
+async fn workshop_view<T: Send + 'static>(
+    state: &AppState,
+    wid: &str,
+    render: impl FnOnce(&board::WorkshopView) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (workshop, board_ids) = state
+        .hub
+        .read(&doc(wid)?, |d| {
+            (board::encode_doc(d), board::workshop::board_doc_ids(d))
+        })
+        .await?;
     let mut boards = Vec::new();
-    for doc_id in board::workshop::board_doc_ids(&workshop) {
-        let bytes = state.hub.read(&doc_id, board::encode_doc).await?;
-        boards.push((doc_id, board::doc_from_update(&bytes)?));
+    for doc_id in board_ids {
+        let bytes = state.hub.read(&doc(&doc_id)?, board::encode_doc).await?;
+        boards.push((doc_id, bytes));
     }
-    Ok(board::read_workshop(&workshop, &boards))
+    let rendered = tokio::task::spawn_blocking(move || -> Result<T, BoardError> {
+        let workshop = board::doc_from_update(&workshop)?;
+        let boards = boards
+            .into_iter()
+            .map(|(id, bytes)| Ok((id, board::doc_from_update(&bytes)?)))
+            .collect::<Result<Vec<_>, BoardError>>()?;
+        Ok(render(&board::read_workshop(&workshop, &boards)))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(rendered?)
 }
 
 /// `GET /api/workshops/{wid}/export.{md,html,csv,json}` (facilitator or viewer): the day's report.
@@ -448,13 +478,13 @@ async fn export(
     };
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
-    let view = workshop_view(&state, &wid).await?;
-    let body = match ext {
-        "md" => board::export::markdown(&view),
-        "html" => board::export::html(&view),
-        "csv" => board::export::csv(&view),
-        _ => board::export::json(&view),
-    };
+    let body = workshop_view(&state, &wid, move |view| match ext {
+        "md" => board::export::markdown(view),
+        "html" => board::export::html(view),
+        "csv" => board::export::csv(view),
+        _ => board::export::json(view),
+    })
+    .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
@@ -470,6 +500,7 @@ async fn export(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 struct Joined {
     workshop_id: String,
     link: String,

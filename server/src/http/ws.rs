@@ -16,24 +16,17 @@ use tokio::time::Instant;
 
 use super::limits::{self, Bucket, Over, Verdict};
 use super::{client_addr, role_in, ApiError, AppState, Session};
-use crate::access::{self, Access};
 use crate::auth::Role;
+use crate::conn::{CloseReason, ConnId};
+use crate::doc_id::{DocId, DocKind};
 use crate::hub::Membership;
+use crate::policy::Peer;
 use crate::protocol::{self, Message};
-use crate::room::CloseReason;
 
 /// Frames written to the socket in one go before flushing.
 const WRITE_BATCH: usize = 64;
 /// Tungstenite's read buffer is preallocated per connection: keep it small, it grows on demand.
 const READ_BUFFER: usize = 512;
-
-/// True for 1–128 characters of `[A-Za-z0-9._-]`.
-pub fn valid_doc_id(doc: &str) -> bool {
-    (1..=128).contains(&doc.len())
-        && doc
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
 
 /// Query string of the WebSocket URL.
 #[derive(Debug, serde::Deserialize)]
@@ -58,17 +51,19 @@ pub(super) async fn upgrade(
         )
         .into_response();
     }
-    if !valid_doc_id(&doc) {
-        state.metrics.reject("invalid_doc_id");
-        return ApiError::bad_request("document ids are 1-128 characters of A-Z a-z 0-9 . _ -")
-            .into_response();
-    }
+    let doc = match DocId::parse(&doc) {
+        Ok(doc) => doc,
+        Err(e) => {
+            state.metrics.reject("invalid_doc_id");
+            return ApiError::bad_request(e.to_string()).into_response();
+        }
+    };
     if !origin_allowed(&state, &headers) {
         state.metrics.reject("bad_origin");
         return ApiError::forbidden("this origin may not open connections to this server")
             .into_response();
     }
-    let (access, session) = match authorize(&state, &doc, query.token.as_deref()).await {
+    let (kind, role, session) = match authorize(&state, &doc, query.token.as_deref()).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
@@ -77,7 +72,7 @@ pub(super) async fn upgrade(
     let slot = match limits::acquire(
         &state.conn_limits,
         addr,
-        &doc,
+        doc.as_str(),
         cfg.max_conns_per_addr,
         cfg.max_conns_per_doc,
     ) {
@@ -104,16 +99,17 @@ pub(super) async fn upgrade(
         // usually seen whole by us and answered with a clean 1009.
         .max_message_size(max.saturating_add(max / 8).max(64 * 1024))
         .max_frame_size(max.saturating_add(max / 8).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, doc, access, session, slot))
+        .on_upgrade(move |socket| serve(socket, state, doc, kind, role, session, slot))
 }
 
-/// Decides what a connection to `doc` with `token` may do (see [`Access`]).
+/// What kind of doc `doc` is and which role `token` grants in its workshop (`None` on an open
+/// doc); what that role may do there is the doc's [`crate::policy`]'s to say.
 async fn authorize(
     state: &AppState,
-    doc: &str,
+    doc: &DocId,
     token: Option<&str>,
-) -> Result<(Access, Option<Session>), ApiError> {
-    let wid = doc.split('.').next().unwrap_or(doc);
+) -> Result<(DocKind, Option<Role>, Option<Session>), ApiError> {
+    let wid = doc.workshop();
     let is_workshop = state
         .registry
         .get(wid)
@@ -122,7 +118,7 @@ async fn authorize(
         .is_some();
     if !is_workshop {
         if state.config.open_docs {
-            return Ok((Access::Full, None));
+            return Ok((DocKind::Open, None, None));
         }
         return Err(match token {
             None => {
@@ -136,26 +132,18 @@ async fn authorize(
         });
     }
     let role = role_in(state, wid, token).await?;
-    let on_workshop_doc = doc == wid;
-    let access = match role {
-        Role::Facilitator => Access::Full,
-        Role::Viewer => Access::ReadOnly(access::VIEWER),
-        Role::Participant if on_workshop_doc => Access::ReadOnly(access::WORKSHOP_DOC),
-        Role::Participant => {
-            // A board's room checks locks published by its workshop's room: make sure that
-            // room has been loaded once since start.
-            if !state.hub.locks().knows(wid) {
-                let _ = state.hub.read(wid, |_| ()).await;
-            }
-            Access::UnlessLocked
-        }
-    };
+    let kind = doc.kind_in_workshop();
+    if kind == DocKind::Board && !state.hub.locks().knows(wid) {
+        // A board's policy checks locks published by its workshop doc's policy: make sure that
+        // room has been loaded once since start.
+        let _ = state.hub.read(&doc.workshop_doc(), |_| ()).await;
+    }
     let session = Session {
         workshop: wid.to_string(),
         role,
-        doc: doc.to_string(),
+        doc: doc.clone(),
     };
-    Ok((access, Some(session)))
+    Ok((kind, Some(role), Some(session)))
 }
 
 /// Browsers always send Origin: it must be this server's own, or one allowed by configuration.
@@ -181,12 +169,13 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
 async fn serve(
     mut socket: WebSocket,
     state: AppState,
-    doc: String,
-    access: Access,
+    doc: DocId,
+    kind: DocKind,
+    role: Option<Role>,
     session: Option<Session>,
     slot: limits::ConnSlot,
 ) {
-    let conn = state.next_conn.fetch_add(1, Relaxed);
+    let conn: ConnId = state.next_conn.fetch_add(1, Relaxed);
     let metrics = state.metrics.clone();
     metrics.connections.fetch_add(1, Relaxed);
     metrics.connections_total.fetch_add(1, Relaxed);
@@ -195,7 +184,7 @@ async fn serve(
     }
     match state
         .hub
-        .join(&doc, conn, access, state.config.send_queue)
+        .join(&doc, kind, Peer { conn, role }, state.config.send_queue)
         .await
     {
         Ok(membership) => {
@@ -204,7 +193,7 @@ async fn serve(
             }
         }
         Err(e) => {
-            tracing::warn!(doc, error = %e, "join failed");
+            tracing::warn!(%doc, error = %e, "join failed");
             close(
                 &mut socket,
                 CloseReason::new(1011, "document unavailable, retry later"),

@@ -332,6 +332,14 @@ impl Store for SqliteStore {
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         self.write(|reply| writer::Command::Flush { reply })
     }
+
+    fn stats(&self) -> StoreStats {
+        SqliteStore::stats(self)
+    }
+
+    fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        SqliteStore::shutdown(self)
+    }
 }
 
 /// Joins the worker threads without blocking the executor: they have already answered their

@@ -1,21 +1,28 @@
-//! Board templates the facilitator can add (ids from board-schema §5), grouped by kind.
-import type { BoardKind } from '../lib/model';
+//! Board templates the facilitator can add, in menu order; ids and kinds come from the Rust
+//! schema (`BOARD_TEMPLATES` in schema.gen.ts), so a removed or renamed template fails the build.
+import { BOARD_TEMPLATES, type BoardKind, type BoardTemplateId } from '../lib/model';
 import type { MessageKey } from '../lib/messages';
 
 export interface TemplateChoice {
-  id: string;
+  id: BoardTemplateId;
   kind: BoardKind;
   label: MessageKey;
 }
 
-export const TEMPLATES: TemplateChoice[] = [
-  { id: 'five-columns', kind: 'grid', label: 'tpl.five-columns' },
-  { id: 'next-actions', kind: 'grid', label: 'tpl.next-actions' },
-  { id: 'axes', kind: 'grid', label: 'tpl.axes' },
-  { id: 'feedback', kind: 'grid', label: 'tpl.feedback' },
-  { id: 'empty-grid', kind: 'grid', label: 'tpl.empty-grid' },
-  { id: 'timeline', kind: 'timeline', label: 'tpl.timeline' },
-  { id: 'accelerator', kind: 'accelerator', label: 'tpl.accelerator' },
-  { id: 'interview', kind: 'interview', label: 'tpl.interview' },
-  { id: 'icebreaker', kind: 'icebreaker', label: 'tpl.icebreaker' },
-];
+const OFFERED = [
+  'five-columns',
+  'next-actions',
+  'axes',
+  'feedback',
+  'empty-grid',
+  'timeline',
+  'accelerator',
+  'interview',
+  'icebreaker',
+] as const satisfies readonly BoardTemplateId[];
+
+export const TEMPLATES: TemplateChoice[] = OFFERED.map((id) => ({
+  id,
+  kind: BOARD_TEMPLATES[id],
+  label: `tpl.${id}` satisfies MessageKey,
+}));

@@ -1,45 +1,32 @@
 //! REST client for the server's JSON API (see docs/http-api contract): typed requests and errors.
 
-export type BoardKind = 'grid' | 'timeline' | 'accelerator' | 'interview' | 'icebreaker';
-export type Role = 'facilitator' | 'participant' | 'viewer';
+import type { BoardKind, BoardTemplateId } from './model/schema.gen';
+import type {
+  BoardSpec,
+  BoardSummary,
+  Created,
+  Joined,
+  Links as LinksAnswer,
+  Order,
+  Role,
+  Secrets,
+  Shown,
+  WorkshopParams,
+} from './api.gen';
 
-export interface BoardRef {
-  id: string;
-  docId: string;
-  kind: BoardKind;
-  title: string;
-}
-
-export interface Links {
-  facilitator: string;
-  participant: string;
-  viewer: string;
-}
-
-export interface Created {
-  id: string;
-  boards: BoardRef[];
-  secrets: { facilitator: string; participant: string; viewer: string };
-  links: Links;
-  joinCode: string;
-}
-
-export interface WorkshopInfo {
-  id: string;
-  role: Role;
-  title: string;
-  date: string;
-  boards: BoardRef[];
-  /** Present for the facilitator when the server shares it; the rotate call returns it too. */
-  joinCode?: string;
-  links?: Links;
-}
-
-export interface Rotated {
-  secrets: { facilitator: string; participant: string; viewer: string };
-  links: Links;
-  joinCode: string;
-}
+// The request and answer shapes are generated from the server's serde types (api.gen.ts);
+// these names are the ones the screens use.
+export type { BoardKind, Created, Role };
+export type BoardRef = BoardSummary;
+/** One page link (or secret) per role. */
+export type Links = Secrets;
+/** `GET …/links` and `POST …/rotate`: the secrets, the links carrying them, the join code. */
+export type Rotated = LinksAnswer;
+/**
+ * `GET /api/workshops/{wid}`. The server never sends links here (the facilitator asks for them
+ * with `links()`); `never` keeps a screen from relying on them.
+ */
+export type WorkshopInfo = Shown & { links?: never };
 
 export type ExportFormat = 'md' | 'html' | 'csv' | 'json';
 
@@ -88,17 +75,20 @@ async function call<T>(method: string, path: string, token: string | null, body?
 const enc = encodeURIComponent;
 
 export const api = {
-  createWorkshop(template: 'journee-bilan' | 'empty', title: string, date: string): Promise<Created> {
-    return call('POST', '/api/workshops', null, { template, title, date });
+  createWorkshop(template: WorkshopParams['template'], title: string, date: string): Promise<Created> {
+    const body: WorkshopParams = { template, title, date };
+    return call('POST', '/api/workshops', null, body);
   },
   workshop(wid: string, token: string): Promise<WorkshopInfo> {
     return call('GET', `/api/workshops/${enc(wid)}`, token);
   },
-  addBoard(wid: string, token: string, kind: BoardKind, title: string, template: string): Promise<BoardRef> {
-    return call('POST', `/api/workshops/${enc(wid)}/boards`, token, { kind, title, template });
+  addBoard(wid: string, token: string, kind: BoardKind, title: string, template: BoardTemplateId): Promise<BoardRef> {
+    const body: BoardSpec = { kind, title, template };
+    return call('POST', `/api/workshops/${enc(wid)}/boards`, token, body);
   },
   reorderBoards(wid: string, token: string, order: string[]): Promise<void> {
-    return call('PUT', `/api/workshops/${enc(wid)}/boards/order`, token, { order });
+    const body: Order = { order };
+    return call('PUT', `/api/workshops/${enc(wid)}/boards/order`, token, body);
   },
   deleteBoard(wid: string, token: string, bid: string): Promise<void> {
     return call('DELETE', `/api/workshops/${enc(wid)}/boards/${enc(bid)}`, token);
@@ -110,7 +100,7 @@ export const api = {
   rotate(wid: string, token: string): Promise<Rotated> {
     return call('POST', `/api/workshops/${enc(wid)}/rotate`, token);
   },
-  join(code: string): Promise<{ workshopId: string; link: string }> {
+  join(code: string): Promise<Joined> {
     return call('GET', `/api/join/${enc(code)}`, null);
   },
   /** A plain link (token in the query, as the contract allows for downloads). */

@@ -1,5 +1,5 @@
 //! Which of this phone's items have not reached the server yet, and which are not yet on disk.
-import type { DocHandle } from '../lib/model';
+import type { BoardRoot, DocHandle } from '../lib/model';
 
 export class Pending {
   ids: ReadonlySet<string> = $state.raw(new Set());
@@ -9,7 +9,7 @@ export class Pending {
 
   constructor(
     private readonly handle: DocHandle,
-    private readonly root: string,
+    private readonly root: BoardRoot,
   ) {
     const refresh = (): void => {
       setTimeout(() => (this.ids = handle.pendingIn(root)), 0);

@@ -3,10 +3,11 @@ import * as Y from 'yjs';
 import { childMap, entries, num, setIfChanged, setText, str, text, type YMap } from './fields';
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
-import { asKind, type BoardKind } from './workshop';
+import { asKind } from './workshop';
+import { BOARD_ROOT, COLOURS, FIELD, ITEM_STAGES, type BoardKind, type Colour, type ItemStage } from './schema.gen';
 
-export const COLOURS = ['yellow', 'orange', 'pink', 'purple', 'blue', 'green', 'grey'] as const;
-export type Colour = (typeof COLOURS)[number];
+export { COLOURS, ITEM_STAGES, type Colour, type ItemStage };
+
 
 function colour(value: string, fallback: Colour): Colour {
   return (COLOURS as readonly string[]).includes(value) ? (value as Colour) : fallback;
@@ -28,21 +29,21 @@ export interface Authored {
 
 function readAuthored(m: YMap): Authored {
   return {
-    authorId: str(m, 'authorId'),
-    authorName: str(m, 'authorName'),
-    authorOrg: str(m, 'authorOrg'),
-    createdAt: num(m, 'createdAt'),
+    authorId: str(m, FIELD.AUTHOR_ID),
+    authorName: str(m, FIELD.AUTHOR_NAME),
+    authorOrg: str(m, FIELD.AUTHOR_ORG),
+    createdAt: num(m, FIELD.CREATED_AT),
   };
 }
 
 function writeAuthor(m: YMap, author: Author, now: number): void {
-  m.set('authorId', author.id);
-  m.set('authorName', author.name);
-  m.set('authorOrg', author.org);
-  m.set('createdAt', now);
+  m.set(FIELD.AUTHOR_ID, author.id);
+  m.set(FIELD.AUTHOR_NAME, author.name);
+  m.set(FIELD.AUTHOR_ORG, author.org);
+  m.set(FIELD.CREATED_AT, now);
 }
 
-const header = (doc: Y.Doc): YMap => doc.getMap('board') as YMap;
+const header = (doc: Y.Doc): YMap => doc.getMap(BOARD_ROOT.META) as YMap;
 const root = (doc: Y.Doc, name: string): YMap => doc.getMap(name) as YMap;
 
 export interface BoardHeader {
@@ -54,14 +55,14 @@ export interface BoardHeader {
 
 export function readHeader(doc: Y.Doc): BoardHeader {
   const h = header(doc);
-  return { version: num(h, 'version'), kind: asKind(str(h, 'kind')), workshop: str(h, 'workshop'), id: str(h, 'id') };
+  return { version: num(h, FIELD.VERSION), kind: asKind(str(h, FIELD.KIND)), workshop: str(h, FIELD.WORKSHOP), id: str(h, FIELD.ID) };
 }
 
 /** Keys of the items sharing a list, in display order, for placing one at an index. */
 function orderKeys(collection: YMap, inList: (m: YMap) => boolean, exclude?: string): string[] {
   return entries(collection)
     .filter(([id, m]) => id !== exclude && inList(m))
-    .map(([id, m]) => ({ id, order: str(m, 'order') }))
+    .map(([id, m]) => ({ id, order: str(m, FIELD.ORDER) }))
     .sort(byOrder)
     .map((x) => x.order);
 }
@@ -129,33 +130,33 @@ export interface GridView {
 export const ORPHANS = '';
 
 export function readGrid(doc: Y.Doc): GridView {
-  const columns = entries(root(doc, 'columns')).map(
-    ([id, m]): Column => ({ id, title: str(m, 'title'), colour: colour(str(m, 'colour'), 'grey'), order: str(m, 'order') }),
+  const columns = entries(root(doc, BOARD_ROOT.COLUMNS)).map(
+    ([id, m]): Column => ({ id, title: str(m, FIELD.TITLE), colour: colour(str(m, FIELD.COLOUR), 'grey'), order: str(m, FIELD.ORDER) }),
   );
   columns.sort(byOrder);
   const colourOf = new Map(columns.map((c) => [c.id, c.colour]));
   const notes = new Map<string, Note[]>(columns.map((c) => [c.id, []]));
   let count = 0;
-  for (const [id, m] of entries(root(doc, 'notes'))) {
+  for (const [id, m] of entries(root(doc, BOARD_ROOT.NOTES))) {
     const votes = new Map<string, number>();
     let totalVotes = 0;
-    childMap(m, 'votes')?.forEach((v, voter) => {
+    childMap(m, FIELD.VOTES)?.forEach((v, voter) => {
       const n = typeof v === 'number' && Number.isFinite(v) ? Math.floor(v) : 0;
       if (n > 0) {
         votes.set(voter, n);
         totalVotes += n;
       }
     });
-    const columnId = str(m, 'column');
+    const columnId = str(m, FIELD.COLUMN);
     const known = colourOf.get(columnId);
-    const own = str(m, 'colour');
+    const own = str(m, FIELD.COLOUR);
     const note: Note = {
       id,
       column: known === undefined ? ORPHANS : columnId,
-      order: str(m, 'order'),
-      text: text(m, 'text'),
+      order: str(m, FIELD.ORDER),
+      text: text(m, FIELD.TEXT),
       colour: own === '' ? (known ?? 'yellow') : colour(own, 'yellow'),
-      group: str(m, 'group'),
+      group: str(m, FIELD.GROUP),
       votes,
       totalVotes,
       ...readAuthored(m),
@@ -166,51 +167,51 @@ export function readGrid(doc: Y.Doc): GridView {
     count++;
   }
   for (const list of notes.values()) list.sort(byOrder);
-  const groups = entries(root(doc, 'groups')).map(
-    ([id, m]): Group => ({ id, title: str(m, 'title'), order: str(m, 'order'), createdAt: num(m, 'createdAt') }),
+  const groups = entries(root(doc, BOARD_ROOT.GROUPS)).map(
+    ([id, m]): Group => ({ id, title: str(m, FIELD.TITLE), order: str(m, FIELD.ORDER), createdAt: num(m, FIELD.CREATED_AT) }),
   );
   groups.sort(byOrder);
   return { columns, notes, groups, count };
 }
 
 export function addNote(doc: Y.Doc, column: string, body: string, author: Author, now = Date.now()): string {
-  const notes = root(doc, 'notes');
-  const order = appendKey(notes, (m) => str(m, 'column') === column);
+  const notes = root(doc, BOARD_ROOT.NOTES);
+  const order = appendKey(notes, (m) => str(m, FIELD.COLUMN) === column);
   return addEntry(doc, notes, (m) => {
-    m.set('column', column);
-    m.set('order', order);
-    m.set('text', new Y.Text(body));
-    m.set('colour', '');
-    m.set('group', '');
-    m.set('votes', new Y.Map<unknown>());
+    m.set(FIELD.COLUMN, column);
+    m.set(FIELD.ORDER, order);
+    m.set(FIELD.TEXT, new Y.Text(body));
+    m.set(FIELD.COLOUR, '');
+    m.set(FIELD.GROUP, '');
+    m.set(FIELD.VOTES, new Y.Map<unknown>());
     writeAuthor(m, author, now);
   });
 }
 
 export function editNote(doc: Y.Doc, id: string, body: string): void {
-  edit(doc, root(doc, 'notes'), id, (m) => setText(m, 'text', body));
+  edit(doc, root(doc, BOARD_ROOT.NOTES), id, (m) => setText(m, FIELD.TEXT, body));
 }
 
 export function deleteNote(doc: Y.Doc, id: string): void {
-  root(doc, 'notes').delete(id);
+  root(doc, BOARD_ROOT.NOTES).delete(id);
 }
 
 /** Moves a note to `index` of `column` (both fields set together, schema §1). */
 export function moveNote(doc: Y.Doc, id: string, column: string, index: number): void {
-  const notes = root(doc, 'notes');
-  const keys = orderKeys(notes, (m) => str(m, 'column') === column, id);
+  const notes = root(doc, BOARD_ROOT.NOTES);
+  const keys = orderKeys(notes, (m) => str(m, FIELD.COLUMN) === column, id);
   edit(doc, notes, id, (m) => {
-    setIfChanged(m, 'column', column);
-    m.set('order', keyAt(keys, index));
+    setIfChanged(m, FIELD.COLUMN, column);
+    m.set(FIELD.ORDER, keyAt(keys, index));
   });
 }
 
 export function setNoteColour(doc: Y.Doc, id: string, c: Colour | ''): void {
-  edit(doc, root(doc, 'notes'), id, (m) => setIfChanged(m, 'colour', c));
+  edit(doc, root(doc, BOARD_ROOT.NOTES), id, (m) => setIfChanged(m, FIELD.COLOUR, c));
 }
 
 export function setNoteGroup(doc: Y.Doc, id: string, group: string): void {
-  edit(doc, root(doc, 'notes'), id, (m) => setIfChanged(m, 'group', group));
+  edit(doc, root(doc, BOARD_ROOT.NOTES), id, (m) => setIfChanged(m, FIELD.GROUP, group));
 }
 
 /** Votes this voter has placed on the whole board. */
@@ -225,10 +226,10 @@ export function votesUsed(view: GridView, voter: string): number {
  * (0 = unlimited). Returns false when refused. Only the voter's own key is written.
  */
 export function vote(doc: Y.Doc, noteId: string, voter: string, delta: 1 | -1, limit: number): boolean {
-  const notes = root(doc, 'notes');
+  const notes = root(doc, BOARD_ROOT.NOTES);
   const note = childMap(notes, noteId);
   if (note === null) return false;
-  const votes = childMap(note, 'votes');
+  const votes = childMap(note, FIELD.VOTES);
   const current = votes === null ? 0 : Math.max(0, Math.floor(num(votes, voter)));
   if (delta < 0 && current === 0) return false;
   if (delta > 0 && limit > 0 && votesUsed(readGrid(doc), voter) >= limit) return false;
@@ -237,7 +238,7 @@ export function vote(doc: Y.Doc, noteId: string, voter: string, delta: 1 | -1, l
     if (map === null) {
       // A note written without its votes map (foreign writer): a vote must still count.
       map = new Y.Map<unknown>();
-      note.set('votes', map);
+      note.set(FIELD.VOTES, map);
     }
     const next = current + delta;
     if (next <= 0) map.delete(voter);
@@ -247,54 +248,54 @@ export function vote(doc: Y.Doc, noteId: string, voter: string, delta: 1 | -1, l
 }
 
 export function addGroup(doc: Y.Doc, title: string, now = Date.now()): string {
-  const groups = root(doc, 'groups');
+  const groups = root(doc, BOARD_ROOT.GROUPS);
   const order = appendKey(groups, () => true);
   return addEntry(doc, groups, (m) => {
-    m.set('title', title);
-    m.set('order', order);
-    m.set('createdAt', now);
+    m.set(FIELD.TITLE, title);
+    m.set(FIELD.ORDER, order);
+    m.set(FIELD.CREATED_AT, now);
   });
 }
 
 export function renameGroup(doc: Y.Doc, id: string, title: string): void {
-  edit(doc, root(doc, 'groups'), id, (m) => setIfChanged(m, 'title', title));
+  edit(doc, root(doc, BOARD_ROOT.GROUPS), id, (m) => setIfChanged(m, FIELD.TITLE, title));
 }
 
 export function deleteGroup(doc: Y.Doc, id: string): void {
-  root(doc, 'groups').delete(id);
+  root(doc, BOARD_ROOT.GROUPS).delete(id);
 }
 
 export function addColumn(doc: Y.Doc, title: string, c: Colour = 'grey'): string {
-  const columns = root(doc, 'columns');
+  const columns = root(doc, BOARD_ROOT.COLUMNS);
   const order = appendKey(columns, () => true);
   return addEntry(doc, columns, (m) => {
-    m.set('title', title);
-    m.set('colour', c);
-    m.set('order', order);
+    m.set(FIELD.TITLE, title);
+    m.set(FIELD.COLOUR, c);
+    m.set(FIELD.ORDER, order);
   });
 }
 
 export function renameColumn(doc: Y.Doc, id: string, title: string): void {
-  edit(doc, root(doc, 'columns'), id, (m) => setIfChanged(m, 'title', title));
+  edit(doc, root(doc, BOARD_ROOT.COLUMNS), id, (m) => setIfChanged(m, FIELD.TITLE, title));
 }
 
 export function setColumnColour(doc: Y.Doc, id: string, c: Colour): void {
-  edit(doc, root(doc, 'columns'), id, (m) => setIfChanged(m, 'colour', c));
+  edit(doc, root(doc, BOARD_ROOT.COLUMNS), id, (m) => setIfChanged(m, FIELD.COLOUR, c));
 }
 
 /** Moves an entry of an ordered collection to `index` of the others (fractional keys, §1.2). */
 function moveEntry(doc: Y.Doc, collection: YMap, id: string, index: number): void {
   const keys = orderKeys(collection, () => true, id);
-  edit(doc, collection, id, (m) => m.set('order', keyAt(keys, index)));
+  edit(doc, collection, id, (m) => m.set(FIELD.ORDER, keyAt(keys, index)));
 }
 
 export function moveColumn(doc: Y.Doc, id: string, index: number): void {
-  moveEntry(doc, root(doc, 'columns'), id, index);
+  moveEntry(doc, root(doc, BOARD_ROOT.COLUMNS), id, index);
 }
 
 /** Deletes a column; its notes stay and are shown under "Sans colonne" (§4.1) until moved. */
 export function deleteColumn(doc: Y.Doc, id: string): void {
-  root(doc, 'columns').delete(id);
+  root(doc, BOARD_ROOT.COLUMNS).delete(id);
 }
 
 // ---------------------------------------------------------------- timeline (§4.2)
@@ -311,15 +312,15 @@ export interface Card extends Authored {
 
 /** Cards in display order: sortKey ascending, undated last, then createdAt, then id. */
 export function readTimeline(doc: Y.Doc): Card[] {
-  const cards = entries(root(doc, 'cards')).map(
+  const cards = entries(root(doc, BOARD_ROOT.CARDS)).map(
     ([id, m]): Card => ({
       id,
-      when: str(m, 'when'),
-      sortKey: str(m, 'sortKey'),
-      title: text(m, 'title'),
-      person: str(m, 'person'),
-      organisation: str(m, 'organisation'),
-      quote: text(m, 'quote'),
+      when: str(m, FIELD.WHEN),
+      sortKey: str(m, FIELD.SORT_KEY),
+      title: text(m, FIELD.TITLE),
+      person: str(m, FIELD.PERSON),
+      organisation: str(m, FIELD.ORGANISATION),
+      quote: text(m, FIELD.QUOTE),
       ...readAuthored(m),
     }),
   );
@@ -390,36 +391,33 @@ export interface CardFields {
 }
 
 export function addCard(doc: Y.Doc, f: CardFields, author: Author, now = Date.now()): string {
-  return addEntry(doc, root(doc, 'cards'), (m) => {
-    m.set('when', f.when);
-    m.set('sortKey', f.sortKey ?? sortKeyFromWhen(f.when));
-    m.set('title', new Y.Text(f.title));
-    m.set('person', f.person);
-    m.set('organisation', f.organisation);
-    m.set('quote', new Y.Text(f.quote));
+  return addEntry(doc, root(doc, BOARD_ROOT.CARDS), (m) => {
+    m.set(FIELD.WHEN, f.when);
+    m.set(FIELD.SORT_KEY, f.sortKey ?? sortKeyFromWhen(f.when));
+    m.set(FIELD.TITLE, new Y.Text(f.title));
+    m.set(FIELD.PERSON, f.person);
+    m.set(FIELD.ORGANISATION, f.organisation);
+    m.set(FIELD.QUOTE, new Y.Text(f.quote));
     writeAuthor(m, author, now);
   });
 }
 
 export function editCard(doc: Y.Doc, id: string, f: CardFields): void {
-  edit(doc, root(doc, 'cards'), id, (m) => {
-    setIfChanged(m, 'when', f.when);
-    setIfChanged(m, 'sortKey', f.sortKey ?? sortKeyFromWhen(f.when));
-    setText(m, 'title', f.title);
-    setIfChanged(m, 'person', f.person);
-    setIfChanged(m, 'organisation', f.organisation);
-    setText(m, 'quote', f.quote);
+  edit(doc, root(doc, BOARD_ROOT.CARDS), id, (m) => {
+    setIfChanged(m, FIELD.WHEN, f.when);
+    setIfChanged(m, FIELD.SORT_KEY, f.sortKey ?? sortKeyFromWhen(f.when));
+    setText(m, FIELD.TITLE, f.title);
+    setIfChanged(m, FIELD.PERSON, f.person);
+    setIfChanged(m, FIELD.ORGANISATION, f.organisation);
+    setText(m, FIELD.QUOTE, f.quote);
   });
 }
 
 export function deleteCard(doc: Y.Doc, id: string): void {
-  root(doc, 'cards').delete(id);
+  root(doc, BOARD_ROOT.CARDS).delete(id);
 }
 
 // ---------------------------------------------------------------- accelerator (§4.3)
-
-export const ITEM_STAGES = ['questions', 'ideas', 'actions'] as const;
-export type ItemStage = (typeof ITEM_STAGES)[number];
 
 export interface AcceleratorItem extends Authored {
   id: string;
@@ -445,33 +443,35 @@ export interface AcceleratorView {
 export function readAccelerator(doc: Y.Doc): AcceleratorView {
   const h = header(doc);
   const byStage: Record<ItemStage, AcceleratorItem[]> = { questions: [], ideas: [], actions: [] };
-  for (const [id, m] of entries(root(doc, 'items'))) {
-    const stage = str(m, 'stage');
+  for (const [id, m] of entries(root(doc, BOARD_ROOT.ITEMS))) {
+    const stage = str(m, FIELD.STAGE);
     if (!(ITEM_STAGES as readonly string[]).includes(stage)) continue;
     byStage[stage as ItemStage].push({
       id,
       stage: stage as ItemStage,
-      order: str(m, 'order'),
-      text: text(m, 'text'),
-      who: str(m, 'who'),
-      next: str(m, 'next'),
+      order: str(m, FIELD.ORDER),
+      text: text(m, FIELD.TEXT),
+      who: str(m, FIELD.WHO),
+      next: str(m, FIELD.NEXT),
       ...readAuthored(m),
     });
   }
   for (const list of Object.values(byStage)) list.sort(byOrder);
   return {
-    owner: str(h, 'owner'),
-    ownerOrg: str(h, 'ownerOrg'),
-    question: str(h, 'question'),
-    context: text(h, 'context'),
-    statement: text(h, 'statement'),
-    reformulation: text(h, 'reformulation'),
+    owner: str(h, FIELD.OWNER),
+    ownerOrg: str(h, FIELD.OWNER_ORG),
+    question: str(h, FIELD.QUESTION),
+    context: text(h, FIELD.CONTEXT),
+    statement: text(h, FIELD.STATEMENT),
+    reformulation: text(h, FIELD.REFORMULATION),
     ...byStage,
   };
 }
 
-export type AcceleratorHeaderField = 'owner' | 'ownerOrg' | 'question' | 'context' | 'statement' | 'reformulation';
-const HEADER_TEXTS: ReadonlySet<string> = new Set(['context', 'statement', 'reformulation']);
+const HEADER_PLAIN = [FIELD.OWNER, FIELD.OWNER_ORG, FIELD.QUESTION] as const;
+const HEADER_TEXT_FIELDS = [FIELD.CONTEXT, FIELD.STATEMENT, FIELD.REFORMULATION] as const;
+export type AcceleratorHeaderField = (typeof HEADER_PLAIN)[number] | (typeof HEADER_TEXT_FIELDS)[number];
+const HEADER_TEXTS: ReadonlySet<string> = new Set(HEADER_TEXT_FIELDS);
 
 export function setAcceleratorField(doc: Y.Doc, field: AcceleratorHeaderField, value: string): void {
   const h = header(doc);
@@ -488,28 +488,28 @@ export function addItem(
   author: Author,
   now = Date.now(),
 ): string {
-  const items = root(doc, 'items');
-  const order = appendKey(items, (m) => str(m, 'stage') === stage);
+  const items = root(doc, BOARD_ROOT.ITEMS);
+  const order = appendKey(items, (m) => str(m, FIELD.STAGE) === stage);
   return addEntry(doc, items, (m) => {
-    m.set('stage', stage);
-    m.set('order', order);
-    m.set('text', new Y.Text(f.text));
-    m.set('who', f.who ?? '');
-    m.set('next', f.next ?? '');
+    m.set(FIELD.STAGE, stage);
+    m.set(FIELD.ORDER, order);
+    m.set(FIELD.TEXT, new Y.Text(f.text));
+    m.set(FIELD.WHO, f.who ?? '');
+    m.set(FIELD.NEXT, f.next ?? '');
     writeAuthor(m, author, now);
   });
 }
 
 export function editItem(doc: Y.Doc, id: string, f: { text: string; who?: string; next?: string }): void {
-  edit(doc, root(doc, 'items'), id, (m) => {
-    setText(m, 'text', f.text);
-    if (f.who !== undefined) setIfChanged(m, 'who', f.who);
-    if (f.next !== undefined) setIfChanged(m, 'next', f.next);
+  edit(doc, root(doc, BOARD_ROOT.ITEMS), id, (m) => {
+    setText(m, FIELD.TEXT, f.text);
+    if (f.who !== undefined) setIfChanged(m, FIELD.WHO, f.who);
+    if (f.next !== undefined) setIfChanged(m, FIELD.NEXT, f.next);
   });
 }
 
 export function deleteItem(doc: Y.Doc, id: string): void {
-  root(doc, 'items').delete(id);
+  root(doc, BOARD_ROOT.ITEMS).delete(id);
 }
 
 // ---------------------------------------------------------------- interview (§4.4)
@@ -544,24 +544,24 @@ export interface InterviewView {
 export const answerKey = (question: string, group: string): string => `${question}\u0000${group}`;
 
 export function readInterview(doc: Y.Doc): InterviewView {
-  const questions = entries(root(doc, 'questions')).map(
-    ([id, m]): Question => ({ id, text: str(m, 'text'), order: str(m, 'order') }),
+  const questions = entries(root(doc, BOARD_ROOT.QUESTIONS)).map(
+    ([id, m]): Question => ({ id, text: str(m, FIELD.TEXT), order: str(m, FIELD.ORDER) }),
   );
   questions.sort(byOrder);
-  const groups = entries(root(doc, 'groups')).map(
-    ([id, m]): InterviewGroup => ({ id, name: str(m, 'name'), order: str(m, 'order') }),
+  const groups = entries(root(doc, BOARD_ROOT.GROUPS)).map(
+    ([id, m]): InterviewGroup => ({ id, name: str(m, FIELD.NAME), order: str(m, FIELD.ORDER) }),
   );
   groups.sort(byOrder);
   const qs = new Set(questions.map((q) => q.id));
   const gs = new Set(groups.map((g) => g.id));
   const answers = new Map<string, Answer[]>();
-  for (const [id, m] of entries(root(doc, 'answers'))) {
+  for (const [id, m] of entries(root(doc, BOARD_ROOT.ANSWERS))) {
     const a: Answer = {
       id,
-      question: str(m, 'question'),
-      group: str(m, 'group'),
-      order: str(m, 'order'),
-      text: text(m, 'text'),
+      question: str(m, FIELD.QUESTION),
+      group: str(m, FIELD.GROUP),
+      order: str(m, FIELD.ORDER),
+      text: text(m, FIELD.TEXT),
       ...readAuthored(m),
     };
     if (!qs.has(a.question) || !gs.has(a.group)) continue;
@@ -575,65 +575,65 @@ export function readInterview(doc: Y.Doc): InterviewView {
 }
 
 export function addAnswer(doc: Y.Doc, question: string, group: string, body: string, author: Author, now = Date.now()): string {
-  const answers = root(doc, 'answers');
-  const order = appendKey(answers, (m) => str(m, 'question') === question && str(m, 'group') === group);
+  const answers = root(doc, BOARD_ROOT.ANSWERS);
+  const order = appendKey(answers, (m) => str(m, FIELD.QUESTION) === question && str(m, FIELD.GROUP) === group);
   return addEntry(doc, answers, (m) => {
-    m.set('question', question);
-    m.set('group', group);
-    m.set('order', order);
-    m.set('text', new Y.Text(body));
+    m.set(FIELD.QUESTION, question);
+    m.set(FIELD.GROUP, group);
+    m.set(FIELD.ORDER, order);
+    m.set(FIELD.TEXT, new Y.Text(body));
     writeAuthor(m, author, now);
   });
 }
 
 export function editAnswer(doc: Y.Doc, id: string, body: string): void {
-  edit(doc, root(doc, 'answers'), id, (m) => setText(m, 'text', body));
+  edit(doc, root(doc, BOARD_ROOT.ANSWERS), id, (m) => setText(m, FIELD.TEXT, body));
 }
 
 export function deleteAnswer(doc: Y.Doc, id: string): void {
-  root(doc, 'answers').delete(id);
+  root(doc, BOARD_ROOT.ANSWERS).delete(id);
 }
 
 export function addInterviewGroup(doc: Y.Doc, name: string): string {
-  const groups = root(doc, 'groups');
+  const groups = root(doc, BOARD_ROOT.GROUPS);
   const order = appendKey(groups, () => true);
   return addEntry(doc, groups, (m) => {
-    m.set('name', name);
-    m.set('order', order);
+    m.set(FIELD.NAME, name);
+    m.set(FIELD.ORDER, order);
   });
 }
 
 export function renameInterviewGroup(doc: Y.Doc, id: string, name: string): void {
-  edit(doc, root(doc, 'groups'), id, (m) => setIfChanged(m, 'name', name));
+  edit(doc, root(doc, BOARD_ROOT.GROUPS), id, (m) => setIfChanged(m, FIELD.NAME, name));
 }
 
 export function moveInterviewGroup(doc: Y.Doc, id: string, index: number): void {
-  moveEntry(doc, root(doc, 'groups'), id, index);
+  moveEntry(doc, root(doc, BOARD_ROOT.GROUPS), id, index);
 }
 
 export function deleteInterviewGroup(doc: Y.Doc, id: string): void {
-  root(doc, 'groups').delete(id);
+  root(doc, BOARD_ROOT.GROUPS).delete(id);
 }
 
 export function addQuestion(doc: Y.Doc, text: string): string {
-  const questions = root(doc, 'questions');
+  const questions = root(doc, BOARD_ROOT.QUESTIONS);
   const order = appendKey(questions, () => true);
   return addEntry(doc, questions, (m) => {
-    m.set('text', text);
-    m.set('order', order);
+    m.set(FIELD.TEXT, text);
+    m.set(FIELD.ORDER, order);
   });
 }
 
 export function renameQuestion(doc: Y.Doc, id: string, text: string): void {
-  edit(doc, root(doc, 'questions'), id, (m) => setIfChanged(m, 'text', text));
+  edit(doc, root(doc, BOARD_ROOT.QUESTIONS), id, (m) => setIfChanged(m, FIELD.TEXT, text));
 }
 
 export function moveQuestion(doc: Y.Doc, id: string, index: number): void {
-  moveEntry(doc, root(doc, 'questions'), id, index);
+  moveEntry(doc, root(doc, BOARD_ROOT.QUESTIONS), id, index);
 }
 
 export function deleteQuestion(doc: Y.Doc, id: string): void {
-  root(doc, 'questions').delete(id);
+  root(doc, BOARD_ROOT.QUESTIONS).delete(id);
 }
 
 // ---------------------------------------------------------------- icebreaker (§4.5)
@@ -651,32 +651,32 @@ export interface IcebreakerView {
 }
 
 export function readIcebreaker(doc: Y.Doc): IcebreakerView {
-  const notes = entries(root(doc, 'notes')).map(
-    ([id, m]): IcebreakerNote => ({ id, text: text(m, 'text'), order: str(m, 'order'), createdAt: num(m, 'createdAt') }),
+  const notes = entries(root(doc, BOARD_ROOT.NOTES)).map(
+    ([id, m]): IcebreakerNote => ({ id, text: text(m, FIELD.TEXT), order: str(m, FIELD.ORDER), createdAt: num(m, FIELD.CREATED_AT) }),
   );
   notes.sort(byOrder);
-  return { prompt: str(header(doc), 'prompt'), notes };
+  return { prompt: str(header(doc), FIELD.PROMPT), notes };
 }
 
 /** Anonymous: no author field is written (schema §4.5); the caller remembers the id locally. */
 export function addIcebreakerNote(doc: Y.Doc, body: string, now = Date.now()): string {
-  const notes = root(doc, 'notes');
+  const notes = root(doc, BOARD_ROOT.NOTES);
   const order = appendKey(notes, () => true);
   return addEntry(doc, notes, (m) => {
-    m.set('text', new Y.Text(body));
-    m.set('order', order);
-    m.set('createdAt', now);
+    m.set(FIELD.TEXT, new Y.Text(body));
+    m.set(FIELD.ORDER, order);
+    m.set(FIELD.CREATED_AT, now);
   });
 }
 
 export function editIcebreakerNote(doc: Y.Doc, id: string, body: string): void {
-  edit(doc, root(doc, 'notes'), id, (m) => setText(m, 'text', body));
+  edit(doc, root(doc, BOARD_ROOT.NOTES), id, (m) => setText(m, FIELD.TEXT, body));
 }
 
 export function deleteIcebreakerNote(doc: Y.Doc, id: string): void {
-  root(doc, 'notes').delete(id);
+  root(doc, BOARD_ROOT.NOTES).delete(id);
 }
 
 export function setPrompt(doc: Y.Doc, prompt: string): void {
-  setIfChanged(header(doc), 'prompt', prompt);
+  setIfChanged(header(doc), FIELD.PROMPT, prompt);
 }

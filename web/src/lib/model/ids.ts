@@ -1,6 +1,6 @@
 //! Random ids for boards and items (board-schema §1.1): 12 lowercase base32 characters, 60 bits.
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+import { ID_ALPHABET as BASE32, ITEM_ID_LEN, MAX_ID_LEN } from './schema.gen';
 
 let generator: (() => string) | null = null;
 
@@ -9,7 +9,7 @@ export function useIdGenerator(next: (() => string) | null): void {
   generator = next;
 }
 
-export function newId(length = 12): string {
+export function newId(length = ITEM_ID_LEN): string {
   if (generator !== null) return generator();
   const bytes = new Uint8Array(length);
   crypto.getRandomValues(bytes);
@@ -18,7 +18,7 @@ export function newId(length = 12): string {
   return id;
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_ID_LEN}}$`);
 
 export function isValidId(id: string): boolean {
   return ID.test(id);

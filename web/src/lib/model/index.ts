@@ -5,3 +5,4 @@ export * from './board';
 export { between, keyAt, isValidKey } from './order';
 export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
+export * from './schema.gen';

@@ -3,8 +3,11 @@
 //! Mirrors the Rust `between`: the same inputs give the same key on both sides, so a list
 //! ordered by one client is ordered the same way by every other and by the exports.
 
-const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+import { ORDER_ALPHABET as DIGITS } from './schema.gen';
+
 const BASE = DIGITS.length;
+/** The middle digit: the first key of an empty list, and what a key grows by when it cannot bump. */
+const MID = DIGITS.charAt(BASE / 2);
 
 function digit(key: string, i: number): number {
   return DIGITS.indexOf(key.charAt(i));
@@ -23,12 +26,12 @@ function after(a: string): string {
     const d = digit(a, i);
     if (d < BASE - 1) return a.slice(0, i) + DIGITS.charAt(d + 1);
   }
-  return `${a}V`;
+  return a + MID;
 }
 
 /** Midpoint of `a` (possibly empty = start) and `b` (null = end). */
 function middle(a: string, b: string | null): string {
-  if (b === null) return a.length === 0 ? 'V' : after(a);
+  if (b === null) return a.length === 0 ? MID : after(a);
   // The common prefix reads a missing digit of `a` as '0' (schema §1.2 read literally would
   // return the invalid key "0" for between(none, "01"); this matches it everywhere else).
   let n = 0;
@@ -48,7 +51,7 @@ function middle(a: string, b: string | null): string {
  * ignored as the schema says: the caller then appends after the largest valid key.
  */
 export function between(a: string | null, b: string | null): string {
-  if (a === null && b === null) return 'V';
+  if (a === null && b === null) return MID;
   if (b === null) return after(a ?? '');
   return middle(a ?? '', b);
 }

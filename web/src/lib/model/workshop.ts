@@ -4,10 +4,22 @@ import { bool, childMap, entries, num, setIfChanged, setText, str, text, type YM
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
 
-export const BOARD_KINDS = ['grid', 'timeline', 'accelerator', 'interview', 'icebreaker'] as const;
-export type BoardKind = (typeof BOARD_KINDS)[number];
-export const GROUPS = ['facilitation', 'accompanied', 'guests'] as const;
-export type ParticipantGroup = (typeof GROUPS)[number];
+import {
+  BOARD_KINDS,
+  DISPLAYS,
+  FIELD,
+  PARTICIPANT_GROUPS as GROUPS,
+  PHASES,
+  STAGES,
+  WORKSHOP_ROOT,
+  type BoardKind,
+  type Display,
+  type ParticipantGroup,
+  type Phase,
+  type Stage,
+} from './schema.gen';
+
+export { BOARD_KINDS, DISPLAYS, GROUPS, PHASES, STAGES, type BoardKind, type Display, type ParticipantGroup, type Phase, type Stage };
 
 export function asKind(value: string): BoardKind | null {
   return (BOARD_KINDS as readonly string[]).includes(value) ? (value as BoardKind) : null;
@@ -24,15 +36,6 @@ export interface AgendaEntry {
   createdAt: number;
 }
 
-/** A board's phase (schema §2 `control.phase`): what participants may do now. */
-export const PHASES = ['writing', 'voting', 'closed'] as const;
-export type Phase = (typeof PHASES)[number];
-/** An accelerator's stages, opened one by one by the facilitator (schema §2 `control.stage`). */
-export const STAGES = ['problem', 'questions', 'reformulation', 'ideas', 'actions'] as const;
-export type Stage = (typeof STAGES)[number];
-/** How the projector shows a board (schema §2 `control.display`). */
-export const DISPLAYS = ['board', 'votes', 'results'] as const;
-export type Display = (typeof DISPLAYS)[number];
 
 function oneOf<T extends string>(list: readonly T[], value: string): T {
   return (list as readonly string[]).includes(value) ? (value as T) : (list[0] as T);
@@ -90,69 +93,69 @@ export interface WorkshopView {
 }
 
 const roots = (doc: Y.Doc) => ({
-  meta: doc.getMap('workshop') as YMap,
-  participants: doc.getMap('participants') as YMap,
-  agenda: doc.getMap('agenda') as YMap,
-  control: doc.getMap('control') as YMap,
+  meta: doc.getMap(WORKSHOP_ROOT.META) as YMap,
+  participants: doc.getMap(WORKSHOP_ROOT.PARTICIPANTS) as YMap,
+  agenda: doc.getMap(WORKSHOP_ROOT.AGENDA) as YMap,
+  control: doc.getMap(WORKSHOP_ROOT.CONTROL) as YMap,
 });
 
 function readControl(map: YMap): Control {
   const revealed = new Set<string>();
-  childMap(map, 'revealed')?.forEach((v, k) => {
+  childMap(map, FIELD.REVEALED)?.forEach((v, k) => {
     if (v === true) revealed.add(k);
   });
   return {
-    locked: bool(map, 'locked'),
-    phase: oneOf(PHASES, str(map, 'phase')),
-    stage: oneOf(STAGES, str(map, 'stage')),
-    display: oneOf(DISPLAYS, str(map, 'display')),
-    focus: str(map, 'focus'),
-    revealAll: bool(map, 'revealAll'),
+    locked: bool(map, FIELD.LOCKED),
+    phase: oneOf(PHASES, str(map, FIELD.PHASE)),
+    stage: oneOf(STAGES, str(map, FIELD.STAGE)),
+    display: oneOf(DISPLAYS, str(map, FIELD.DISPLAY)),
+    focus: str(map, FIELD.FOCUS),
+    revealAll: bool(map, FIELD.REVEAL_ALL),
     revealed,
-    timerEnd: num(map, 'timerEnd'),
-    votesPerPerson: Math.max(0, Math.floor(num(map, 'votesPerPerson'))),
+    timerEnd: num(map, FIELD.TIMER_END),
+    votesPerPerson: Math.max(0, Math.floor(num(map, FIELD.VOTES_PER_PERSON))),
   };
 }
 
 export function readWorkshop(doc: Y.Doc): WorkshopView {
   const r = roots(doc);
   const participants = entries(r.participants).map(([id, m]): Participant => {
-    const group = str(m, 'group');
+    const group = str(m, FIELD.GROUP);
     return {
       id,
-      name: str(m, 'name'),
-      role: str(m, 'role'),
-      organisation: str(m, 'organisation'),
+      name: str(m, FIELD.NAME),
+      role: str(m, FIELD.ROLE),
+      organisation: str(m, FIELD.ORGANISATION),
       group: (GROUPS as readonly string[]).includes(group) ? (group as ParticipantGroup) : 'guests',
-      order: str(m, 'order'),
+      order: str(m, FIELD.ORDER),
     };
   });
   participants.sort(byOrder);
   const agenda = entries(r.agenda).map(
     ([id, m]): AgendaEntry => ({
       id,
-      title: str(m, 'title'),
-      kind: asKind(str(m, 'kind')),
-      template: str(m, 'template'),
-      method: text(m, 'method'),
-      order: str(m, 'order'),
-      createdAt: num(m, 'createdAt'),
+      title: str(m, FIELD.TITLE),
+      kind: asKind(str(m, FIELD.KIND)),
+      template: str(m, FIELD.TEMPLATE),
+      method: text(m, FIELD.METHOD),
+      order: str(m, FIELD.ORDER),
+      createdAt: num(m, FIELD.CREATED_AT),
     }),
   );
   agenda.sort(byOrder);
   const control = new Map<string, Control>();
   for (const [id, m] of entries(r.control)) control.set(id, readControl(m));
   return {
-    version: num(r.meta, 'version'),
-    id: str(r.meta, 'id'),
-    title: str(r.meta, 'title'),
-    date: str(r.meta, 'date'),
-    place: str(r.meta, 'place'),
-    objectives: text(r.meta, 'objectives'),
-    template: str(r.meta, 'template'),
-    createdAt: num(r.meta, 'createdAt'),
-    projected: str(r.meta, 'projected'),
-    joinPanel: str(r.meta, 'joinPanel') === 'badge' ? 'badge' : 'full',
+    version: num(r.meta, FIELD.VERSION),
+    id: str(r.meta, FIELD.ID),
+    title: str(r.meta, FIELD.TITLE),
+    date: str(r.meta, FIELD.DATE),
+    place: str(r.meta, FIELD.PLACE),
+    objectives: text(r.meta, FIELD.OBJECTIVES),
+    template: str(r.meta, FIELD.TEMPLATE),
+    createdAt: num(r.meta, FIELD.CREATED_AT),
+    projected: str(r.meta, FIELD.PROJECTED),
+    joinPanel: str(r.meta, FIELD.JOIN_PANEL) === 'badge' ? 'badge' : 'full',
     participants,
     agenda,
     control,
@@ -166,29 +169,29 @@ export function controlOf(view: WorkshopView, bid: string): Control {
 // ---- facilitator writes (the server refuses them from other roles) ----
 
 export function setProjected(doc: Y.Doc, bid: string): void {
-  setIfChanged(roots(doc).meta, 'projected', bid);
+  setIfChanged(roots(doc).meta, FIELD.PROJECTED, bid);
 }
 
 export function setJoinPanel(doc: Y.Doc, panel: 'full' | 'badge'): void {
-  setIfChanged(roots(doc).meta, 'joinPanel', panel);
+  setIfChanged(roots(doc).meta, FIELD.JOIN_PANEL, panel);
 }
 
-export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place', value: string): void {
+export function setMeta(doc: Y.Doc, field: typeof FIELD.TITLE | typeof FIELD.DATE | typeof FIELD.PLACE, value: string): void {
   setIfChanged(roots(doc).meta, field, value);
 }
 
 export function setObjectives(doc: Y.Doc, value: string): void {
-  doc.transact(() => setText(roots(doc).meta, 'objectives', value));
+  doc.transact(() => setText(roots(doc).meta, FIELD.OBJECTIVES, value));
 }
 
 export function renameBoard(doc: Y.Doc, bid: string, title: string): void {
   const entry = childMap(roots(doc).agenda, bid);
-  if (entry !== null) setIfChanged(entry, 'title', title);
+  if (entry !== null) setIfChanged(entry, FIELD.TITLE, title);
 }
 
 export function setMethod(doc: Y.Doc, bid: string, method: string): void {
   const entry = childMap(roots(doc).agenda, bid);
-  if (entry !== null) doc.transact(() => setText(entry, 'method', method));
+  if (entry !== null) doc.transact(() => setText(entry, FIELD.METHOD, method));
 }
 
 /** Moves an agenda entry to `index` of the displayed agenda. */
@@ -197,7 +200,7 @@ export function moveBoard(doc: Y.Doc, bid: string, index: number): void {
   const entry = childMap(r.agenda, bid);
   if (entry === null) return;
   const others = readWorkshop(doc).agenda.filter((e) => e.id !== bid);
-  entry.set('order', keyAt(others.map((e) => e.order), index));
+  entry.set(FIELD.ORDER, keyAt(others.map((e) => e.order), index));
 }
 
 /**
@@ -209,60 +212,60 @@ function controlEntry(doc: Y.Doc, bid: string): YMap {
   const existing = childMap(r.control, bid);
   if (existing !== null) return existing;
   const created = new Y.Map<unknown>();
-  created.set('locked', false);
-  created.set('revealAll', false);
-  created.set('revealed', new Y.Map<unknown>());
-  created.set('timerEnd', 0);
-  created.set('votesPerPerson', 0);
+  created.set(FIELD.LOCKED, false);
+  created.set(FIELD.REVEAL_ALL, false);
+  created.set(FIELD.REVEALED, new Y.Map<unknown>());
+  created.set(FIELD.TIMER_END, 0);
+  created.set(FIELD.VOTES_PER_PERSON, 0);
   r.control.set(bid, created);
   return created;
 }
 
 export function setLocked(doc: Y.Doc, bid: string, locked: boolean): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'locked', locked));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.LOCKED, locked));
 }
 
 /** Participants may not write what the phase forbids: the server refuses it too. */
 export function setPhase(doc: Y.Doc, bid: string, phase: Phase): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'phase', phase));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.PHASE, phase));
 }
 
 export function setStage(doc: Y.Doc, bid: string, stage: Stage): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'stage', stage));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.STAGE, stage));
 }
 
 export function setDisplay(doc: Y.Doc, bid: string, display: Display): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'display', display));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.DISPLAY, display));
 }
 
 export function setFocus(doc: Y.Doc, bid: string, focus: string): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'focus', focus));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.FOCUS, focus));
 }
 
 export function setVotesPerPerson(doc: Y.Doc, bid: string, votes: number): void {
   const n = Math.max(0, Math.min(99, Math.floor(votes)));
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'votesPerPerson', n));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.VOTES_PER_PERSON, n));
 }
 
 export function setTimerEnd(doc: Y.Doc, bid: string, endMs: number): void {
-  doc.transact(() => setIfChanged(controlEntry(doc, bid), 'timerEnd', Math.max(0, Math.floor(endMs))));
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.TIMER_END, Math.max(0, Math.floor(endMs))));
 }
 
 export function setRevealAll(doc: Y.Doc, bid: string, revealAll: boolean): void {
   doc.transact(() => {
     const c = controlEntry(doc, bid);
-    setIfChanged(c, 'revealAll', revealAll);
-    if (!revealAll) childMap(c, 'revealed')?.clear();
+    setIfChanged(c, FIELD.REVEAL_ALL, revealAll);
+    if (!revealAll) childMap(c, FIELD.REVEALED)?.clear();
   });
 }
 
 export function revealNote(doc: Y.Doc, bid: string, noteId: string): void {
   doc.transact(() => {
     const c = controlEntry(doc, bid);
-    let revealed = childMap(c, 'revealed');
+    let revealed = childMap(c, FIELD.REVEALED);
     if (revealed === null) {
       revealed = new Y.Map<unknown>();
-      c.set('revealed', revealed);
+      c.set(FIELD.REVEALED, revealed);
     }
     if (revealed.get(noteId) !== true) revealed.set(noteId, true);
   });
@@ -285,13 +288,13 @@ export function putParticipant(doc: Y.Doc, p: NewParticipant): string {
     const entry = existing ?? new Y.Map<unknown>();
     if (existing === null) {
       const list = readWorkshop(doc).participants;
-      entry.set('order', keyAt(list.map((x) => x.order), list.length));
+      entry.set(FIELD.ORDER, keyAt(list.map((x) => x.order), list.length));
       r.participants.set(id, entry);
     }
-    setIfChanged(entry, 'name', p.name);
-    setIfChanged(entry, 'organisation', p.organisation);
-    setIfChanged(entry, 'role', p.role ?? str(entry, 'role'));
-    setIfChanged(entry, 'group', p.group);
+    setIfChanged(entry, FIELD.NAME, p.name);
+    setIfChanged(entry, FIELD.ORGANISATION, p.organisation);
+    setIfChanged(entry, FIELD.ROLE, p.role ?? str(entry, FIELD.ROLE));
+    setIfChanged(entry, FIELD.GROUP, p.group);
   });
   return id;
 }

@@ -1,0 +1,43 @@
+//! What the write policies read from a doc (docs/board-schema.md §2, §4): the lock flags in a
+//! workshop's control state and the number of items on a board. Anything malformed reads as
+//! unlocked / uncounted.
+
+use yrs::{Any, Doc, Map, Out, ReadTxn, Transact};
+
+use super::schema::{board_root, field, workshop_root};
+
+/// The lock state of every board listed in a workshop doc's `control` map.
+pub fn locked_boards(workshop: &Doc) -> Vec<(String, bool)> {
+    let txn = workshop.transact();
+    let Some(control) = txn.get_map(workshop_root::CONTROL) else {
+        return Vec::new();
+    };
+    control
+        .iter(&txn)
+        .map(|(bid, entry)| {
+            let locked = match entry {
+                Out::YMap(m) => {
+                    matches!(m.get(&txn, field::LOCKED), Some(Out::Any(Any::Bool(true))))
+                }
+                _ => false,
+            };
+            (bid.to_string(), locked)
+        })
+        .collect()
+}
+
+/// How many items people have put on a board: notes, cards, accelerator items, answers —
+/// the quantity the `max_items` limit caps.
+pub fn item_count(board: &Doc) -> usize {
+    let txn = board.transact();
+    [
+        board_root::NOTES,
+        board_root::CARDS,
+        board_root::ITEMS,
+        board_root::ANSWERS,
+    ]
+    .iter()
+    .filter_map(|root| txn.get_map(*root))
+    .map(|m| m.len(&txn) as usize)
+    .sum()
+}
