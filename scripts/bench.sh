@@ -139,6 +139,11 @@ start_server() {
                 --max-conns-per-addr 100000 --max-conns-per-doc 100000 --max-items 100000000 \
                 --updates-per-sec 1000000000 --update-burst 1000000000 >"$log" 2>&1 &
             TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}" "${client[@]}") ;;
+        palabre-defended)
+            # Issue 13's attacks run against the default limits, as deployed.
+            PALABRE_LOG=error "$PALABRE" serve --bind "127.0.0.1:$port" --data-dir "$data" \
+                --open-docs >"$log" 2>&1 &
+            TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}") ;;
         *) echo "bench: unknown server $name" >&2; return 1 ;;
     esac
     SERVER_PID=$!
@@ -184,6 +189,25 @@ for server in $SERVERS; do
         stop_server
     done
 done
+# Honest p99 under each attack, as a ratio to the same workload alone (issue 13).
+ATTACKS=${BENCH_ATTACKS:-"step1 stray slowloris"}
+if [[ $HAVE_PALABRE == yes ]]; then
+    for kind in $ATTACKS; do
+        echo "bench: ── attack $kind on palabre-defended"
+        if ! start_server palabre-defended; then
+            failures=$((failures + 1))
+            continue
+        fi
+        if ! timeout "$STEP_LIMIT" "$BENCH" attack --kind "$kind" "${TARGET[@]}" \
+            --server palabre-defended --server-pid "$SERVER_PID" --run-id "$RUN_ID" \
+            --out "$RESULTS/attack-$kind-palabre.json"; then
+            echo "bench: attack $kind failed; server log tail:"
+            tail -5 "$WORK/palabre-defended.log" || true
+            failures=$((failures + 1))
+        fi
+        stop_server
+    done
+fi
 echo "bench: workloads took $(( $(date +%s) - started )) s, $failures failed"
 
 "$BENCH" report --results "$RESULTS" --doc "$REPORT_DOC" \

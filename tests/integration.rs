@@ -49,5 +49,19 @@ mod workshops;
 #[path = "integration/security.rs"]
 mod security;
 
+#[path = "integration/hostile_http.rs"]
+mod hostile_http;
+#[path = "integration/room_faults.rs"]
+mod room_faults;
+
+#[path = "integration/hostile_room.rs"]
+mod hostile_room;
+
+#[path = "integration/hostile_boards.rs"]
+mod hostile_boards;
+
+#[path = "integration/hostile_presence.rs"]
+mod hostile_presence;
+
 #[path = "integration/phases.rs"]
 mod phases;

@@ -77,6 +77,17 @@ enum Cmd {
         #[arg(long)]
         seconds: Option<u64>,
     },
+    /// Honest clients' p99 alone, then under an attack (step-1 flood, stray-doc writes, slowloris).
+    Attack {
+        #[command(flatten)]
+        common: Common,
+        /// Which attack.
+        #[arg(long, value_enum)]
+        kind: workload::attack::Attack,
+        /// Seconds of each phase [6].
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
     /// Render docs/benchmarks.md tables and the W1 plot from the newest run's result files.
     Report {
         /// Folder of result files.
@@ -255,6 +266,16 @@ fn run() -> anyhow::Result<ExitCode> {
                 let r = w4::run(&common.ctx(), s).await?;
                 (common, "w4", r)
             }
+            Cmd::Attack {
+                common,
+                kind,
+                seconds,
+            } => {
+                let mut s = workload::attack::AttackSizes::quick();
+                s.seconds = seconds.unwrap_or(s.seconds);
+                let r = workload::attack::run(&common.ctx(), s, kind).await?;
+                (common, "attack", r)
+            }
             Cmd::Report {
                 results,
                 doc,
@@ -353,6 +374,16 @@ fn summary(r: &workload::Record) -> String {
             x.ack_latency.p99_ms,
             x.unacked,
             x.resources.verdict()
+        ),
+        Outcome::Attack(x) => format!(
+            "attack {:?} {who}: honest p99 {:.2} ms alone, {:.2} ms under attack (×{:.2}); delivered {:.1} % / {:.1} %; {} attacker frames",
+            x.attack,
+            x.baseline.p99_ms,
+            x.attacked.p99_ms,
+            x.p99_ratio,
+            x.delivered_pct.0,
+            x.delivered_pct.1,
+            x.attack_sent
         ),
         Outcome::Skipped { reason } => format!("{} {who}: skipped: {reason}", r.info.workload),
     }

@@ -154,6 +154,7 @@ struct Runs<'a> {
     w3: Vec<(&'a RunInfo, &'a W3Result)>,
     w4: Vec<(&'a RunInfo, &'a W4Result)>,
     skipped: Vec<(&'a RunInfo, &'a str)>,
+    attack: Vec<(&'a RunInfo, &'a crate::workload::attack::AttackResult)>,
 }
 
 fn split(records: &[Record]) -> Runs<'_> {
@@ -165,6 +166,7 @@ fn split(records: &[Record]) -> Runs<'_> {
         w3: Vec::new(),
         w4: Vec::new(),
         skipped: Vec::new(),
+        attack: Vec::new(),
     };
     for r in sorted {
         match &r.outcome {
@@ -172,6 +174,7 @@ fn split(records: &[Record]) -> Runs<'_> {
             Outcome::W2(x) => runs.w2.push((&r.info, x)),
             Outcome::W3(x) => runs.w3.push((&r.info, x)),
             Outcome::W4(x) => runs.w4.push((&r.info, x)),
+            Outcome::Attack(x) => runs.attack.push((&r.info, x)),
             Outcome::Skipped { reason } => runs.skipped.push((&r.info, reason)),
         }
     }
@@ -223,6 +226,7 @@ pub fn render(records: &[Record], svg_link: &str) -> String {
     render_w2(&mut s, &runs);
     render_w3(&mut s, &runs);
     render_w4(&mut s, &runs);
+    render_attacks(&mut s, &runs);
     if !runs.skipped.is_empty() {
         let _ = writeln!(s, "### Not measured\n");
         for (i, reason) in &runs.skipped {
@@ -239,6 +243,38 @@ pub fn render(records: &[Record], svg_link: &str) -> String {
     render_ratios(&mut s, &runs);
     render_goals(&mut s, &runs);
     s
+}
+
+/// Honest p99 under each attack as a ratio to the same workload alone, in the same run.
+fn render_attacks(s: &mut String, runs: &Runs<'_>) {
+    if runs.attack.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Under attack — honest p99 with and without, same run (goal ≤ 1.5×)
+"
+    );
+    let _ = writeln!(
+        s,
+        "| server | attack | attackers | p99 alone | p99 attacked | ratio | delivered alone / attacked |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for (i, x) in &runs.attack {
+        let _ = writeln!(
+            s,
+            "| {} | {:?} | {} | {:.2} ms | {:.2} ms | {:.2}× | {:.1} % / {:.1} % |",
+            i.server,
+            x.attack,
+            x.attackers,
+            x.baseline.p99_ms,
+            x.attacked.p99_ms,
+            x.p99_ratio,
+            x.delivered_pct.0,
+            x.delivered_pct.1
+        );
+    }
+    let _ = writeln!(s);
 }
 
 fn render_w1(s: &mut String, runs: &Runs<'_>, svg_link: &str) {

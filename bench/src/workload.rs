@@ -1,6 +1,7 @@
 //! What every workload shares: the target server, the measurement window, the result records and
 //! helpers to connect and close many clients.
 
+pub mod attack;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -336,6 +337,8 @@ pub enum Outcome {
     W3(w3::W3Result),
     /// Durable writes.
     W4(w4::W4Result),
+    /// Honest clients with and without an attack (issue 13).
+    Attack(attack::AttackResult),
     /// Not measured for this server, and why.
     Skipped {
         /// Why.

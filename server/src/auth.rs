@@ -1,9 +1,12 @@
 //! Who may do what: per-workshop secrets for the three roles, join codes, and the limiter
-//! that locks out join-code guessers. No HTTP here: handlers ask, this module answers.
+//! of join-code guessers ([`guess`]). No HTTP here: handlers ask, this module answers.
 
-use std::net::IpAddr;
+mod guess;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use guess::{pow_zero_bits, Gate, GuessLimiter, GuessLimits};
 
 use base64::Engine as _;
 use dashmap::DashMap;
@@ -124,6 +127,11 @@ impl Credentials {
         }
     }
 
+    /// A new facilitator secret (the others stay).
+    pub fn rotate_facilitator(&mut self) {
+        self.facilitator = secret(&mut rand::rng());
+    }
+
     /// New participant and viewer secrets and a new join code; the facilitator's stays.
     pub fn rotate(&mut self) {
         let mut rng = rand::rng();
@@ -141,10 +149,16 @@ fn code_key(code: &str) -> String {
     format!("join-code:{code}")
 }
 
-/// Credentials of every workshop, read through from the store and cached.
+/// How long a cached credential is trusted before it is read again from the store: a deleted
+/// workshop's secrets leave memory at most this long after.
+const CACHE_TTL: Duration = Duration::from_secs(600);
+/// Cached credentials at most; past it, stale and expired entries go first, then any.
+const CACHE_MAX: usize = 10_000;
+
+/// Credentials of every workshop, read through from the store and cached for a while.
 pub struct Registry {
     store: Arc<dyn Store>,
-    cache: DashMap<String, Arc<Credentials>>,
+    cache: DashMap<String, (Arc<Credentials>, Instant)>,
 }
 
 /// Errors of the credential registry.
@@ -170,7 +184,9 @@ impl Registry {
     /// The credentials of `workshop`, if it exists.
     pub async fn get(&self, workshop: &str) -> Result<Option<Arc<Credentials>>, AuthError> {
         if let Some(c) = self.cache.get(workshop) {
-            return Ok(Some(c.clone()));
+            if c.1.elapsed() < CACHE_TTL {
+                return Ok(Some(c.0.clone()));
+            }
         }
         let Some(bytes) = self.store.get_meta(&creds_key(workshop)).await? else {
             return Ok(None);
@@ -178,8 +194,29 @@ impl Registry {
         let creds: Credentials =
             serde_json::from_slice(&bytes).map_err(|_| AuthError::Corrupt(workshop.to_string()))?;
         let creds = Arc::new(creds);
-        self.cache.insert(workshop.to_string(), creds.clone());
+        self.remember(creds.clone());
         Ok(Some(creds))
+    }
+
+    fn remember(&self, creds: Arc<Credentials>) {
+        if self.cache.len() >= CACHE_MAX {
+            self.cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        }
+        if self.cache.len() >= CACHE_MAX {
+            // Still full of fresh entries: drop an arbitrary half; they are read again on demand.
+            let mut n = 0;
+            self.cache.retain(|_, _| {
+                n += 1;
+                n % 2 == 0
+            });
+        }
+        self.cache
+            .insert(creds.workshop.clone(), (creds, Instant::now()));
+    }
+
+    /// Cached credentials (for tests and `/metrics`).
+    pub fn cached(&self) -> usize {
+        self.cache.len()
     }
 
     /// Stores `creds` durably (and its join code's index entry).
@@ -195,7 +232,7 @@ impl Registry {
         self.store
             .put_meta(&creds_key(&creds.workshop), bytes)
             .await?;
-        self.cache.insert(creds.workshop.clone(), Arc::new(creds));
+        self.remember(Arc::new(creds));
         Ok(())
     }
 
@@ -219,103 +256,6 @@ impl Registry {
         // A rotated code keeps its index entry but no longer matches the workshop's current one.
         let current = bool::from(creds.join_code.as_bytes().ct_eq(code.as_bytes()));
         Ok((current && now_ms < creds.code_expires_ms).then_some(creds))
-    }
-}
-
-/// Limits on join-code guessing.
-#[derive(Debug, Clone, Copy)]
-pub struct GuessLimits {
-    /// Failed attempts allowed from one address within `window`.
-    pub per_address: u32,
-    /// The window over which failures are counted.
-    pub window: Duration,
-    /// How long an address that went over the limit is refused.
-    pub lockout: Duration,
-    /// Failed attempts allowed from all addresses together per hour; past it, every code
-    /// lookup is refused until the hour is over (links and QR codes keep working). This is what
-    /// bounds an attacker with many addresses.
-    pub global_per_hour: u32,
-}
-
-/// Counts failed join-code attempts per address and locks out guessers.
-pub struct GuessLimiter {
-    limits: GuessLimits,
-    addrs: DashMap<IpAddr, Attempts>,
-    /// (failures this hour, start of the hour); a std Mutex: held for a few instructions, never
-    /// across an await.
-    global: std::sync::Mutex<(u32, Instant)>,
-}
-
-struct Attempts {
-    failures: u32,
-    window_start: Instant,
-    locked_until: Option<Instant>,
-}
-
-impl GuessLimiter {
-    /// A limiter with `limits`.
-    pub fn new(limits: GuessLimits) -> Self {
-        GuessLimiter {
-            limits,
-            addrs: DashMap::new(),
-            global: std::sync::Mutex::new((0, Instant::now())),
-        }
-    }
-
-    /// Whether `addr` may try a code now; `Err` carries how long it must wait.
-    pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
-        let now = Instant::now();
-        if let Ok(g) = self.global.lock() {
-            let hour = Duration::from_secs(3600);
-            let elapsed = now.duration_since(g.1);
-            if elapsed < hour && g.0 >= self.limits.global_per_hour {
-                return Err(hour - elapsed);
-            }
-        }
-        match self.addrs.get(&addr).and_then(|a| a.locked_until) {
-            Some(until) if until > now => Err(until - now),
-            _ => Ok(()),
-        }
-    }
-
-    /// Records a failed attempt; returns true if the address is now locked out.
-    pub fn fail(&self, addr: IpAddr) -> bool {
-        if self.addrs.len() > 100_000 {
-            self.prune();
-        }
-        let now = Instant::now();
-        if let Ok(mut g) = self.global.lock() {
-            if now.duration_since(g.1) >= Duration::from_secs(3600) {
-                *g = (0, now);
-            }
-            g.0 += 1;
-        }
-        let mut a = self.addrs.entry(addr).or_insert(Attempts {
-            failures: 0,
-            window_start: now,
-            locked_until: None,
-        });
-        if now.duration_since(a.window_start) > self.limits.window {
-            a.failures = 0;
-            a.window_start = now;
-        }
-        a.failures += 1;
-        if a.failures >= self.limits.per_address {
-            a.locked_until = Some(now + self.limits.lockout);
-            a.failures = 0;
-            a.window_start = now;
-            return true;
-        }
-        false
-    }
-
-    /// Forgets entries that no longer matter, so the table cannot grow without bound.
-    pub fn prune(&self) {
-        let now = Instant::now();
-        let window = self.limits.window;
-        self.addrs.retain(|_, a| {
-            a.locked_until.is_some_and(|u| u > now) || now.duration_since(a.window_start) <= window
-        });
     }
 }
 
@@ -360,40 +300,5 @@ mod tests {
         let later = 1_700_000_000_000;
         assert_eq!(code_expiry("2023-05-09", later), later + 24 * 3_600_000);
         assert_eq!(code_expiry("demain", 1000), 1000 + 36 * 3_600_000);
-    }
-
-    #[test]
-    fn guesser_is_locked_out_after_the_limit_and_others_are_not() {
-        let l = GuessLimiter::new(GuessLimits {
-            per_address: 3,
-            window: Duration::from_secs(60),
-            lockout: Duration::from_secs(600),
-            global_per_hour: 1000,
-        });
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
-        assert!(!l.fail(a));
-        assert!(!l.fail(a));
-        assert!(l.fail(a));
-        assert!(l.check(a).is_err());
-        assert!(l.check(b).is_ok());
-    }
-
-    #[test]
-    fn many_addresses_together_hit_the_global_cap() {
-        let l = GuessLimiter::new(GuessLimits {
-            per_address: 100,
-            window: Duration::from_secs(60),
-            lockout: Duration::from_secs(600),
-            global_per_hour: 5,
-        });
-        for i in 0..5u8 {
-            assert!(l.check([10, 0, 1, i].into()).is_ok());
-            l.fail([10, 0, 1, i].into());
-        }
-        assert!(
-            l.check([10, 0, 2, 1].into()).is_err(),
-            "a fresh address is refused too"
-        );
     }
 }

@@ -49,9 +49,14 @@ pub struct Config {
     #[arg(long, env = "PALABRE_COMPACT_UPDATES", default_value_t = 2000)]
     pub compact_updates: u64,
 
-    /// Outgoing frames queued per connection before it is considered too slow and disconnected.
-    #[arg(long, env = "PALABRE_SEND_QUEUE", default_value_t = 1024)]
-    pub send_queue: usize,
+    /// Bytes queued towards one connection (not yet written to its socket) before it is
+    /// considered too slow and closed (1013). One frame larger than this still fits an empty queue.
+    #[arg(long, env = "PALABRE_SEND_QUEUE_BYTES", default_value_t = 8 << 20)]
+    pub send_queue_bytes: usize,
+
+    /// A frame the client's socket has not taken for this long closes the connection (1013).
+    #[arg(long, env = "PALABRE_WRITE_STALL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub write_stall: Duration,
 
     /// How long a room gathers incoming updates before committing and relaying them as one frame.
     #[arg(long, env = "PALABRE_COALESCE", default_value = "2ms", value_parser = humantime::parse_duration)]
@@ -83,9 +88,55 @@ pub struct Config {
     #[arg(long, env = "PALABRE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
-    #[arg(long, env = "PALABRE_TRUST_FORWARDED_FOR")]
+    /// Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed:
+    /// the client is the rightmost hop that is not one of them. Without a trusted peer the
+    /// header is ignored.
+    #[arg(long, env = "PALABRE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Deprecated: same as `--trusted-proxies 127.0.0.1,::1` (a proxy on this machine).
+    #[arg(long, env = "PALABRE_TRUST_FORWARDED_FOR", hide = true)]
     pub trust_forwarded_for: bool,
+
+    /// Host names this server is reached by (e.g. board.example.org), comma-separated. A
+    /// browser's Origin must name one of them, a loopback name or an IP address: a page on
+    /// another name that resolves here (DNS rebinding) is refused.
+    #[arg(long, env = "PALABRE_PUBLIC_HOST", value_delimiter = ',')]
+    pub public_host: Vec<String>,
+
+    /// A client that has not sent a whole request head within this time is disconnected
+    /// (also bounds idle keep-alive connections).
+    #[arg(long, env = "PALABRE_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// A request (its body included) not answered within this gets 408: a slow body cannot hold
+    /// a connection. WebSockets are not concerned once upgraded.
+    #[arg(long, env = "PALABRE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Open TCP connections at most (lowered to fit the open-files limit).
+    #[arg(long, env = "PALABRE_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Open connections that have not yet opened an authorised WebSocket.
+    #[arg(long, env = "PALABRE_MAX_UNAUTHENTICATED", default_value_t = 8192)]
+    pub max_unauthenticated: usize,
+
+    /// WebSocket upgrades being checked at once per client address.
+    #[arg(long, env = "PALABRE_MAX_UPGRADES_PER_ADDR", default_value_t = 64)]
+    pub max_upgrades_per_addr: usize,
+
+    /// If set, creating a workshop needs this token (servers that should not let anyone create).
+    #[arg(long, env = "PALABRE_CREATE_TOKEN", hide_env_values = true)]
+    pub create_token: Option<String>,
+
+    /// Workshops one address may create per hour.
+    #[arg(long, env = "PALABRE_CREATE_PER_HOUR", default_value_t = 30)]
+    pub create_per_hour: u32,
+
+    /// Workshops all addresses together may create per hour.
+    #[arg(long, env = "PALABRE_CREATE_GLOBAL_PER_HOUR", default_value_t = 600)]
+    pub create_global_per_hour: u32,
 
     /// Open WebSocket connections allowed per client address (a venue's Wi-Fi is one address).
     #[arg(long, env = "PALABRE_MAX_CONNS_PER_ADDR", default_value_t = 2000)]
@@ -103,6 +154,15 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_ITEMS", default_value_t = 5000)]
     pub max_items: usize,
 
+    /// Bytes a workshop may store (its doc and all its boards, snapshots and logs); past it,
+    /// writes are refused from everyone and adding boards answers 409.
+    #[arg(long, env = "PALABRE_WORKSHOP_QUOTA_BYTES", default_value_t = 256 << 20)]
+    pub workshop_quota_bytes: u64,
+
+    /// Boards a workshop's agenda may hold.
+    #[arg(long, env = "PALABRE_MAX_BOARDS", default_value_t = 100)]
+    pub max_boards: usize,
+
     /// Sustained document updates per second allowed per connection.
     #[arg(long, env = "PALABRE_UPDATES_PER_SEC", default_value_t = 50.0)]
     pub updates_per_sec: f64,
@@ -110,6 +170,15 @@ pub struct Config {
     /// Updates a connection may send in a burst above the sustained rate.
     #[arg(long, env = "PALABRE_UPDATE_BURST", default_value_t = 300.0)]
     pub update_burst: f64,
+
+    /// Sustained sync step 1 and query-awareness messages per second allowed per connection
+    /// (each makes the server encode a reply).
+    #[arg(long, env = "PALABRE_SYNC_PER_SEC", default_value_t = 10.0)]
+    pub sync_per_sec: f64,
+
+    /// Sync step 1 and query-awareness messages a connection may send in a burst.
+    #[arg(long, env = "PALABRE_SYNC_BURST", default_value_t = 30.0)]
+    pub sync_burst: f64,
 
     /// Sustained awareness (presence) messages per second allowed per connection.
     #[arg(long, env = "PALABRE_AWARENESS_PER_SEC", default_value_t = 10.0)]
@@ -123,19 +192,34 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_AWARENESS_BYTES", default_value_t = 16 * 1024)]
     pub max_awareness_bytes: usize,
 
+    /// Largest presence state kept (a name, a colour, a cursor are ~200 bytes); larger ones
+    /// are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_STATE_BYTES", default_value_t = 4 * 1024)]
+    pub presence_state_bytes: usize,
+
+    /// Most presence bytes one doc keeps, which is also the most a newcomer is sent; states
+    /// past it are dropped.
+    #[arg(long, env = "PALABRE_PRESENCE_DOC_BYTES", default_value_t = 256 * 1024)]
+    pub presence_doc_bytes: usize,
+
     /// A connection throttled without pause for this long is closed (a flood).
     #[arg(long, env = "PALABRE_FLOOD_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub flood_grace: Duration,
 
-    /// Wrong join codes allowed per address within 10 minutes before a lockout.
+    /// Wrong join codes an address may try per 10 minutes before its lookups need a proof of work.
     #[arg(long, env = "PALABRE_JOIN_ATTEMPTS", default_value_t = 10)]
     pub join_attempts: u32,
+
+    /// Leading zero bits of the proof of work asked once an address is past its free attempts
+    /// (doubles in cost each time its failures double).
+    #[arg(long, env = "PALABRE_JOIN_POW_BITS", default_value_t = 16)]
+    pub join_pow_bits: u32,
 
     /// Wrong join codes accepted per hour from all addresses together (bounds distributed guessing).
     #[arg(long, env = "PALABRE_JOIN_GLOBAL_PER_HOUR", default_value_t = 300)]
     pub join_global_per_hour: u32,
 
-    /// How long an address that guessed too many join codes is locked out.
+    /// How long an address's wrong join codes are remembered (its proof-of-work window).
     #[arg(long, env = "PALABRE_JOIN_LOCKOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub join_lockout: Duration,
 }
@@ -152,7 +236,8 @@ impl Config {
             room_idle: Duration::from_secs(60),
             compact_bytes: 4 << 20,
             compact_updates: 2000,
-            send_queue: 1024,
+            send_queue_bytes: 8 << 20,
+            write_stall: Duration::from_secs(10),
             coalesce: Duration::from_millis(2),
             coalesce_max: Duration::from_millis(20),
             ping_interval: Duration::from_secs(20),
@@ -160,20 +245,62 @@ impl Config {
             awareness_timeout: Duration::from_secs(30),
             open_docs: false,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
+            public_host: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 20_000,
+            max_unauthenticated: 8192,
+            max_upgrades_per_addr: 64,
+            create_token: None,
+            create_per_hour: 30,
+            create_global_per_hour: 600,
             max_conns_per_addr: 2000,
             max_conns_per_doc: 2000,
             max_doc_bytes: 64 << 20,
             max_items: 5000,
+            workshop_quota_bytes: 256 << 20,
+            max_boards: 100,
             updates_per_sec: 50.0,
             update_burst: 300.0,
+            sync_per_sec: 10.0,
+            sync_burst: 30.0,
             awareness_per_sec: 10.0,
             awareness_burst: 50.0,
             max_awareness_bytes: 16 * 1024,
+            presence_state_bytes: 4 * 1024,
+            presence_doc_bytes: 256 * 1024,
             flood_grace: Duration::from_secs(5),
             join_attempts: 10,
+            join_pow_bits: 16,
             join_global_per_hour: 300,
             join_lockout: Duration::from_secs(15 * 60),
         }
     }
+}
+
+impl Config {
+    /// The proxies whose X-Forwarded-For is believed (`--trust-forwarded-for` adds loopback).
+    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
+        let mut nets = self.trusted_proxies.clone();
+        if self.trust_forwarded_for {
+            nets.extend(
+                ["127.0.0.1/32", "::1/128"]
+                    .iter()
+                    .filter_map(|n| n.parse::<ipnet::IpNet>().ok()),
+            );
+        }
+        nets
+    }
+}
+
+/// An address (`10.0.0.1`) or a network (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(ipnet::IpNet::from(ip));
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is neither an address nor a CIDR network"))
 }

@@ -1,7 +1,9 @@
 //! HTTP edge: routes, JSON errors, the WebSocket endpoint, health, metrics and the web client.
 
 pub mod api;
+pub mod edge;
 pub mod limits;
+pub mod serve;
 pub mod ws;
 
 use std::path::Path;
@@ -51,6 +53,8 @@ pub struct AppInner {
     pub conn_limits: Arc<limits::ConnLimits>,
     /// Connections opened with a workshop credential, so a rotation can close them.
     pub sessions: DashMap<u64, Session>,
+    /// Client addresses, origins, creation limits, upgrades in flight.
+    pub edge: edge::Edge,
 }
 
 /// A WebSocket connection opened with a workshop credential.
@@ -83,8 +87,10 @@ impl AppState {
             per_address: config.join_attempts.max(1),
             window: std::time::Duration::from_secs(600),
             lockout: config.join_lockout,
+            pow_bits: config.join_pow_bits,
             global_per_hour: config.join_global_per_hour.max(1),
         });
+        let edge = edge::Edge::new(&config);
         AppState {
             inner: Arc::new(AppInner {
                 hub,
@@ -97,9 +103,24 @@ impl AppState {
                 guesses,
                 conn_limits: Arc::default(),
                 sessions: DashMap::new(),
+                edge,
             }),
         }
     }
+}
+
+/// Reads workshop `wid`'s stored bytes from the store when the count the policies use is stale.
+pub(crate) async fn refresh_usage(state: &AppState, wid: &str) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    if state.hub.usage().stale(wid, now) {
+        let stored = state
+            .store
+            .workshop_bytes(wid)
+            .await
+            .map_err(ApiError::internal)?;
+        state.hub.usage().set(wid, stored, now);
+    }
+    Ok(())
 }
 
 /// An error answered as JSON `{"error": message}` with its status.
@@ -193,23 +214,14 @@ pub(crate) async fn role_in(
     }
 }
 
-/// The client's address: the peer, or the first X-Forwarded-For hop behind a trusted proxy.
+/// The client's address: the peer, or the rightmost X-Forwarded-For hop that is not one of
+/// the `--trusted-proxies` (see [`edge::Edge::client_addr`]).
 pub(crate) fn client_addr(
     state: &AppState,
     peer: std::net::SocketAddr,
     headers: &axum::http::HeaderMap,
 ) -> std::net::IpAddr {
-    if state.config.trust_forwarded_for {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    peer.ip()
+    state.edge.client_addr(peer, headers)
 }
 
 /// The whole HTTP surface of Palabre.
@@ -227,7 +239,8 @@ pub fn app(state: AppState) -> Router {
     } else {
         api.fallback(move || not_built(web_dir.clone()))
     };
-    router.with_state(state)
+    let timeout = state.config.request_timeout;
+    edge::layers(router.with_state(state), timeout)
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -237,13 +250,20 @@ async fn healthz(State(state): State<AppState>) -> Response {
     {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
+    if let Some(fault) = state.metrics.health.fault() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage: {fault}\n"),
+        )
+            .into_response();
+    }
     "ok\n".into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.store.stats();
     let body = state.metrics.render(&stats);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
 }
 
 async fn not_built(web_dir: std::path::PathBuf) -> Response {

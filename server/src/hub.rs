@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use dashmap::DashMap;
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
 
@@ -52,13 +53,43 @@ pub struct Hub {
 pub struct Membership {
     conn: ConnId,
     tx: mpsc::Sender<RoomMsg>,
-    /// Frames the room sends to this connection.
-    pub outbox: mpsc::Receiver<Bytes>,
+    /// Frames the room sends to this connection (bounded in bytes).
+    pub outbox: crate::outbox::OutboxReceiver,
     /// Fires when the room wants this connection closed.
     pub close: oneshot::Receiver<CloseReason>,
 }
 
 impl Membership {
+    /// A handle that sends this connection's messages to the room, so that reading and writing
+    /// can run side by side.
+    pub fn sender(&self) -> RoomSender {
+        RoomSender {
+            conn: self.conn,
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
+    /// Returns false when the room is gone.
+    pub async fn send(&self, msg: Message) -> bool {
+        self.tx
+            .send(RoomMsg::Frame {
+                conn: self.conn,
+                msg,
+            })
+            .await
+            .is_ok()
+    }
+}
+
+/// Sends one connection's decoded messages to its room (see [`Membership::sender`]).
+#[derive(Debug, Clone)]
+pub struct RoomSender {
+    conn: ConnId,
+    tx: mpsc::Sender<RoomMsg>,
+}
+
+impl RoomSender {
     /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
     /// Returns false when the room is gone.
     pub async fn send(&self, msg: Message) -> bool {
@@ -84,6 +115,25 @@ impl Drop for Membership {
             });
         }
     }
+}
+
+/// Runs the hub's "forget this room" callback at most once, from whichever path gets there first.
+fn take_and_run(slot: &std::sync::Mutex<Option<impl FnOnce()>>) {
+    let f = slot
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(f) = f {
+        f();
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Errors of hub operations.
@@ -127,6 +177,11 @@ impl Hub {
         self.inner.policies.locks()
     }
 
+    /// Stored bytes per workshop, as the policies count them against the quota.
+    pub fn usage(&self) -> &crate::policy::Usage {
+        self.inner.policies.usage()
+    }
+
     /// Number of rooms in memory.
     pub fn rooms(&self) -> usize {
         self.inner.rooms.len()
@@ -134,14 +189,24 @@ impl Hub {
 
     /// The room of `doc_id`, started as a `kind` doc if it is not loaded.
     fn entry(&self, doc_id: &DocId, kind: DocKind) -> Result<Entry, HubError> {
-        let entry = match self.inner.rooms.get(doc_id) {
-            Some(e) => e.clone(),
-            None => self
-                .inner
-                .rooms
-                .entry(doc_id.clone())
-                .or_insert_with(|| self.spawn(doc_id.clone(), kind))
-                .clone(),
+        let live = self
+            .inner
+            .rooms
+            .get(doc_id)
+            .map(|e| e.clone())
+            .filter(|e| !e.tx.is_closed());
+        let entry = match live {
+            Some(e) => e,
+            None => {
+                // A room whose inbox is closed is gone (evicted, or its task panicked and is
+                // still unwinding): replace it rather than retrying against it.
+                self.inner.rooms.remove_if(doc_id, |_, e| e.tx.is_closed());
+                self.inner
+                    .rooms
+                    .entry(doc_id.clone())
+                    .or_insert_with(|| self.spawn(doc_id.clone(), kind))
+                    .clone()
+            }
         };
         if entry.kind != kind {
             tracing::warn!(doc = %doc_id, "a document is asked for as another kind than it is open as");
@@ -173,7 +238,21 @@ impl Hub {
                         fanout: inner.fanout.clone(),
                     };
                     let room = Room::new(doc_id.clone(), parts, loaded);
-                    room.run(rx, Box::new(forget)).await;
+                    // The room's panic boundary: every yrs call that sees client data runs on
+                    // this task. A panic drops the room (its connections see their queues close
+                    // and reconnect); the next join loads what the store holds.
+                    let forget = Arc::new(std::sync::Mutex::new(Some(forget)));
+                    let on_exit = {
+                        let forget = forget.clone();
+                        move || take_and_run(&forget)
+                    };
+                    let run = std::panic::AssertUnwindSafe(room.run(rx, Box::new(on_exit)));
+                    if let Err(panic) = run.catch_unwind().await {
+                        let what = panic_message(panic.as_ref());
+                        tracing::error!(doc = %doc_id, panic = %what, "room panicked; dropped, the next join reloads it from storage");
+                        inner.metrics.room_panics.fetch_add(1, Relaxed);
+                        take_and_run(&forget);
+                    }
                     inner.metrics.rooms_loaded.fetch_sub(1, Relaxed);
                 }
                 Err(e) => {
@@ -192,12 +271,12 @@ impl Hub {
         doc_id: &DocId,
         kind: DocKind,
         peer: Peer,
-        queue: usize,
+        queue_bytes: usize,
     ) -> Result<Membership, HubError> {
         let conn = peer.conn;
         for _ in 0..JOIN_ATTEMPTS {
             let entry = self.entry(doc_id, kind)?;
-            let (out_tx, outbox) = mpsc::channel(queue.max(1));
+            let (out_tx, outbox) = crate::outbox::channel(queue_bytes);
             let (close_tx, close) = oneshot::channel();
             let (joined_tx, joined) = oneshot::channel();
             let sub = Subscriber {
@@ -331,3 +410,6 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,14 +22,19 @@ pub mod board;
 pub mod config;
 pub mod conn;
 pub mod doc_id;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod outbox;
 pub mod policy;
 mod presence;
 pub mod protocol;
+mod replies;
 pub mod room;
 pub mod store;
+#[cfg(feature = "test-hooks")]
+pub mod testing;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -38,6 +43,36 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Durability};
+
+/// How often a storage fault is probed with a test write.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// The probe writes about as much as a big batch, so that a disk with only a few free pages
+/// left is not mistaken for a recovered one.
+const PROBE_BYTES: usize = 256 * 1024;
+
+/// While storage is faulted, tries a durable write every [`PROBE_EVERY`]; the first success
+/// clears the fault and rooms accept writes again (see [`health`]).
+async fn probe_storage(store: Arc<dyn store::Store>, metrics: Arc<metrics::Metrics>) {
+    let mut faults = metrics.health.subscribe();
+    loop {
+        if faults.borrow_and_update().is_none() && faults.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(PROBE_EVERY).await;
+        if metrics.health.fault().is_none() {
+            continue;
+        }
+        let probe = store.put_meta("health-probe", vec![0u8; PROBE_BYTES]).await;
+        let shrink = match probe {
+            Ok(()) => store.put_meta("health-probe", vec![0u8]).await,
+            Err(e) => Err(e),
+        };
+        match shrink {
+            Ok(()) => metrics.health.storage_recovered(),
+            Err(e) => metrics.health.storage_failed(&e.to_string()),
+        }
+    }
+}
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +163,10 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store:
     let store = tokio::task::spawn_blocking(move || store::SqliteStore::open(cfg))
         .await
         .map_err(|e| store::StoreError::Database(format!("opening task failed: {e}")))??;
-    Ok(Arc::new(store))
+    let store: Arc<dyn store::Store> = Arc::new(store);
+    #[cfg(feature = "test-hooks")]
+    let store: Arc<dyn store::Store> = Arc::new(store::faults::FaultyStore::new(store));
+    Ok(store)
 }
 
 /// Serves Palabre on an already-bound listener until `shutdown` resolves, then closes every
@@ -137,6 +175,17 @@ pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_when_ready(listener, config, shutdown, |_| {}).await
+}
+
+/// [`run`], calling `ready` with the served address once the store is open and connections
+/// are accepted (the binary prints "listening" there).
+pub async fn run_when_ready(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServerError> {
     let store = open_store(&config).await?;
     let metrics = Arc::new(metrics::Metrics::default());
@@ -148,8 +197,11 @@ pub async fn run(
         compact_updates: config.compact_updates,
         idle: config.room_idle,
         awareness_timeout: config.awareness_timeout,
+        presence_state_bytes: config.presence_state_bytes,
+        presence_doc_bytes: config.presence_doc_bytes,
     };
     let policies = policy::Policies::new(policy::Limits {
+        workshop_quota_bytes: config.workshop_quota_bytes,
         max_doc_bytes: config.max_doc_bytes,
         max_items: config.max_items,
     });
@@ -160,22 +212,31 @@ pub async fn run(
         policies,
         Arc::new(room::LocalOnly),
     );
-    let state = http::AppState::new(hub.clone(), metrics, Arc::new(config), store.clone());
+    let limits = http::serve::ServeLimits {
+        header_timeout: config.header_timeout,
+        max_connections: http::serve::fit_to_fd_limit(config.max_connections),
+        max_unauthenticated: http::serve::fit_to_fd_limit(config.max_unauthenticated),
+    };
+    if limits.max_connections < config.max_connections {
+        tracing::warn!(
+            wanted = config.max_connections,
+            allowed = limits.max_connections,
+            "the open-files limit caps connections below --max-connections"
+        );
+    }
+    let probe = tokio::spawn(probe_storage(store.clone(), metrics.clone()));
+    let state = http::AppState::new(
+        hub.clone(),
+        metrics.clone(),
+        Arc::new(config),
+        store.clone(),
+    );
     let app = http::app(state.clone());
     let stopping = state.clone();
-    // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a reply
-    // until the previous segment is acknowledged (up to 40 ms with delayed ACKs).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
+    if let Ok(addr) = listener.local_addr() {
+        ready(addr);
+    }
+    http::serve::serve(listener, app, limits, metrics, shutdown, async move {
         stopping.shutting_down.store(true, Ordering::SeqCst);
         tracing::info!("shutting down: closing connections and saving documents");
         stopping.hub.shutdown().await;
@@ -183,7 +244,7 @@ pub async fn run(
     .await;
     // Rooms opened during shutdown still committed their log; fold them too.
     hub.shutdown().await;
+    probe.abort();
     store.shutdown().await?;
-    served?;
     Ok(())
 }

@@ -75,16 +75,29 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: palabre::Config) -> anyhow::Result<ExitCode> {
+    raise_fd_limit();
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    // Tests and scripts read this line to find the port when binding to :0.
-    println!("listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Palabre is serving");
-    palabre::run(listener, config, shutdown_signal()).await?;
+    let data_dir = config.data_dir.display().to_string();
+    palabre::run_when_ready(listener, config, shutdown_signal(), |addr| {
+        // Tests and scripts read this line to find the port when binding to :0; it is printed
+        // only once the store is open and connections are accepted.
+        println!("listening on http://{addr}");
+        tracing::info!(%addr, %data_dir, "Palabre is serving");
+    })
+    .await?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises the soft open-files limit to the hard one: each connection is a descriptor, and the
+/// usual default of 1 024 is exhausted by a few hundred half-open requests.
+fn raise_fd_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(open_files = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
 }
 
 async fn shutdown_signal() {

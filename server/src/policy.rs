@@ -19,14 +19,19 @@ mod kinds;
 mod locks;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use yrs::Doc;
 
-pub use kinds::{BoardPolicy, OpenPolicy, WorkshopPolicy, LOCKED, NO_ROLE, VIEWER, WORKSHOP_DOC};
-pub use locks::Locks;
+pub use kinds::{
+    BoardPolicy, OpenPolicy, WorkshopPolicy, LOCKED, NOT_ON_AGENDA, NO_ROLE, OVER_QUOTA, REMOVED,
+    VIEWER, WORKSHOP_DOC,
+};
+pub use locks::{Locks, Standing};
+pub use usage::Usage;
 
 use crate::auth::Role;
 use crate::conn::{CloseReason, ConnId};
@@ -153,6 +158,9 @@ pub trait WritePolicy: Send + Sync + 'static {
 /// Caps that apply to participants, from the server configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Stored bytes a workshop (its doc and its boards) may hold; past it, writes are refused
+    /// from everyone, the facilitator included.
+    pub workshop_quota_bytes: u64,
     /// A participant update that would grow the doc past this many bytes is refused.
     pub max_doc_bytes: u64,
     /// A participant update that would put more items (notes, cards…) on a board is refused.
@@ -163,6 +171,7 @@ pub struct Limits {
 #[derive(Debug, Clone)]
 pub struct Policies {
     locks: Arc<Locks>,
+    usage: Arc<Usage>,
     limits: Limits,
 }
 
@@ -171,6 +180,7 @@ impl Policies {
     pub fn new(limits: Limits) -> Self {
         Policies {
             locks: Arc::default(),
+            usage: Arc::new(Usage::new(limits.workshop_quota_bytes)),
             limits,
         }
     }
@@ -180,15 +190,21 @@ impl Policies {
         &self.locks
     }
 
+    /// Stored bytes per workshop, against the quota.
+    pub fn usage(&self) -> &Arc<Usage> {
+        &self.usage
+    }
+
     /// The policy for doc `id` of kind `kind`.
     pub fn for_doc(&self, id: &DocId, kind: DocKind) -> Arc<dyn WritePolicy> {
         match kind {
-            DocKind::Workshop => Arc::new(WorkshopPolicy::new(id.clone(), self.locks.clone())),
-            DocKind::Board => Arc::new(BoardPolicy::new(
-                id.clone(),
-                self.locks.clone(),
-                self.limits,
-            )),
+            DocKind::Workshop => Arc::new(
+                WorkshopPolicy::new(id.clone(), self.locks.clone()).with_usage(self.usage.clone()),
+            ),
+            DocKind::Board => Arc::new(
+                BoardPolicy::new(id.clone(), self.locks.clone(), self.limits)
+                    .with_usage(self.usage.clone()),
+            ),
             DocKind::Open => Arc::new(OpenPolicy),
         }
     }

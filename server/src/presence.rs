@@ -29,9 +29,38 @@ struct Entry {
 /// Client ids one connection may own: a browser tab has one; more is a flood.
 const MAX_OWNED: usize = 8;
 
+/// Bytes a room's presence may take: one state, and all states together (which is also the
+/// most a newcomer's first presence frame carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PresenceLimits {
+    /// Largest state accepted (a name, a colour and a cursor are ~200 bytes).
+    pub(crate) state_bytes: usize,
+    /// Most bytes of live states in one doc.
+    pub(crate) doc_bytes: usize,
+}
+
+impl Default for PresenceLimits {
+    fn default() -> Self {
+        PresenceLimits {
+            state_bytes: 4 * 1024,
+            doc_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Why a state was dropped (a `palabre_rejected_total` reason).
+pub(crate) const STATE_TOO_BIG: &str = "presence_state_too_big";
+/// The doc's presence budget is spent.
+pub(crate) const DOC_FULL: &str = "presence_doc_full";
+
 /// One room's presence states and what is waiting to be relayed.
 #[derive(Default)]
 pub(crate) struct Presence {
+    limits: PresenceLimits,
+    /// Bytes of live states.
+    bytes: usize,
+    /// Reasons of states dropped since the last [`Presence::take_drops`].
+    drops: Vec<&'static str>,
     entries: HashMap<ClientID, Entry>,
     /// How many live states each connection owns.
     owned: HashMap<ConnId, usize>,
@@ -45,6 +74,25 @@ fn null() -> Arc<str> {
 }
 
 impl Presence {
+    /// An empty table with these limits.
+    pub(crate) fn with_limits(limits: PresenceLimits) -> Self {
+        Presence {
+            limits,
+            ..Presence::default()
+        }
+    }
+
+    /// Why states were dropped since the last call (one reason per state).
+    pub(crate) fn take_drops(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.drops)
+    }
+
+    /// Bytes of live states now.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Applies what connection `conn` announced. Returns true when something must be relayed soon.
     pub(crate) fn apply(&mut self, conn: ConnId, update: AwarenessUpdate, now: Instant) -> bool {
         for (client, entry) in update.clients {
@@ -58,6 +106,22 @@ impl Presence {
             };
             if !newer {
                 continue;
+            }
+            let old_len = self
+                .entries
+                .get(&client)
+                .and_then(|e| e.json.as_ref())
+                .map_or(0, |j| j.len());
+            if !is_null {
+                let len = entry.json.len();
+                if len > self.limits.state_bytes {
+                    self.drops.push(STATE_TOO_BIG);
+                    continue;
+                }
+                if self.bytes - old_len + len > self.limits.doc_bytes {
+                    self.drops.push(DOC_FULL);
+                    continue;
+                }
             }
             let previous_owner = self
                 .entries
@@ -78,6 +142,8 @@ impl Presence {
                     self.disown(before);
                 }
             }
+            let new_len = if is_null { 0 } else { entry.json.len() };
+            self.bytes = self.bytes - old_len + new_len;
             let renewal = !is_null
                 && self
                     .entries
@@ -154,6 +220,8 @@ impl Presence {
             self.disown(owner);
         }
         if let Some(e) = self.entries.get_mut(&client) {
+            let len = e.json.as_ref().map_or(0, |j| j.len());
+            self.bytes = self.bytes.saturating_sub(len);
             e.clock = e.clock.wrapping_add(1);
             e.json = None;
             e.renewed = now;
@@ -330,5 +398,32 @@ mod tests {
         p.apply(1, update(7, 5, "{}"), now);
         assert!(p.apply(1, update(7, 5, "null"), now));
         assert_eq!(state(&p, 7), None);
+    }
+
+    #[test]
+    fn states_past_the_budgets_are_dropped_with_a_reason() {
+        let mut p = Presence::with_limits(PresenceLimits {
+            state_bytes: 10,
+            doc_bytes: 25,
+        });
+        let t = Instant::now();
+        assert!(!p.apply(1, update(1, 1, &"x".repeat(11)), t));
+        assert_eq!(p.take_drops(), vec![STATE_TOO_BIG]);
+        assert!(p.apply(1, update(1, 1, &"a".repeat(10)), t));
+        assert!(p.apply(2, update(2, 1, &"b".repeat(10)), t));
+        p.apply(3, update(3, 1, &"c".repeat(10)), t);
+        assert_eq!(p.take_drops(), vec![DOC_FULL]);
+        assert_eq!(p.bytes(), 20);
+        // Replacing a state counts the difference; leaving frees its bytes.
+        p.apply(1, update(1, 2, "aa"), t);
+        assert_eq!(p.bytes(), 12);
+        p.forget_conn(2, t);
+        assert_eq!(p.bytes(), 2);
+        p.apply(3, update(3, 1, &"c".repeat(10)), t);
+        assert!(p.take_drops().is_empty());
+        let shown: usize = p
+            .snapshot()
+            .map_or(0, |s| s.clients.values().map(|e| e.json.len()).sum());
+        assert!(shown <= 25, "a newcomer is sent at most the budget");
     }
 }

@@ -13,6 +13,9 @@
 //! - `members`: membership and fan-out to local connections;
 //! - `load`: loading, rebuilding and compaction, each heavy step off the async threads;
 //! - [`FanOut`]: the seam to other nodes (publish durable updates, apply theirs).
+//!
+//! Just over 400 lines: the message and config types every part shares, plus the loop and the
+//! one `match` that carries out the pipeline's actions; splitting them would scatter one job.
 
 mod fanout;
 mod load;
@@ -49,7 +52,7 @@ pub struct Subscriber {
     /// The connection's id.
     pub id: ConnId,
     /// Bounded queue of encoded frames; when it is full the connection is too slow.
-    pub outbox: mpsc::Sender<Bytes>,
+    pub outbox: crate::outbox::OutboxSender,
     /// Fired once to make the connection close with a code and reason.
     pub close: oneshot::Sender<CloseReason>,
     /// Who the connection is, for the doc's write policy.
@@ -119,6 +122,10 @@ pub struct RoomConfig {
     pub awareness_timeout: Duration,
     /// Longest coalescing window, reached by crowded rooms.
     pub coalesce_max: Duration,
+    /// Largest presence state kept, in bytes.
+    pub presence_state_bytes: usize,
+    /// Most presence bytes one doc keeps (and sends a newcomer).
+    pub presence_doc_bytes: usize,
 }
 
 /// Called by the room when it stops, so the hub forgets it (only if it is still the same room).
@@ -134,7 +141,7 @@ pub(crate) struct RoomParts {
 }
 
 struct Conn {
-    outbox: mpsc::Sender<Bytes>,
+    outbox: crate::outbox::OutboxSender,
     close: Option<oneshot::Sender<CloseReason>>,
     peer: Peer,
     /// Kept for the policy: refusals, budgets.
@@ -159,8 +166,12 @@ pub(crate) struct Room {
     /// The store's answers to the pipeline's appends (the pipeline puts them in order).
     commits: FuturesUnordered<BoxFuture<'static, CommitResult>>,
     flush_at: Option<tokio::time::Instant>,
-    /// The whole doc as a sync-step-2 frame, encoded once per change for joiners with an empty doc.
-    full_state: Option<Bytes>,
+    /// Sync-step-2 replies of the current state, encoded once per state vector per change.
+    replies: crate::replies::ReplyCache,
+    /// The store cannot take writes (see [`crate::health`]): updates are refused, reads go on.
+    storage_down: bool,
+    /// Follows the storage fault, so a recovery re-asks every client for what it holds.
+    health: tokio::sync::watch::Receiver<Option<String>>,
     empty_since: Option<Instant>,
     depth: writes::DepthGuard,
 }
@@ -194,6 +205,12 @@ impl Room {
             loaded.log_entries,
             loaded.last_seq,
         );
+        let presence_limits = crate::presence::PresenceLimits {
+            state_bytes: cfg.presence_state_bytes,
+            doc_bytes: cfg.presence_doc_bytes,
+        };
+        let health = metrics.health.subscribe();
+        let storage_down = health.borrow().is_some();
         let mut room = Room {
             doc_id,
             doc: loaded.doc,
@@ -204,11 +221,13 @@ impl Room {
             fanout,
             doc_bytes: loaded.bytes,
             conns: HashMap::new(),
-            presence: Presence::default(),
+            presence: Presence::with_limits(presence_limits),
             pipeline,
             commits: FuturesUnordered::new(),
             flush_at: None,
-            full_state: None,
+            replies: Default::default(),
+            storage_down,
+            health,
             empty_since: Some(Instant::now()),
             depth: writes::DepthGuard::default(),
         };
@@ -244,6 +263,7 @@ impl Room {
                     self.step(Event::Committed { epoch, result }).await;
                 }
                 _ = sleep_until_opt(flush_at) => self.on_window().await,
+                Ok(()) = self.health.changed() => self.on_health(),
                 _ = tick.tick() => {
                     let now = Instant::now();
                     if self.presence.expire(now, self.cfg.awareness_timeout) {
@@ -320,10 +340,18 @@ impl Room {
                     let _ =
                         waiter.send(result.map_err(|e| RoomError::Store(StoreError::Database(e))));
                 }
-                Action::CloseAll(reason) => {
-                    tracing::error!(doc = %self.doc_id, "commit failed; closing every connection");
+                Action::Failed { joiners } => {
+                    tracing::error!(doc = %self.doc_id, "commit failed; refusing writes until storage recovers");
                     self.metrics.reject("storage_error");
-                    self.kick_all(reason);
+                    // Readers stay; only joiners whose first reply would have revealed the lost
+                    // batch are closed, and get what is on disk when they reconnect.
+                    for c in joiners {
+                        self.disconnect(
+                            c,
+                            CloseReason::new(1011, "storage error, reconnect shortly"),
+                        );
+                    }
+                    self.storage_down = true;
                 }
                 Action::Reload => {
                     self.reload().await;
@@ -346,12 +374,17 @@ impl Room {
                 )
             })
             .collect();
+        let metrics = self.metrics.clone();
         self.commits.push(Box::pin(async move {
             let mut entries = Vec::with_capacity(appends.len());
             for (len, append) in appends {
                 match append.await {
                     Ok(seq) => entries.push((seq, len)),
-                    Err(e) => return (epoch, Err(e.to_string())),
+                    Err(e) => {
+                        // Every room stops taking writes, not only this one.
+                        metrics.health.storage_failed(&e.to_string());
+                        return (epoch, Err(e.to_string()));
+                    }
                 }
             }
             (epoch, Ok(entries))

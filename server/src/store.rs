@@ -4,6 +4,8 @@
 //! place that names [`SqliteStore`] is `lib.rs`, which opens it), so a PostgreSQL (or any
 //! other) backend can replace the embedded SQLite one without touching sync logic.
 
+#[cfg(feature = "test-hooks")]
+pub mod faults;
 pub mod sqlite;
 
 pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
@@ -76,6 +78,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Resolves when everything queued before the call is durable.
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Bytes stored for workshop `wid`: its own doc and every `{wid}.{bid}` board, snapshots and
+    /// log entries (what the per-workshop quota counts).
+    fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>>;
 
     /// Counters and the commit-latency histogram, for `/metrics`.
     fn stats(&self) -> StoreStats;

@@ -551,52 +551,87 @@ async fn an_awareness_flood_does_not_stall_the_document() -> TestResult {
     Ok(())
 }
 
-/// A chain of nested maps built one message at a time: the first link may be long (one message),
-/// the next one, attached at its tip, is refused and the doc keeps no trace of it. Without the
-/// guard, enough links make yrs recurse past a thread's stack when the chain is deleted.
+/// A chain of nested maps grown one level per message: every change up to the limit (64 nested
+/// types above it) is accepted, the first one landing deeper is refused and leaves no trace.
+/// Without the guard, enough links make yrs recurse past a thread's stack when the chain is
+/// deleted. (One message can still carry a brand-new long chain, seen only when the next
+/// change attaches to it: ARCHITECTURE.md, threat model.)
 #[tokio::test]
 async fn nesting_deeper_than_the_limit_is_refused() -> TestResult {
-    use yrs::{Map, MapPrelim, MapRef, Out, ReadTxn, Transact};
+    use yrs::{Map, MapPrelim, MapRef, Out, Transact};
+    /// The server's limit: a change may land in a map with at most this many maps above it.
+    const LIMIT: usize = 64;
+    /// Maps in the chain under the root (the root map `deep` not counted).
+    fn depth(doc: &yrs::Doc) -> usize {
+        let txn = doc.transact();
+        let mut depth = 0;
+        let mut cur = txn.get_map("deep").and_then(|m| m.get(&txn, "k"));
+        while let Some(Out::YMap(m)) = cur {
+            depth += 1;
+            cur = m.get(&txn, "k");
+        }
+        depth
+    }
     let server = TestServer::start().await?;
     let url = server.ws_url("deep");
     let attacker = TestClient::connect(&url).await?;
     let witness = TestClient::connect(&url).await?;
     let local = yrs::Doc::new();
     let root = local.get_or_insert_map("deep");
-    let tip = |txn: &yrs::Transaction| -> Option<MapRef> {
-        let mut cur = match root.get(txn, "k") {
+    let tip = || -> TestResult<MapRef> {
+        let txn = local.transact();
+        let mut cur = match root.get(&txn, "k") {
             Some(Out::YMap(m)) => m,
-            _ => return None,
+            _ => return Err(crate::harness::TestError::Server("no chain yet".into())),
         };
-        while let Some(Out::YMap(next)) = cur.get(txn, "k") {
+        while let Some(Out::YMap(next)) = cur.get(&txn, "k") {
             cur = next;
         }
-        Some(cur)
+        Ok(cur)
     };
+    // A first chain of 60 maps in one message (its changes land in the root).
     let first = {
         let mut txn = local.transact_mut();
         let mut cur = root.insert(&mut txn, "k", MapPrelim::default());
-        for _ in 0..99 {
+        for _ in 1..60 {
             cur = cur.insert(&mut txn, "k", MapPrelim::default());
         }
         txn.encode_update_v1()
     };
     attacker.send_update(&first);
     witness
-        .wait_until("the first 100 levels to arrive", WAIT, |d| {
-            let txn = d.transact();
-            txn.get_map("deep").is_some_and(|m| m.len(&txn) == 1)
-        })
+        .wait_until("the first 60 levels", WAIT, |d| depth(d) == 60)
         .await?;
-    let second = {
-        let end = tip(&local.transact()).ok_or_else(|| {
-            crate::harness::TestError::Server("the local chain has no tip".into())
-        })?;
+    // One level per message: a change in the map at depth `above` has `above` maps over it.
+    for above in 60..=LIMIT {
+        let end = tip()?;
+        let update = {
+            let mut txn = local.transact_mut();
+            end.insert(&mut txn, "k", MapPrelim::default());
+            txn.encode_update_v1()
+        };
+        attacker.send_update(&update);
+        witness
+            .wait_until(
+                &format!("a change under {above} maps to be accepted"),
+                WAIT,
+                |d| depth(d) == above + 1,
+            )
+            .await?;
+    }
+    assert!(
+        attacker.state().violations.is_empty(),
+        "nothing up to the limit is refused: {:?}",
+        attacker.state().violations
+    );
+    // The next change would land under LIMIT + 1 maps.
+    let end = tip()?;
+    let too_deep = {
         let mut txn = local.transact_mut();
         end.insert(&mut txn, "k", MapPrelim::default());
         txn.encode_update_v1()
     };
-    attacker.send_update(&second);
+    attacker.send_update(&too_deep);
     crate::harness::eventually("the deeper link to be refused", WAIT, || async {
         attacker
             .state()
@@ -606,17 +641,11 @@ async fn nesting_deeper_than_the_limit_is_refused() -> TestResult {
     })
     .await?;
     let fresh = TestClient::connect(&url).await?;
-    let depth = {
-        let doc = fresh.doc();
-        let txn = doc.transact();
-        let mut depth = 0;
-        let mut cur = txn.get_map("deep").and_then(|m| m.get(&txn, "k"));
-        while let Some(Out::YMap(m)) = cur {
-            depth += 1;
-            cur = m.get(&txn, "k");
-        }
-        depth
-    };
-    assert_eq!(depth, 100, "the refused link is not in the server's doc");
+    assert_eq!(
+        depth(fresh.doc()),
+        LIMIT + 1,
+        "the server keeps every accepted level and not the refused one"
+    );
+    assert_eq!(depth(witness.doc()), LIMIT + 1, "nor relayed it");
     Ok(())
 }

@@ -573,6 +573,27 @@ impl RawWebSocket {
 
     /// Reads (never writes) until the server's close frame or the end of the connection;
     /// returns the close code, if a close frame came, and how many data frames preceded it.
+    /// Reads at most `chunk` bytes every `pace` (a reader slower than the server writes) until
+    /// `hurry` fires or the connection ends, then like [`RawWebSocket::read_until_close`].
+    pub(crate) async fn read_slowly_until_close(
+        mut self,
+        chunk: usize,
+        pace: Duration,
+        mut hurry: oneshot::Receiver<()>,
+    ) -> TestResult<(Option<u16>, usize)> {
+        let mut buf = vec![0u8; chunk];
+        loop {
+            tokio::select! {
+                _ = &mut hurry => break,
+                _ = tokio::time::sleep(pace) => match self.stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => self.buffered.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                },
+            }
+        }
+        self.read_until_close().await
+    }
+
     pub(crate) async fn read_until_close(mut self) -> TestResult<(Option<u16>, usize)> {
         within("the server to end the connection", WAIT, async move {
             let mut frames = 0;

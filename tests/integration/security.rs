@@ -500,7 +500,7 @@ fn wrong_code(code: &str, k: usize) -> String {
 }
 
 #[tokio::test]
-async fn join_code_guessing_is_locked_out_per_address() -> TestResult {
+async fn join_code_guessers_must_prove_work_past_their_free_attempts() -> TestResult {
     const ATTEMPTS: u32 = 3;
     let server = TestServer::start_with(|c| {
         c.join_attempts = ATTEMPTS;
@@ -519,10 +519,10 @@ async fn join_code_guessing_is_locked_out_per_address() -> TestResult {
             None,
         )
         .await?;
-        let expected = if k + 1 < ATTEMPTS as usize { 404 } else { 429 };
-        r.assert_error(expected, &format!("wrong guess {}", k + 1))?;
+        r.assert_error(404, &format!("wrong guess {}", k + 1))?;
     }
-    // Locked out: even the right code is refused from that address, with a Retry-After.
+    // Past them, every lookup from that address (the right code too) is asked for work first,
+    // not refused: the right code with its proof gets in (hostile_http.rs proves it).
     let r = request(
         addr,
         "GET",
@@ -531,14 +531,17 @@ async fn join_code_guessing_is_locked_out_per_address() -> TestResult {
         None,
     )
     .await?;
-    r.assert_error(429, "the right code from a locked-out address")?;
-    let retry = r
-        .header("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(retry >= 1, "Retry-After {retry:?}");
+    r.assert_error(429, "the right code from a guesser's address, without work")?;
+    let pow = r.json()?;
+    assert!(
+        pow.pointer("/pow/bits")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            >= 16,
+        "{pow}"
+    );
 
-    // Someone else in the room types the right code and gets in.
+    // Someone at another address types the right code and gets in at once.
     let r = request(
         addr,
         "GET",
@@ -563,7 +566,7 @@ async fn join_code_guessing_is_locked_out_per_address() -> TestResult {
         m.value("palabre_rejected_total{reason=\"join_code_wrong\"}"),
         f64::from(ATTEMPTS)
     );
-    assert!(m.value("palabre_rejected_total{reason=\"join_locked_out\"}") >= 1.0);
+    assert!(m.value("palabre_rejected_total{reason=\"join_pow_required\"}") >= 1.0);
     Ok(())
 }
 

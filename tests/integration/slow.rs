@@ -6,18 +6,25 @@ use std::time::Duration;
 use crate::client::{note_ids, TestClient};
 use crate::harness::{RawWebSocket, TestResult, TestServer, WAIT};
 
-const SEND_QUEUE: usize = 16;
+const SEND_QUEUE_BYTES: usize = 4 << 20;
 const NOTE_BYTES: usize = 16 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() -> TestResult {
-    let server = TestServer::start_with(|c| c.send_queue = SEND_QUEUE).await?;
+    let server = TestServer::start_with(|c| c.send_queue_bytes = SEND_QUEUE_BYTES).await?;
     let doc = "slow-consumer";
     let url = server.ws_url(doc);
 
-    // The stalled client: a WebSocket whose socket is never read after the handshake, with
-    // a small receive buffer so the server's writes back up sooner.
+    // The stalled client: a WebSocket with a small receive buffer, read far slower than the
+    // writers write (8 KiB every 20 ms), so the server's writes back up and it is dropped — but
+    // its socket keeps draining, so the server's close frame can get out, and must.
     let stalled = RawWebSocket::connect(server.addr(), &format!("/ws/{doc}"), Some(4096)).await?;
+    let (hurry, hurry_rx) = tokio::sync::oneshot::channel();
+    let stalled = tokio::spawn(stalled.read_slowly_until_close(
+        8 * 1024,
+        Duration::from_millis(20),
+        hurry_rx,
+    ));
 
     let readers = [
         TestClient::connect(&url).await?,
@@ -80,16 +87,17 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
         "only the stalled client was dropped"
     );
 
-    // Reading again, the stalled client finds what was queued, then the end of its connection:
-    // a 1013 close frame when the server could still deliver it, else a bare disconnect.
-    let (end, frames) = stalled.read_until_close().await?;
-    eprintln!("the stalled client read {frames} frames, then close code {end:?}");
-    if let Some(code) = end {
-        assert_eq!(
-            code, 1013,
-            "a stalled client is closed with 1013 (try again later)"
-        );
-    }
+    // Reading at full speed now, the slow client finds what was queued, then the close frame.
+    let _ = hurry.send(());
+    let (end, frames) = stalled.await.map_err(|e| {
+        crate::harness::TestError::Protocol(format!("the slow reader task failed: {e}"))
+    })??;
+    eprintln!("the slow client read {frames} frames, then close code {end:?}");
+    assert_eq!(
+        end,
+        Some(1013),
+        "a client too slow to keep up is closed with 1013 (try again later)"
+    );
     Ok(())
 }
 

@@ -26,6 +26,15 @@ pub fn locked_boards(workshop: &Doc) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The board ids on a workshop doc's agenda (any order).
+pub fn agenda_boards(workshop: &Doc) -> Vec<String> {
+    let txn = workshop.transact();
+    let Some(agenda) = txn.get_map(workshop_root::AGENDA) else {
+        return Vec::new();
+    };
+    agenda.keys(&txn).map(str::to_string).collect()
+}
+
 /// How many items people have put on a board: notes, cards, accelerator items, answers —
 /// the quantity the `max_items` limit caps.
 pub fn item_count(board: &Doc) -> usize {

@@ -349,7 +349,10 @@ pub fn board_doc_id(wid: &str, bid: &str) -> String {
 
 /// Splits a board doc id into (workshop id, board id); `None` for a workshop doc id.
 pub fn split_doc_id(doc_id: &str) -> Option<(&str, &str)> {
-    doc_id.split_once('.')
+    // The convention lives in `DocId`; this borrows its answer from the input.
+    let id = crate::doc_id::DocId::parse(doc_id).ok()?;
+    let wid = id.workshop().len();
+    id.board().map(|_| (&doc_id[..wid], &doc_id[wid + 1..]))
 }
 
 #[cfg(test)]

@@ -311,7 +311,7 @@ fn rust_binary_fixtures_decode_to_the_expected_view() {
 fn ts_fixture(name: &str) -> Doc {
     let path = fixtures_dir().join(name);
     let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run the web unit tests)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (cd web && npm run bless-fixtures)", path.display()));
     doc_from_update(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

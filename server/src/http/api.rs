@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
 use super::{client_addr, role_in, ApiError, ApiJson, AppState};
-use crate::auth::{code_expiry, Credentials, Role};
+use crate::auth::{code_expiry, Credentials, Gate, Role};
 use crate::board::{self, BoardError, BoardView, NewBoard, WorkshopParams};
 use crate::doc_id::DocId;
 use crate::room::CloseReason;
@@ -30,6 +31,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}", get(show))
         .route("/api/workshops/{wid}/links", get(links))
         .route("/api/workshops/{wid}/rotate", post(rotate))
+        .route(
+            "/api/workshops/{wid}/rotate-facilitator",
+            post(rotate_facilitator),
+        )
         .route("/api/workshops/{wid}/boards", post(add_board))
         .route("/api/workshops/{wid}/boards/order", put(reorder))
         .route("/api/workshops/{wid}/boards/{bid}", delete(remove_board))
@@ -210,16 +215,67 @@ struct Created {
 /// facilitator link.
 async fn create(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(params): ApiJson<WorkshopParams>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Response> {
     if state.shutting_down.load(Relaxed) {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server is restarting",
+        return Err(
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server is restarting").into_response(),
+        );
+    }
+    let addr = client_addr(&state, peer, &headers);
+    if let Err(wait) = state.edge.may_create(addr) {
+        state.metrics.reject("create_rate");
+        return Err(retry_after(
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many workshops created: wait before creating another",
+            ),
+            wait,
         ));
     }
+    if let Some(required) = state.config.create_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let ok = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(required.as_bytes())));
+        if !ok {
+            state.metrics.reject(if given.is_some() {
+                "bad_create_token"
+            } else {
+                "no_create_token"
+            });
+            let (status, message) = match given {
+                None => (
+                    StatusCode::UNAUTHORIZED,
+                    "this server needs its creation token to start a workshop",
+                ),
+                Some(_) => (StatusCode::FORBIDDEN, "wrong creation token"),
+            };
+            let body = serde_json::json!({ "error": message, "need": "createToken" });
+            return Err((status, Json(body)).into_response());
+        }
+    }
+    create_workshop(&state, &params)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+/// 429 (or any error) with a Retry-After of `wait`, in whole seconds.
+fn retry_after(error: ApiError, wait: std::time::Duration) -> Response {
+    let mut r = error.into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+async fn create_workshop(state: &AppState, params: &WorkshopParams) -> Result<Response, ApiError> {
     let now = now_ms();
-    let created = board::new_workshop(&params, now, &mut rand::rng())?;
+    let created = board::new_workshop(params, now, &mut rand::rng())?;
     // The docs are brand new and their id unguessable, so no room can hold them yet: writing
     // straight to the store is safe, and they are stored before any credential points at them.
     let store = state.store.clone();
@@ -333,10 +389,41 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
         .put(creds.clone())
         .await
         .map_err(ApiError::internal)?;
+    close_sessions(&state, &wid, |role| role != Role::Facilitator).await;
+    tracing::info!(workshop = %wid, "links rotated");
+    Ok(Json(links_of(&creds)))
+}
+
+/// `POST /api/workshops/{wid}/rotate-facilitator` (facilitator): a new facilitator secret;
+/// every connection opened with the old one is closed (4001), this caller's included.
+async fn rotate_facilitator(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Links>, ApiError> {
+    caller.allow(&state, &[Role::Facilitator])?;
+    let wid = caller.wid;
+    let creds = state.registry.get(&wid).await.map_err(ApiError::internal)?;
+    let mut creds = creds
+        .ok_or_else(|| ApiError::not_found("no such workshop"))?
+        .as_ref()
+        .clone();
+    creds.rotate_facilitator();
+    state
+        .registry
+        .put(creds.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    close_sessions(&state, &wid, |role| role == Role::Facilitator).await;
+    tracing::info!(workshop = %wid, "facilitator link rotated");
+    Ok(Json(links_of(&creds)))
+}
+
+/// Closes (4001) the connections to workshop `wid` opened with a role `which` selects.
+async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
     let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()
-        .filter(|s| s.workshop == wid && s.role != Role::Facilitator)
+        .filter(|s| s.workshop == wid && which(s.role))
         .map(|s| (*s.key(), s.doc.clone()))
         .collect();
     for (conn, doc) in revoked {
@@ -349,8 +436,6 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
             )
             .await;
     }
-    tracing::info!(workshop = %wid, "links rotated");
-    Ok(Json(links_of(&creds)))
 }
 
 /// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
@@ -361,6 +446,32 @@ async fn add_board(
 ) -> Result<Response, ApiError> {
     caller.allow(&state, &[Role::Facilitator])?;
     let wid = caller.wid;
+    let max = state.config.max_boards;
+    let boards = state
+        .hub
+        .read(&doc(&wid)?, crate::board::census::agenda_boards)
+        .await?
+        .len();
+    if boards >= max {
+        state.metrics.reject("too_many_boards");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("this workshop already has {boards} boards, the most one may have ({max}): remove one first"),
+        ));
+    }
+    super::refresh_usage(&state, &wid).await?;
+    let usage = state.hub.usage();
+    if usage.over(&wid) {
+        state.metrics.reject("workshop_quota");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "this workshop has used its storage quota ({} of {} MiB): nothing more can be saved",
+                usage.used(&wid) >> 20,
+                usage.quota() >> 20
+            ),
+        ));
+    }
     let now = now_ms();
     let w = wid.clone();
     let new_board = state
@@ -495,6 +606,10 @@ async fn export(
         }
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::edge::EXPORT_CSP),
+    );
     Ok(response)
 }
 
@@ -506,30 +621,48 @@ struct Joined {
     link: String,
 }
 
-/// `GET /api/join/{code}`: the participant link behind a join code. Wrong guesses are counted
-/// per address; too many lock the address out for a while.
+/// `?pow=` on a join-code lookup: the proof of work asked past the free attempts.
+#[derive(Debug, Deserialize)]
+struct PowQuery {
+    pow: Option<String>,
+}
+
+/// `GET /api/join/{code}`: the participant link behind a join code. Past its free wrong
+/// attempts an address must send a proof of work with each lookup (see `auth::guess`): a right
+/// code with its proof is always accepted.
 async fn join(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    Query(query): Query<PowQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Joined>, Response> {
     let addr = client_addr(&state, peer, &headers);
-    if let Err(wait) = state.guesses.check(addr) {
-        state.metrics.reject("join_locked_out");
-        let mut r = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many wrong codes: wait before trying again",
-        )
-        .into_response();
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
+    let normalised = crate::auth::normalise_code(&code);
+    match state.guesses.gate(addr, &normalised, query.pow.as_deref()) {
+        Gate::Open => {}
+        Gate::Paused(wait) => {
+            state.metrics.reject("join_paused");
+            return Err(retry_after(
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many wrong codes on this server: use the link or QR code, or wait",
+                ),
+                wait,
+            ));
         }
-        return Err(r);
+        Gate::Pow { challenge, bits } => {
+            state.metrics.reject("join_pow_required");
+            let body = serde_json::json!({
+                "error": "too many wrong codes from your network: your device must prove some work first",
+                "pow": { "challenge": challenge, "bits": bits },
+            });
+            return Err((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
+        }
     }
     let found = state
         .registry
-        .resolve_code(&code, now_ms())
+        .resolve_code(&normalised, now_ms())
         .await
         .map_err(|e| ApiError::internal(e).into_response())?;
     match found {
@@ -539,13 +672,8 @@ async fn join(
         })),
         None => {
             state.metrics.reject("join_code_wrong");
-            let locked = state.guesses.fail(addr);
-            let status = if locked {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::NOT_FOUND
-            };
-            Err(ApiError::new(status, "unknown or expired code").into_response())
+            state.guesses.fail(addr);
+            Err(ApiError::not_found("unknown or expired code").into_response())
         }
     }
 }

@@ -7,20 +7,23 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 
 use super::limits::{self, Bucket, Over, Verdict};
+use super::serve::ConnGate;
 use super::{client_addr, role_in, ApiError, AppState, Session};
 use crate::auth::Role;
 use crate::conn::{CloseReason, ConnId};
 use crate::doc_id::{DocId, DocKind};
-use crate::hub::Membership;
-use crate::policy::Peer;
+use crate::hub::{Membership, RoomSender};
+use crate::outbox::OutboxReceiver;
+use crate::policy::{Peer, Standing};
 use crate::protocol::{self, Message};
 
 /// Frames written to the socket in one go before flushing.
@@ -31,16 +34,36 @@ const READ_BUFFER: usize = 512;
 /// Query string of the WebSocket URL.
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct WsQuery {
-    /// The link's secret; y-websocket sends it through its `params` option.
+    /// The link's secret, for standard y-websocket clients (its `params` option). Proxies may
+    /// log query strings: clients that can should send the subprotocol instead.
     token: Option<String>,
 }
 
+/// The subprotocol the server speaks (y-protocols over binary frames).
+pub const SUBPROTOCOL: &str = "palabre";
+/// A client offering `palabre.token.<secret>` among its subprotocols sends its secret in the
+/// `Sec-WebSocket-Protocol` header, which no proxy logs; the server answers `palabre`.
+pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "palabre.token.";
+
+/// The secret offered as a subprotocol, if any.
+fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+        .map(str::to_string)
+}
+
 /// `GET /ws/{doc}`: checks origin, credential and limits, then upgrades.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     Path(doc): Path<String>,
     Query(query): Query<WsQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    gate: Option<Extension<std::sync::Arc<ConnGate>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -58,17 +81,30 @@ pub(super) async fn upgrade(
             return ApiError::bad_request(e.to_string()).into_response();
         }
     };
-    if !origin_allowed(&state, &headers) {
+    if !state
+        .edge
+        .origin_allowed(&headers, &state.config.allowed_origins)
+    {
         state.metrics.reject("bad_origin");
         return ApiError::forbidden("this origin may not open connections to this server")
             .into_response();
     }
-    let (kind, role, session) = match authorize(&state, &doc, query.token.as_deref()).await {
+    let addr = client_addr(&state, peer, &headers);
+    let cfg = &state.config;
+    // Checking a credential may read the store: an address gets a bounded number at once.
+    let Some(_checking) = state.edge.upgrade_slot(addr, cfg.max_upgrades_per_addr) else {
+        state.metrics.reject("too_many_upgrades_addr");
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections being opened from your address",
+        )
+        .into_response();
+    };
+    let token = subprotocol_token(&headers).or(query.token);
+    let (kind, role, session) = match authorize(&state, &doc, token.as_deref()).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let addr = client_addr(&state, peer, &headers);
-    let cfg = &state.config;
     let slot = match limits::acquire(
         &state.conn_limits,
         addr,
@@ -92,14 +128,21 @@ pub(super) async fn upgrade(
             return ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
         }
     };
+    // The connection is authorised: it leaves the unauthenticated pool, and the WebSocket task
+    // holds its place among open connections.
+    let permit = gate.map(|Extension(g)| g.authenticated());
     let max = cfg.max_message_bytes;
-    ws.read_buffer_size(READ_BUFFER)
+    ws.protocols([SUBPROTOCOL])
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         // Tungstenite enforces a hard ceiling a bit above ours so that an oversized message is
         // usually seen whole by us and answered with a clean 1009.
         .max_message_size(max.saturating_add(max / 8).max(64 * 1024))
         .max_frame_size(max.saturating_add(max / 8).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, doc, kind, role, session, slot))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, doc, kind, role, session, slot).await;
+            drop(permit);
+        })
 }
 
 /// What kind of doc `doc` is and which role `token` grants in its workshop (`None` on an open
@@ -138,6 +181,15 @@ async fn authorize(
         // room has been loaded once since start.
         let _ = state.hub.read(&doc.workshop_doc(), |_| ()).await;
     }
+    super::refresh_usage(state, wid).await?;
+    // Only real boards are served: a stray `{wid}.anything` would be a new doc on disk.
+    let standing = state.hub.locks().standing(doc);
+    if kind == DocKind::Board && role != Role::Facilitator && standing == Standing::Unknown {
+        state.metrics.reject("not_on_agenda");
+        return Err(ApiError::not_found(
+            "no such board on this workshop's agenda",
+        ));
+    }
     let session = Session {
         workshop: wid.to_string(),
         role,
@@ -146,28 +198,8 @@ async fn authorize(
     Ok((kind, Some(role), Some(session)))
 }
 
-/// Browsers always send Origin: it must be this server's own, or one allowed by configuration.
-/// Clients that are not browsers send none and are judged by their token alone.
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let origin = origin.trim_end_matches('/');
-    if state
-        .config
-        .allowed_origins
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
-}
-
 async fn serve(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: AppState,
     doc: DocId,
     kind: DocKind,
@@ -182,20 +214,28 @@ async fn serve(
     if let Some(s) = session {
         state.sessions.insert(conn, s);
     }
+    let (mut sink, mut stream) = socket.split();
     match state
         .hub
-        .join(&doc, kind, Peer { conn, role }, state.config.send_queue)
+        .join(
+            &doc,
+            kind,
+            Peer { conn, role },
+            state.config.send_queue_bytes,
+        )
         .await
     {
-        Ok(membership) => {
-            if let Some(reason) = pump(&mut socket, &state, membership).await {
-                close(&mut socket, reason).await;
+        Ok(mut membership) => {
+            if let Some(reason) = pump(&mut sink, &mut stream, &state, &mut membership).await {
+                close(&mut sink, reason).await;
             }
+            // Leaving the room drops whatever was still queued towards this connection.
+            drop(membership);
         }
         Err(e) => {
             tracing::warn!(%doc, error = %e, "join failed");
             close(
-                &mut socket,
+                &mut sink,
                 CloseReason::new(1011, "document unavailable, retry later"),
             )
             .await;
@@ -206,120 +246,194 @@ async fn serve(
     drop(slot);
 }
 
+type Sink = SplitSink<WebSocket, WsMessage>;
+type Stream = SplitStream<WebSocket>;
+
 /// Moves frames both ways until either side ends; returns the close to send, if any.
-async fn pump(socket: &mut WebSocket, state: &AppState, mut m: Membership) -> Option<CloseReason> {
+///
+/// Reading and writing run side by side: a writer waiting on a socket that does not drain never
+/// stops the idle check, and a write that makes no progress for `--write-stall` ends the
+/// connection by itself.
+async fn pump(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    state: &AppState,
+    m: &mut Membership,
+) -> Option<CloseReason> {
+    let room = m.sender();
+    tokio::select! {
+        biased;
+        reason = &mut m.close => Some(closed(reason)),
+        end = write_loop(sink, &mut m.outbox, state) => end,
+        end = read_loop(stream, state, &room) => end,
+    }
+}
+
+/// Writes what the room queues, and pings; each write must complete within `--write-stall`.
+async fn write_loop(
+    sink: &mut Sink,
+    outbox: &mut OutboxReceiver,
+    state: &AppState,
+) -> Option<CloseReason> {
     let cfg = &state.config;
-    let metrics = &state.metrics;
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
-    let mut last_heard = Instant::now();
-    let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
-    let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            biased;
-            reason = &mut m.close => return Some(closed(reason)),
-            frame = m.outbox.recv() => {
+        let outcome = tokio::select! {
+            frame = outbox.recv() => {
                 let Some(frame) = frame else {
                     return Some(CloseReason::new(1011, "document closed"));
                 };
-                // A client that stopped reading must not keep this task stuck in a write: the
-                // room notices its full queue and asks us to close.
-                tokio::select! {
-                    r = write_frames(socket, &mut m.outbox, frame) => if r.is_err() { return None },
-                    reason = &mut m.close => return Some(closed(reason)),
-                }
-            }
-            incoming = socket.recv() => {
-                let msg = match incoming {
-                    None => return None,
-                    Some(Ok(msg)) => msg,
-                    Some(Err(e)) => return read_error(e, metrics),
-                };
-                last_heard = Instant::now();
-                match msg {
-                    WsMessage::Binary(data) => {
-                        metrics.bytes_in.fetch_add(data.len() as u64, Relaxed);
-                        if data.len() > cfg.max_message_bytes {
-                            metrics.reject("message_too_big");
-                            return Some(CloseReason::new(1009, format!("message larger than {} bytes", cfg.max_message_bytes)));
-                        }
-                        match protocol::decode_message(&data) {
-                                Ok(msg) => {
-                                let bucket = match &msg {
-                                    Message::Awareness { .. } if data.len() > cfg.max_awareness_bytes => {
-                                        metrics.reject("awareness_too_big");
-                                        continue;
-                                    }
-                                    Message::Awareness { .. } => Some(&mut presence),
-                                    Message::Update(_) | Message::SyncStep2(_) => Some(&mut updates),
-                                    _ => None,
-                                };
-                                if let Some(bucket) = bucket {
-                                    match bucket.take(Instant::now(), cfg.flood_grace) {
-                                        Verdict::Pass => {}
-                                        Verdict::Wait(d) => {
-                                            metrics.reject("throttled");
-                                            // Not reading is the throttle: the client's socket fills up.
-                                            tokio::select! {
-                                                _ = tokio::time::sleep(d) => {}
-                                                reason = &mut m.close => return Some(closed(reason)),
-                                            }
-                                        }
-                                        Verdict::Flood => {
-                                            metrics.reject("flood");
-                                            return Some(CloseReason::new(1008, "too many messages, slow down"));
-                                        }
-                                    }
-                                }
-                                if !m.send(msg).await {
-                                    return Some(CloseReason::new(1011, "document closed"));
-                                }
-                            }
-                            Err(e) => {
-                                metrics.reject(e.reason());
-                                tracing::debug!(error = %e, "malformed message");
-                                return Some(CloseReason::new(1007, format!("malformed message: {e}")));
-                            }
-                        }
-                    }
-                    WsMessage::Text(_) => {
-                        metrics.reject("text_frame");
-                        return Some(CloseReason::new(1003, "binary y-protocols messages only"));
-                    }
-                    WsMessage::Close(_) => return None,
-                    WsMessage::Ping(_) | WsMessage::Pong(_) => {}
-                }
+                write_frames(sink, outbox, frame, cfg.write_stall).await
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() >= cfg.idle_timeout {
-                    metrics.reject("idle_timeout");
-                    return Some(CloseReason::new(1001, "no sign of life"));
+                match tokio::time::timeout(cfg.write_stall, sink.send(WsMessage::Ping(Bytes::new()))).await {
+                    Ok(r) => r.map_err(|_| WriteError::Socket),
+                    Err(_) => Err(WriteError::Stalled),
                 }
-                tokio::select! {
-                    r = socket.send(WsMessage::Ping(Bytes::new())) => if r.is_err() { return None },
-                    reason = &mut m.close => return Some(closed(reason)),
-                }
+            }
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(WriteError::Socket) => return None,
+            Err(WriteError::Stalled) => {
+                state.metrics.reject("write_stall");
+                state.metrics.slow_disconnects.fetch_add(1, Relaxed);
+                tracing::info!(
+                    queued = outbox.queued(),
+                    "disconnecting a client whose socket stopped draining"
+                );
+                return Some(CloseReason::new(1013, "not reading: reconnect to resync"));
             }
         }
     }
 }
 
-/// Writes `first` and whatever else is already queued, then flushes once.
-async fn write_frames(
-    socket: &mut WebSocket,
-    outbox: &mut tokio::sync::mpsc::Receiver<Bytes>,
-    first: Bytes,
-) -> Result<(), axum::Error> {
-    let mut next = Some(first);
-    let mut n = 0;
-    while let Some(frame) = next.take() {
-        socket.feed(WsMessage::Binary(frame)).await?;
-        n += 1;
-        if n < WRITE_BATCH {
-            next = outbox.try_recv().ok();
+/// Reads frames, checks and throttles them, hands them to the room.
+async fn read_loop(
+    stream: &mut Stream,
+    state: &AppState,
+    room: &RoomSender,
+) -> Option<CloseReason> {
+    let cfg = &state.config;
+    let metrics = &state.metrics;
+    let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
+    let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
+    // Each of these makes the room encode and queue a reply: a viewer link must not turn them
+    // into a stream of copies of the whole doc.
+    let mut queries = Bucket::new(cfg.sync_per_sec, cfg.sync_burst);
+    let mut last_heard = Instant::now();
+    loop {
+        let incoming =
+            match tokio::time::timeout_at(last_heard + cfg.idle_timeout, stream.next()).await {
+                Ok(incoming) => incoming,
+                Err(_) => {
+                    metrics.reject("idle_timeout");
+                    return Some(CloseReason::new(1001, "no sign of life"));
+                }
+            };
+        let msg = match incoming {
+            None => return None,
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => return read_error(e, metrics),
+        };
+        last_heard = Instant::now();
+        let data = match msg {
+            WsMessage::Binary(data) => data,
+            WsMessage::Text(_) => {
+                metrics.reject("text_frame");
+                return Some(CloseReason::new(1003, "binary y-protocols messages only"));
+            }
+            WsMessage::Close(_) => return None,
+            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+        };
+        metrics.bytes_in.fetch_add(data.len() as u64, Relaxed);
+        if data.len() > cfg.max_message_bytes {
+            metrics.reject("message_too_big");
+            return Some(CloseReason::new(
+                1009,
+                format!("message larger than {} bytes", cfg.max_message_bytes),
+            ));
+        }
+        let msg = match protocol::decode_message(&data) {
+            Ok(msg) => msg,
+            Err(e) => {
+                metrics.reject(e.reason());
+                tracing::debug!(error = %e, "malformed message");
+                return Some(CloseReason::new(1007, format!("malformed message: {e}")));
+            }
+        };
+        let bucket = match &msg {
+            Message::Awareness { .. } if data.len() > cfg.max_awareness_bytes => {
+                metrics.reject("awareness_too_big");
+                continue;
+            }
+            Message::Awareness { .. } => Some(&mut presence),
+            Message::Update(_) | Message::SyncStep2(_) => Some(&mut updates),
+            Message::SyncStep1(_) | Message::QueryAwareness => Some(&mut queries),
+            Message::Auth { .. } => None,
+        };
+        if let Some(bucket) = bucket {
+            match bucket.take(Instant::now(), cfg.flood_grace) {
+                Verdict::Pass => {}
+                Verdict::Wait(d) => {
+                    metrics.reject("throttled");
+                    // Not reading is the throttle: the client's socket fills up.
+                    tokio::time::sleep(d).await;
+                }
+                Verdict::Flood => {
+                    metrics.reject("flood");
+                    return Some(CloseReason::new(1008, "too many messages, slow down"));
+                }
+            }
+        }
+        if !room.send(msg).await {
+            return Some(CloseReason::new(1011, "document closed"));
         }
     }
-    socket.flush().await
+}
+
+/// Why a write ended the connection.
+enum WriteError {
+    /// The socket failed (the peer went away).
+    Socket,
+    /// The socket did not take a frame within `--write-stall`.
+    Stalled,
+}
+
+/// Writes `first` and whatever else is already queued, then flushes once; every step must make
+/// progress within `stall`. The bytes count against the queue's budget until flushed.
+async fn write_frames(
+    sink: &mut Sink,
+    outbox: &mut OutboxReceiver,
+    first: Bytes,
+    stall: Duration,
+) -> Result<(), WriteError> {
+    let mut next = Some(first);
+    let mut n = 0;
+    let mut bytes = 0;
+    while let Some(frame) = next.take() {
+        bytes += frame.len();
+        let fed = tokio::time::timeout(stall, sink.feed(WsMessage::Binary(frame))).await;
+        match fed {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(WriteError::Socket),
+            Err(_) => return Err(WriteError::Stalled),
+        }
+        n += 1;
+        if n < WRITE_BATCH {
+            next = outbox.try_recv();
+        }
+    }
+    let flushed = tokio::time::timeout(stall, sink.flush()).await;
+    match flushed {
+        Ok(Ok(())) => {
+            outbox.written(bytes);
+            Ok(())
+        }
+        Ok(Err(_)) => Err(WriteError::Socket),
+        Err(_) => Err(WriteError::Stalled),
+    }
 }
 
 fn closed(reason: Result<CloseReason, tokio::sync::oneshot::error::RecvError>) -> CloseReason {
@@ -350,7 +464,7 @@ fn read_error(e: axum::Error, metrics: &crate::metrics::Metrics) -> Option<Close
 }
 
 /// Sends a close frame, without waiting long for a client that does not read.
-async fn close(socket: &mut WebSocket, reason: CloseReason) {
+async fn close(socket: &mut Sink, reason: CloseReason) {
     let mut text = reason.reason;
     // Control frames carry at most 125 bytes: 2 for the code, 123 for the reason.
     while text.len() > 123 {

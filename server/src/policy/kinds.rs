@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use yrs::Doc;
 
-use super::{Context, Judged, Limits, Locks, Refusal, Verdict, WritePolicy};
+use super::locks::Standing;
+use super::{Context, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
 use crate::auth::Role;
 use crate::board::{census, phase};
 use crate::doc_id::{DocId, DocKind};
@@ -15,6 +16,12 @@ pub const VIEWER: &str = "this link is read-only (projector)";
 pub const WORKSHOP_DOC: &str = "only the facilitator can change the agenda and controls";
 /// Told to a participant writing on a locked board.
 pub const LOCKED: &str = "this board is locked by the facilitator";
+/// Told to anyone but the facilitator writing on a board removed from the agenda.
+pub const REMOVED: &str = "this board was removed from the agenda: it is read-only now";
+/// Told to anyone but the facilitator writing on a doc that is not on the agenda.
+pub const NOT_ON_AGENDA: &str = "this board is not on the workshop's agenda";
+/// Told to anyone writing to a workshop that has used its storage quota.
+pub const OVER_QUOTA: &str = "this workshop has used its storage quota: nothing more can be saved";
 /// Told to a connection without a workshop role on a workshop's doc (never granted by `http`).
 pub const NO_ROLE: &str = "this document belongs to a workshop: open it with a link";
 
@@ -24,6 +31,23 @@ const PHASE_DENIED: &str = "phase_denied";
 
 fn refuse(reason: &'static str) -> Verdict {
     Verdict::Refuse(Refusal::new(DENIED, reason))
+}
+
+/// Applies the workshop's storage quota around a role's verdict on an update of `len` bytes.
+fn within_quota(usage: Option<&Usage>, wid: &str, len: usize, verdict: Verdict) -> Verdict {
+    let Some(usage) = usage else {
+        return verdict;
+    };
+    match verdict {
+        Verdict::Accept | Verdict::AcceptThenCheck(_) if usage.over(wid) => {
+            Verdict::Refuse(Refusal::new("workshop_quota", OVER_QUOTA))
+        }
+        Verdict::Accept | Verdict::AcceptThenCheck(_) => {
+            usage.add(wid, len as u64);
+            verdict
+        }
+        other => other,
+    }
 }
 
 /// Presence: everyone but the projector may announce itself (the projector is counted, not shown).
@@ -40,12 +64,23 @@ fn presence(role: Option<Role>) -> Verdict {
 pub struct WorkshopPolicy {
     id: DocId,
     locks: Arc<Locks>,
+    usage: Option<Arc<Usage>>,
 }
 
 impl WorkshopPolicy {
     /// The policy of workshop doc `id`, publishing into `locks`.
     pub fn new(id: DocId, locks: Arc<Locks>) -> Self {
-        WorkshopPolicy { id, locks }
+        WorkshopPolicy {
+            id,
+            locks,
+            usage: None,
+        }
+    }
+
+    /// Also refuses writes once the workshop has used its storage quota.
+    pub fn with_usage(mut self, usage: Arc<Usage>) -> Self {
+        self.usage = Some(usage);
+        self
     }
 }
 
@@ -56,18 +91,28 @@ impl WritePolicy for WorkshopPolicy {
 
     fn judge(&self, cx: Context<'_>, msg: Judged<'_>) -> Verdict {
         match msg {
-            Judged::Update { .. } => match cx.peer.role {
-                Some(Role::Facilitator) => Verdict::Accept,
-                Some(Role::Participant) => refuse(WORKSHOP_DOC),
-                Some(Role::Viewer) => refuse(VIEWER),
-                None => refuse(NO_ROLE),
-            },
+            Judged::Update { bytes } => {
+                let verdict = match cx.peer.role {
+                    Some(Role::Facilitator) => Verdict::Accept,
+                    Some(Role::Participant) => refuse(WORKSHOP_DOC),
+                    Some(Role::Viewer) => refuse(VIEWER),
+                    None => refuse(NO_ROLE),
+                };
+                within_quota(
+                    self.usage.as_deref(),
+                    self.id.workshop(),
+                    bytes.len(),
+                    verdict,
+                )
+            }
             Judged::Awareness { .. } => presence(cx.peer.role),
             Judged::SyncRequest => Verdict::Accept,
         }
     }
 
     fn changed(&self, doc: &Doc) {
+        self.locks
+            .publish_agenda(self.id.workshop(), census::agenda_boards(doc));
         self.locks
             .publish(self.id.workshop(), census::locked_boards(doc));
         self.locks
@@ -82,15 +127,34 @@ pub struct BoardPolicy {
     id: DocId,
     locks: Arc<Locks>,
     limits: Limits,
+    usage: Option<Arc<Usage>>,
 }
 
 impl BoardPolicy {
     /// The policy of board doc `id`, reading `locks`.
     pub fn new(id: DocId, locks: Arc<Locks>, limits: Limits) -> Self {
-        BoardPolicy { id, locks, limits }
+        BoardPolicy {
+            id,
+            locks,
+            limits,
+            usage: None,
+        }
+    }
+
+    /// Also refuses writes once the workshop has used its storage quota.
+    pub fn with_usage(mut self, usage: Arc<Usage>) -> Self {
+        self.usage = Some(usage);
+        self
     }
 
     fn participant_update(&self, cx: &Context<'_>, bytes: &[u8]) -> Verdict {
+        match self.locks.standing(&self.id) {
+            Standing::OnAgenda => {}
+            Standing::Removed => return Verdict::Refuse(Refusal::new("board_removed", REMOVED)),
+            Standing::Unknown => {
+                return Verdict::Refuse(Refusal::new("not_on_agenda", NOT_ON_AGENDA))
+            }
+        }
         if self.locks.is_locked(&self.id) {
             return refuse(LOCKED);
         }
@@ -133,12 +197,20 @@ impl WritePolicy for BoardPolicy {
 
     fn judge(&self, cx: Context<'_>, msg: Judged<'_>) -> Verdict {
         match msg {
-            Judged::Update { bytes } => match cx.peer.role {
-                Some(Role::Facilitator) => Verdict::Accept,
-                Some(Role::Participant) => self.participant_update(&cx, bytes),
-                Some(Role::Viewer) => refuse(VIEWER),
-                None => refuse(NO_ROLE),
-            },
+            Judged::Update { bytes } => {
+                let verdict = match cx.peer.role {
+                    Some(Role::Facilitator) => Verdict::Accept,
+                    Some(Role::Participant) => self.participant_update(&cx, bytes),
+                    Some(Role::Viewer) => refuse(VIEWER),
+                    None => refuse(NO_ROLE),
+                };
+                within_quota(
+                    self.usage.as_deref(),
+                    self.id.workshop(),
+                    bytes.len(),
+                    verdict,
+                )
+            }
             Judged::Awareness { .. } => presence(cx.peer.role),
             Judged::SyncRequest => Verdict::Accept,
         }

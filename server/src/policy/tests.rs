@@ -6,6 +6,7 @@ use super::*;
 use crate::board::schema::{board_root, field, workshop_root};
 
 const LIMITS: Limits = Limits {
+    workshop_quota_bytes: u64::MAX,
     max_doc_bytes: 1000,
     max_items: 2,
 };
@@ -111,6 +112,7 @@ fn board_doc_verdicts_unlocked_locked_full() {
     let policies = Policies::new(LIMITS);
     let p = policies.for_doc(&id("w.b1"), DocKind::Board);
     assert_eq!(p.kind(), DocKind::Board);
+    policies.locks().publish_agenda("w", ["b1".to_string()]);
     let doc = Doc::new();
     let unlocked = vec![
         [V::Accept, V::Accept, V::Accept],  // facilitator: never capped
@@ -154,7 +156,9 @@ fn add_notes(doc: &Doc, ids: &[&str]) {
 
 #[test]
 fn the_item_cap_refuses_growth_past_it_but_not_edits_of_a_full_board() {
-    let p = Policies::new(LIMITS).for_doc(&id("w.b"), DocKind::Board);
+    let policies = Policies::new(LIMITS);
+    policies.locks().publish_agenda("w", ["b".to_string()]);
+    let p = policies.for_doc(&id("w.b"), DocKind::Board);
     let doc = Doc::new();
     add_notes(&doc, &["n1", "n2"]);
     let Verdict::AcceptThenCheck(check) = judge(
@@ -203,4 +207,90 @@ fn a_workshop_docs_changes_publish_its_boards_locks() {
     assert!(policies.locks().is_locked(&board));
     assert!(!policies.locks().is_locked(&id("w.b2")));
     assert!(!policies.locks().is_locked(&id("other.b1")));
+}
+
+#[test]
+fn only_boards_on_the_agenda_take_writes_but_from_the_facilitator() {
+    let policies = Policies::new(LIMITS);
+    let doc = Doc::new();
+    let stray = policies.for_doc(&id("w.notaboard"), DocKind::Board);
+    let kept = policies.for_doc(&id("w.b1"), DocKind::Board);
+    let dropped = policies.for_doc(&id("w.b2"), DocKind::Board);
+    policies
+        .locks()
+        .publish_agenda("w", ["b1".to_string(), "b2".to_string()]);
+    assert_eq!(policies.locks().boards("w"), 2);
+    policies.locks().publish_agenda("w", ["b1".to_string()]);
+    assert_eq!(policies.locks().standing(&id("w.b2")), Standing::Removed);
+    assert_eq!(
+        policies.locks().standing(&id("w.notaboard")),
+        Standing::Unknown
+    );
+    let update = |p: &Arc<dyn WritePolicy>, role| {
+        squash(&judge(
+            p.as_ref(),
+            Some(role),
+            &doc,
+            0,
+            Judged::Update { bytes: &[1] },
+        ))
+    };
+    assert_eq!(update(&kept, Role::Participant), V::Checked);
+    assert_eq!(
+        update(&dropped, Role::Participant),
+        V::Refuse("board_removed")
+    );
+    assert_eq!(
+        update(&stray, Role::Participant),
+        V::Refuse("not_on_agenda")
+    );
+    assert_eq!(update(&dropped, Role::Facilitator), V::Accept);
+    assert_eq!(update(&stray, Role::Facilitator), V::Accept);
+    // Put back on the agenda, a removed board takes writes again.
+    policies
+        .locks()
+        .publish_agenda("w", ["b1".to_string(), "b2".to_string()]);
+    assert_eq!(update(&dropped, Role::Participant), V::Checked);
+}
+
+#[test]
+fn a_workshop_over_its_quota_takes_writes_from_nobody() {
+    let policies = Policies::new(Limits {
+        workshop_quota_bytes: 10,
+        ..LIMITS
+    });
+    policies.locks().publish_agenda("w", ["b1".to_string()]);
+    let doc = Doc::new();
+    let board = policies.for_doc(&id("w.b1"), DocKind::Board);
+    let workshop = policies.for_doc(&id("w"), DocKind::Workshop);
+    policies.usage().set("w", 4, std::time::Instant::now());
+    let update = |p: &Arc<dyn WritePolicy>, role, bytes: &[u8]| {
+        squash(&judge(
+            p.as_ref(),
+            Some(role),
+            &doc,
+            0,
+            Judged::Update { bytes },
+        ))
+    };
+    assert_eq!(update(&board, Role::Participant, &[0; 5]), V::Checked);
+    assert_eq!(update(&workshop, Role::Facilitator, &[0; 1]), V::Accept);
+    // 4 stored + 6 accepted: at the quota.
+    assert_eq!(
+        update(&board, Role::Facilitator, &[0; 1]),
+        V::Refuse("workshop_quota")
+    );
+    assert_eq!(
+        update(&workshop, Role::Facilitator, &[0; 1]),
+        V::Refuse("workshop_quota")
+    );
+    // Reading goes on.
+    let sync = squash(&judge(
+        board.as_ref(),
+        Some(Role::Participant),
+        &doc,
+        0,
+        Judged::SyncRequest,
+    ));
+    assert_eq!(sync, V::Accept);
 }

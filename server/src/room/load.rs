@@ -111,7 +111,7 @@ impl Room {
             Ok((doc, bytes)) => {
                 self.doc_bytes = bytes;
                 self.doc = doc;
-                self.full_state = None;
+                self.replies.clear();
                 self.depth = super::writes::DepthGuard::default();
                 self.depth.watch(&self.doc);
                 self.policy.changed(&self.doc);

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::pipeline::Event;
 use super::{CloseReason, Conn, ConnId, Room, Subscriber};
@@ -86,8 +86,8 @@ impl Room {
         for (id, conn) in &self.conns {
             match conn.outbox.try_send(frame.clone()) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(crate::outbox::TrySendError::Full(_)) => slow.push(*id),
+                Err(crate::outbox::TrySendError::Closed(_)) => {}
             }
         }
         let n = (self.conns.len() - slow.len()) as u64;
@@ -109,8 +109,8 @@ impl Room {
             Ok(()) => {
                 self.metrics.bytes_out.fetch_add(len, Relaxed);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.too_slow(id),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(crate::outbox::TrySendError::Full(_)) => self.too_slow(id),
+            Err(crate::outbox::TrySendError::Closed(_)) => {}
         }
     }
 

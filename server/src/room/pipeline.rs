@@ -10,8 +10,9 @@
 //!   store completes them out of order.
 //! - **held replies**: a sync reply computed while batch `e` was applied is released only once
 //!   batch `e` is durable.
-//! - **failure**: a failed commit is never relayed and never revealed by a held reply: every
-//!   connection is closed (1011), then, once nothing is in flight, the doc is reloaded from disk.
+//! - **failure**: a failed commit is never relayed and never revealed by a held reply: the
+//!   connections whose replies were held are closed (1011), the others stay (they saw nothing of
+//!   it), and once nothing is in flight the doc is reloaded from disk.
 //! - **recovery** after a refused-after-apply update (the doc holds a change no batch has): what
 //!   was valid is committed first, then the doc is reloaded; no message is handled meanwhile.
 
@@ -20,7 +21,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::config::Durability;
-use crate::conn::{CloseReason, ConnId};
+use crate::conn::ConnId;
 use crate::store::Seq;
 
 #[cfg(test)]
@@ -78,8 +79,9 @@ pub(crate) enum Action<W> {
         waiter: W,
         result: Result<(), String>,
     },
-    /// Close every connection.
-    CloseAll(CloseReason),
+    /// A commit failed: close these connections (1011; their held replies revealed the lost
+    /// batch and are dropped), and stop taking writes until storage recovers.
+    Failed { joiners: Vec<ConnId> },
     /// Rebuild the doc from disk, then send [`Event::Reloaded`]. Nothing else may touch the doc
     /// until then ([`Pipeline::accepting`] is false).
     Reload,
@@ -355,19 +357,19 @@ impl<W> Pipeline<W> {
     }
 
     /// A commit failed: what it holds is not durable, so it must never be relayed nor revealed
-    /// by a held reply. Every connection is closed (clients resend what the server lacks when
-    /// they reconnect) and the doc is rebuilt from disk once nothing is in flight.
+    /// by a held reply. Connections waiting for a held reply are closed (they resync on
+    /// reconnect); the others never saw the batch and stay. The doc is rebuilt from disk once
+    /// nothing is in flight.
     fn fail(&mut self, out: &mut Vec<Action<W>>) {
         if self.mode == Mode::Running {
             self.mode = Mode::Recovering;
         }
         if !self.failed {
             self.failed = true;
-            self.held.clear();
-            out.push(Action::CloseAll(CloseReason::new(
-                1011,
-                "storage error, reconnect shortly",
-            )));
+            let mut joiners: Vec<ConnId> = self.held.drain(..).map(|(_, c, _)| c).collect();
+            joiners.sort_unstable();
+            joiners.dedup();
+            out.push(Action::Failed { joiners });
         }
     }
 

@@ -136,6 +136,9 @@ impl Room {
                 match self.judge(conn, Judged::Awareness { len: raw.len() }) {
                     Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
                         let changed = self.presence.apply(conn, update, Instant::now());
+                        for reason in self.presence.take_drops() {
+                            self.metrics.reject(reason);
+                        }
                         if changed {
                             self.schedule_flush();
                         }
@@ -157,6 +160,12 @@ impl Room {
     async fn on_update(&mut self, conn: ConnId, update: Bytes) {
         self.metrics.updates_in.fetch_add(1, Relaxed);
         if is_empty_update(&update) {
+            return;
+        }
+        if self.storage_down {
+            if !self.changes_nothing(&update) {
+                self.refuse_while_storage_down(conn);
+            }
             return;
         }
         let check = match self.judge(conn, Judged::Update { bytes: &update }) {
@@ -188,6 +197,8 @@ impl Room {
                     self.step(Event::Poisoned).await;
                     return;
                 }
+                #[cfg(feature = "test-hooks")]
+                crate::testing::maybe_panic(self.doc_id.as_str());
                 let len = update.len() as u64;
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.state.bytes_accepted += len;
@@ -259,6 +270,33 @@ impl Room {
         new_deletions.is_empty()
     }
 
+    /// The store cannot take writes: say so, without counting it against the connection (the
+    /// client did nothing wrong, and closing it would only make it reconnect and retry).
+    fn refuse_while_storage_down(&mut self, conn: ConnId) {
+        self.metrics.reject("storage_down");
+        let reason = self
+            .metrics
+            .health
+            .fault()
+            .unwrap_or_else(|| "storage unavailable".to_string());
+        let text =
+            format!("{reason}; your changes stay on your device and are sent when it recovers");
+        self.send_to(conn, protocol::encode_permission_denied(&text));
+    }
+
+    /// The storage fault came or went. On recovery every connection is sent our state vector
+    /// (sync step 1), and answers with whatever it holds that we lack: the changes refused
+    /// meanwhile arrive without anyone reconnecting.
+    pub(super) fn on_health(&mut self) {
+        let down = self.health.borrow_and_update().is_some();
+        let recovered = self.storage_down && !down;
+        self.storage_down = down;
+        if recovered {
+            let sv = self.doc.transact().state_vector();
+            self.broadcast(protocol::encode_sync_step1(&sv));
+        }
+    }
+
     /// Refuses a write: tells the client why (y-protocols permission denied) and keeps the
     /// connection, unless it keeps trying.
     fn deny(&mut self, conn: ConnId, refusal: Refusal) {
@@ -274,19 +312,9 @@ impl Room {
         }
     }
 
-    /// The sync-step-2 reply for a peer at `sv`; the whole-doc reply is cached until the doc changes.
+    /// The sync-step-2 reply for a peer at `sv`, encoded once per doc state and vector.
     fn sync_step2_for(&mut self, sv: &StateVector) -> Bytes {
-        if sv.is_empty() {
-            if let Some(frame) = &self.full_state {
-                return frame.clone();
-            }
-            let update = self.doc.transact().encode_state_as_update_v1(sv);
-            let frame = protocol::encode_sync_step2(&update);
-            self.full_state = Some(frame.clone());
-            return frame;
-        }
-        let update = self.doc.transact().encode_state_as_update_v1(sv);
-        protocol::encode_sync_step2(&update)
+        self.replies.reply(&self.doc, sv)
     }
 
     fn apply_bytes(&mut self, bytes: &[u8]) -> Result<(), ApplyFailure> {
@@ -303,7 +331,7 @@ impl Room {
             let mut txn = doc.try_transact_mut().map_err(|e| e.to_string())?;
             txn.apply_update(update).map_err(|e| e.to_string())
         }));
-        self.full_state = None;
+        self.replies.clear();
         match outcome {
             Ok(Ok(())) => Ok(()),
             // The update may have been partly integrated before yrs gave up.
@@ -321,6 +349,16 @@ impl Room {
     /// A server-side change (REST): runs `job` on the doc, and the updates it produced join the
     /// pipeline; `done` fires once they are durable.
     pub(super) async fn edit(&mut self, job: Job, done: Waiter) {
+        if let Some(reason) = self
+            .storage_down
+            .then(|| self.metrics.health.fault())
+            .flatten()
+        {
+            let _ = done.send(Err(RoomError::Store(crate::store::StoreError::Database(
+                reason,
+            ))));
+            return;
+        }
         let captured: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = captured.clone();
         let key = "palabre-edit";
@@ -339,7 +377,7 @@ impl Room {
         let doc = &self.doc;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(doc)));
         let _ = self.doc.unobserve_update_v1(key);
-        self.full_state = None;
+        self.replies.clear();
         let updates = captured
             .lock()
             .map(|mut v| std::mem::take(&mut *v))

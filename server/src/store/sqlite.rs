@@ -5,6 +5,9 @@
 //! into one transaction per batch and answers each waiter only after `COMMIT` returned; the
 //! reader ([`reader`]) serves loads from the last committed state. Futures handed out by
 //! [`SqliteStore`] only await a oneshot, so nothing here ever blocks the async executor.
+//!
+//! Over 400 lines: opening (pragmas, schema versions), the command plumbing to both threads and
+//! the `Store` impl are one unit; the threads themselves live in `reader.rs` and `writer.rs`.
 
 mod reader;
 mod stats;
@@ -331,6 +334,11 @@ impl Store for SqliteStore {
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         self.write(|reply| writer::Command::Flush { reply })
+    }
+
+    fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let wid = wid.to_owned();
+        self.read(|reply| reader::Command::WorkshopBytes { wid, reply })
     }
 
     fn stats(&self) -> StoreStats {

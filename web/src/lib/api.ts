@@ -1,5 +1,6 @@
 //! REST client for the server's JSON API (see docs/http-api contract): typed requests and errors.
 
+import { solve } from './pow';
 import type { BoardKind, BoardTemplateId } from './model/schema.gen';
 import type {
   BoardSpec,
@@ -35,10 +36,33 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** What the server needs to say yes: `createToken` for a server that gates creation. */
+    readonly need: string | null = null,
+    /** The proof of work a join-code lookup must carry (see pow.ts). */
+    readonly pow: { challenge: string; bits: number } | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The error a failed response carries. */
+async function errorOf(response: Response): Promise<ApiError> {
+  let message = response.statusText;
+  let need: string | null = null;
+  let pow: { challenge: string; bits: number } | null = null;
+  try {
+    const parsed = (await response.json()) as { error?: unknown; need?: unknown; pow?: unknown };
+    if (typeof parsed === 'object' && parsed !== null) {
+      if ('error' in parsed) message = String(parsed.error);
+      if (typeof parsed.need === 'string') need = parsed.need;
+      const p = parsed.pow as { challenge?: unknown; bits?: unknown } | undefined;
+      if (p && typeof p.challenge === 'string' && typeof p.bits === 'number') pow = { challenge: p.challenge, bits: p.bits };
+    }
+  } catch {
+    // Not JSON: keep the status text.
+  }
+  return new ApiError(response.status, message, need, pow);
 }
 
 async function call<T>(method: string, path: string, token: string | null, body?: unknown): Promise<T> {
@@ -56,18 +80,7 @@ async function call<T>(method: string, path: string, token: string | null, body?
   } catch (err) {
     throw new ApiError(0, err instanceof Error ? err.message : String(err));
   }
-  if (!response.ok) {
-    let message = response.statusText;
-    try {
-      const parsed: unknown = await response.json();
-      if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
-        message = String((parsed as { error: unknown }).error);
-      }
-    } catch {
-      // Not JSON: keep the status text.
-    }
-    throw new ApiError(response.status, message);
-  }
+  if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
@@ -75,9 +88,10 @@ async function call<T>(method: string, path: string, token: string | null, body?
 const enc = encodeURIComponent;
 
 export const api = {
-  createWorkshop(template: WorkshopParams['template'], title: string, date: string): Promise<Created> {
+  /** `createToken`: for servers started with `--create-token` (the error's `need` says so). */
+  createWorkshop(template: WorkshopParams['template'], title: string, date: string, createToken: string | null = null): Promise<Created> {
     const body: WorkshopParams = { template, title, date };
-    return call('POST', '/api/workshops', null, body);
+    return call('POST', '/api/workshops', createToken, body);
   },
   workshop(wid: string, token: string): Promise<WorkshopInfo> {
     return call('GET', `/api/workshops/${enc(wid)}`, token);
@@ -100,11 +114,55 @@ export const api = {
   rotate(wid: string, token: string): Promise<Rotated> {
     return call('POST', `/api/workshops/${enc(wid)}/rotate`, token);
   },
-  join(code: string): Promise<Joined> {
-    return call('GET', `/api/join/${enc(code)}`, null);
+  /** A new facilitator secret; every screen opened with the old one is closed. */
+  rotateFacilitator(wid: string, token: string): Promise<Rotated> {
+    return call('POST', `/api/workshops/${enc(wid)}/rotate-facilitator`, token);
   },
-  /** A plain link (token in the query, as the contract allows for downloads). */
-  exportUrl(wid: string, token: string, format: ExportFormat): string {
-    return `/api/workshops/${enc(wid)}/export.${format}?token=${enc(token)}`;
+  /** Resolves a join code; when its network made too many wrong guesses, proves work first. */
+  async join(typed: string): Promise<Joined> {
+    const code = typed.replace(/[\s-]/g, '').toUpperCase();
+    let pow = '';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call('GET', `/api/join/${enc(code)}${pow ? `?pow=${enc(pow)}` : ''}`, null);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.pow === null || attempt >= 3) throw err;
+        pow = await solve(err.pow.challenge, code, err.pow.bits);
+      }
+    }
+  },
+  /**
+   * Fetches an export with the secret in the Authorization header (never in a URL a proxy
+   * logs), then opens the printable page in a new tab or saves the other formats.
+   */
+  async downloadExport(wid: string, token: string, format: ExportFormat): Promise<void> {
+    // Opened now, inside the click, so that pop-up blockers allow it; filled once fetched.
+    const tab = format === 'html' ? window.open('', '_blank') : null;
+    let response: Response;
+    try {
+      response = await fetch(`/api/workshops/${enc(wid)}/export.${format}`, {
+        headers: { Authorization: `Bearer ${token}` },
+        cache: 'no-store',
+      });
+    } catch (err) {
+      tab?.close();
+      throw new ApiError(0, err instanceof Error ? err.message : String(err));
+    }
+    if (!response.ok) {
+      tab?.close();
+      throw await errorOf(response);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    if (tab) {
+      tab.location.href = url;
+    } else {
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `palabre-${wid}.${format}`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+    }
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   },
 };

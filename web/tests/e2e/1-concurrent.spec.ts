@@ -14,7 +14,8 @@ test('three phones add 30 notes at once and the projector shows each exactly onc
     ['Aïcha', 'Bruno', 'Chloé'].map((name, i) => openPhone(browser, created, name, ['CCAS', 'Régie', 'CLEF'][i] ?? '')),
   );
   for (const p of phones) await expect(p.page.getByTestId('board-title')).toHaveText(grid.title);
-  await expect(projector.page.getByTestId('people')).toContainText('3');
+  // Exactly three ("13 connecté(s)" must not pass).
+  await expect(projector.page.getByTestId('people')).toHaveText(/^3 connecté/);
 
   const texts = phones.map((_, i) => Array.from({ length: 10 }, (_, k) => `Idée ${String.fromCharCode(65 + i)}${k + 1}`));
   await Promise.all(phones.map(async (p, i) => {

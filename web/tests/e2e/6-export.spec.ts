@@ -1,7 +1,7 @@
 // The facilitator downloads the Markdown export; it contains the notes typed on the phones.
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
+import { addNote, baseUrl, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
 
 test('the Markdown export contains the notes typed on the phones', async ({ browser }) => {
   const created = await createWorkshop();
@@ -10,7 +10,8 @@ test('the Markdown export contains the notes typed on the phones', async ({ brow
   await project(fac.page, grid.title);
   const projector = await openProjector(browser, created);
   const phones = await Promise.all([openPhone(browser, created, 'Inès', 'Régie'), openPhone(browser, created, 'Jules', 'CCAS')]);
-  const texts = ['Le wiki comme ressourcerie commune', 'Des rencontres régulières', 'Une # note | avec <b>balises</b>'];
+  // The third note tries to open a heading on its second line and to inject HTML.
+  const texts = ['Le wiki comme ressourcerie commune', 'Des rencontres régulières', 'Une note | avec <b>balises</b>\n# Titre injecté'];
   await addNote(phones[0]?.page ?? fac.page, texts[0] ?? '');
   await addNote(phones[1]?.page ?? fac.page, texts[1] ?? '');
   await addNote(phones[1]?.page ?? fac.page, texts[2] ?? '');
@@ -26,9 +27,20 @@ test('the Markdown export contains the notes typed on the phones', async ({ brow
   const firstColumn = section.slice(section.indexOf('### Créer'), section.indexOf('### Maintenir'));
   expect(firstColumn).toMatch(/^- Le wiki comme ressourcerie commune/m);
   expect(firstColumn).toMatch(/^- Des rencontres régulières/m);
-  // The note with Markdown/HTML control characters is there, and does not open a heading.
-  expect(firstColumn).toContain('balises');
-  expect(markdown).not.toMatch(/^#+ ?note/m);
+  // The note with Markdown/HTML control characters is there, escaped: its second line is a
+  // continuation of the item, not a heading, and its tags are text.
+  expect(firstColumn).toContain('\\# Titre injecté');
+  expect(markdown).not.toMatch(/^\s*#+ Titre injecté/m);
+  expect(firstColumn).toContain('\\<b\\>balises\\</b\\>');
+  expect(markdown).not.toContain('<b>');
+
+  // The printable HTML report shows the tags as text too.
+  const htmlHref = await fac.page.getByTestId('export-html').getAttribute('href');
+  expect(htmlHref, 'HTML export link').not.toBeNull();
+  const html = await (await fetch(new URL(htmlHref ?? '', baseUrl()))).text();
+  expect(html).toContain('&lt;b&gt;balises&lt;/b&gt;');
+  expect(html).not.toContain('<b>balises');
+  expect(html).toContain('# Titre injecté');
   await shot(fac.page, 'facilitator-export');
   await closeAll(fac, projector, ...phones);
 });

@@ -4,26 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import type { BoardSummary, Created } from '../../src/lib/api.gen';
+import type { BoardKind, WorkshopTemplateId } from '../../src/lib/model/schema.gen';
 import { serverState } from './server';
 
-export interface BoardRef {
-  id: string;
-  docId: string;
-  kind: string;
-  title: string;
-}
-
-export interface Created {
-  id: string;
-  boards: BoardRef[];
-  secrets: { facilitator: string; participant: string; viewer: string };
-  links: { facilitator: string; participant: string; viewer: string };
-  joinCode: string;
-}
+// The API's shapes, generated from the server's own types.
+export type { BoardSummary as BoardRef, Created } from '../../src/lib/api.gen';
 
 export const baseUrl = (): string => serverState().url;
 
-export async function createWorkshop(template: 'journee-bilan' | 'empty' = 'journee-bilan'): Promise<Created> {
+export async function createWorkshop(template: WorkshopTemplateId = 'journee-bilan'): Promise<Created> {
   const response = await fetch(`${baseUrl()}/api/workshops`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -33,7 +23,7 @@ export async function createWorkshop(template: 'journee-bilan' | 'empty' = 'jour
   return (await response.json()) as Created;
 }
 
-export function board(created: Created, kind: string, nth = 0): BoardRef {
+export function board(created: Created, kind: BoardKind, nth = 0): BoardSummary {
   const found = created.boards.filter((b) => b.kind === kind)[nth];
   if (found === undefined) throw new Error(`no ${kind} board #${nth} in ${JSON.stringify(created.boards)}`);
   return found;

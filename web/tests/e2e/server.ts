@@ -1,92 +1,95 @@
-// The real Palabre server for browser tests: started once by the global setup on a free port
-// with a temporary data dir, and restartable by a test on the same port and data dir.
-import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const webDir = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const repoRoot = resolve(webDir, '..');
-export const binary = process.env.PALABRE_BIN ?? join(repoRoot, 'target/debug/palabre');
-const stateFile = join(tmpdir(), 'palabre-e2e-server.json');
+// The real Palabre server for browser tests. The global setup starts it on a port the OS picks,
+// with a fresh data dir, and puts a loopback TCP proxy in front: pages only ever see the proxy's
+// address, so a test can restart the server (same data dir, a new port the OS picks again) and
+// open pages reconnect through the same origin — no port is ever re-bound. The state of the run
+// (server pid and port, public URL) lives in a file of that run's data dir, named by the env
+// variable PALABRE_E2E_STATE, so concurrent runs on one machine never see each other's server.
+import { createServer, connect, type Server } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newDataDir, startPalabre, stopPalabre, webDir } from '../palabre';
 
 export interface ServerState {
+  /** The server process. */
   pid: number;
+  /** Its own port, behind the proxy. */
   port: number;
   dataDir: string;
+  /** What pages use: the proxy's origin, stable for the whole run. */
   url: string;
 }
 
-/**
- * Starts `palabre serve` and resolves once it prints `listening on http://127.0.0.1:PORT`.
- * Its output goes to a log file in the data dir, not a pipe, so the server outlives the test
- * worker that restarted it (Playwright replaces a worker after a failed test).
- */
-export async function startServer(port: number, dataDir: string): Promise<ServerState> {
-  if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p palabre first`);
-  const distIndex = join(webDir, 'dist/index.html');
-  if (!existsSync(distIndex)) throw new Error(`${distIndex} is missing: run npm run build first`);
-  const log = join(dataDir, `server-${Date.now()}.log`);
-  const fd = openSync(log, 'a');
-  const child = spawn(
-    binary,
-    ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')],
-    { cwd: repoRoot, stdio: ['ignore', fd, fd], detached: true },
-  );
-  closeSync(fd);
-  child.unref();
-  let exited: number | null = null;
-  child.on('exit', (code) => {
-    exited = code ?? -1;
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const out = readFileSync(log, 'utf8');
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-    if (m?.[1]) {
-      const bound = Number(m[1]);
-      const state = { pid: child.pid ?? 0, port: bound, dataDir, url: `http://127.0.0.1:${bound}` };
-      writeFileSync(stateFile, JSON.stringify(state));
-      return state;
-    }
-    if (exited !== null) throw new Error(`server exited with ${exited}:\n${out.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  throw new Error(`server did not report its address within 30 s (log: ${log})`);
-}
-
-export function newDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'palabre-e2e-'));
+function stateFile(): string {
+  const path = process.env.PALABRE_E2E_STATE;
+  if (path === undefined || path === '') throw new Error('PALABRE_E2E_STATE is not set: run through playwright (global-setup)');
+  return path;
 }
 
 export function serverState(): ServerState {
-  return JSON.parse(readFileSync(stateFile, 'utf8')) as ServerState;
+  return JSON.parse(readFileSync(stateFile(), 'utf8')) as ServerState;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function saveState(state: ServerState): void {
+  writeFileSync(stateFile(), JSON.stringify(state));
 }
 
-/** Stops the server gracefully (SIGTERM: it flushes and exits), SIGKILL after 20 s. */
-export async function stopServer(pid: number): Promise<void> {
-  if (!alive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 20_000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+async function startBehindProxy(dataDir: string, url: string): Promise<ServerState> {
+  const running = await startPalabre(0, dataDir, ['--web-dir', join(webDir, 'dist')]);
+  const state = { pid: running.pid, port: running.port, dataDir, url };
+  saveState(state);
+  return state;
 }
 
-/** Restarts the server on the same port and data dir; pages reconnect by themselves. */
+/** Forwards each connection to whichever server the state file names when it arrives. */
+function startProxy(): Promise<{ proxy: Server; url: string }> {
+  const proxy = createServer((client) => {
+    let port: number;
+    try {
+      port = serverState().port;
+    } catch {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    // A stopped server resets its connections: pass that on so pages see the drop and retry.
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    proxy.once('error', reject);
+    proxy.listen(0, '127.0.0.1', () => {
+      const address = proxy.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('the proxy has no TCP address'));
+        return;
+      }
+      resolve({ proxy, url: `http://127.0.0.1:${address.port}` });
+    });
+  });
+}
+
+/** Starts the run's server and proxy; returns the teardown. */
+export async function startRun(): Promise<{ state: ServerState; teardown: () => Promise<void> }> {
+  const dataDir = newDataDir('palabre-e2e-');
+  process.env.PALABRE_E2E_STATE = join(dataDir, 'server.json');
+  const { proxy, url } = await startProxy();
+  const state = await startBehindProxy(dataDir, url);
+  return {
+    state,
+    teardown: async () => {
+      await stopPalabre(serverState().pid);
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}
+
+/** Restarts the server on the same data dir (a new port behind the same proxy). */
 export async function restartServer(): Promise<ServerState> {
   const before = serverState();
-  await stopServer(before.pid);
-  // The global teardown stops whichever server the state file names.
-  return startServer(before.port, before.dataDir);
+  await stopPalabre(before.pid);
+  return startBehindProxy(before.dataDir, before.url);
 }

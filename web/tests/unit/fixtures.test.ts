@@ -1,5 +1,7 @@
 // Cross-language fixtures: Y.Doc updates written by the Rust `palabre::board` module are read
-// through this model, and this model writes `tests/fixtures/ts-*.bin` for the Rust tests.
+// through this model, and this model's writers must produce `tests/fixtures/ts-*.bin`, which the
+// Rust tests read, byte for byte. The test only compares; `npm run bless-fixtures`
+// (PALABRE_BLESS=1, as on the Rust side) rewrites them after an intended change.
 // Fixtures live at the repository root (`../tests/fixtures` from web/); PALABRE_FIXTURES_DIR
 // points elsewhere (e.g. another worktree) when needed.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -128,10 +130,21 @@ function header(doc: Y.Doc, kind: string, bid: string): void {
   b.set('id', bid);
 }
 
+/** Checks `doc` against the checked-in fixture `name` (rewrites it under PALABRE_BLESS=1). */
 function write(name: string, doc: Y.Doc): Uint8Array {
-  mkdirSync(outDir, { recursive: true });
   const bytes = Y.encodeStateAsUpdate(doc);
-  writeFileSync(join(outDir, name), bytes);
+  const path = join(outDir, name);
+  if (process.env.PALABRE_BLESS === '1') {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path, bytes);
+    return bytes;
+  }
+  expect(existsSync(path), `${path} is missing: run \`npm run bless-fixtures\``).toBe(true);
+  const stored = new Uint8Array(readFileSync(path));
+  expect(
+    Buffer.from(stored).equals(Buffer.from(bytes)),
+    `${name} differs from what the TypeScript writers produce: if intended, run \`npm run bless-fixtures\` and commit`,
+  ).toBe(true);
   return bytes;
 }
 

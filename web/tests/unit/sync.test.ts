@@ -6,7 +6,8 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { BOARD_ROOT, DocHandle, addIcebreakerNote, readIcebreaker } from '../../src/lib/model';
+import { BOARD_ROOT, DocHandle, addIcebreakerNote, addNote, readIcebreaker, readWorkshop, setLocked } from '../../src/lib/model';
+import type { Created } from '../../src/lib/api.gen';
 import { newDataDir, startPalabre, stopPalabre, type Running } from '../palabre';
 
 /** What one handle's sockets sent: connections opened and sync step 1 frames. */
@@ -73,8 +74,8 @@ let server: Running;
 const handles: DocHandle[] = [];
 let docSeq = 0;
 
-function open(docId: string, wire: Wire, persist = false): DocHandle {
-  const h = new DocHandle(docId, '', {
+function open(docId: string, wire: Wire, persist = false, token = ''): DocHandle {
+  const h = new DocHandle(docId, token, {
     persist,
     serverUrl: `ws://127.0.0.1:${server.port}/ws`,
     WebSocketImpl: countingSocket(wire),
@@ -175,5 +176,38 @@ describe('DocHandle acknowledgement', () => {
     expect(again.probesSent).toBe(1);
     const other = open(docId, { opened: 0, step1: 0 });
     await until('the server holds it', () => texts(other).includes('gardé pour plus tard'));
+  }, 60_000);
+
+  it('never counts a refused edit as confirmed (a participant on a locked board)', async () => {
+    const response = await fetch(`${server.url}/api/workshops`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ template: 'journee-bilan', title: 'Atelier', date: '2026-05-09' }),
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as Created;
+    const grid = created.boards.find((b) => b.kind === 'grid');
+    if (grid === undefined) throw new Error('no grid board in the template');
+    const facilitator = open(created.id, { opened: 0, step1: 0 }, false, created.secrets.facilitator);
+    const phone = open(grid.docId, { opened: 0, step1: 0 }, false, created.secrets.participant);
+    await until('both online', () => online(facilitator)() && online(phone)());
+    setLocked(facilitator.doc, grid.id, true);
+    await until('the lock stored', () => !facilitator.hasUnconfirmed());
+    // The board's room learns of the lock from the workshop's: write until it refuses.
+    let refusedId = '';
+    for (let attempt = 0; attempt < 20 && refusedId === ''; attempt++) {
+      const id = addNote(phone.doc, 'col', `tentative ${attempt}`, { id: 'p', name: 'P', org: 'O' });
+      await until('an answer', () => phone.state.connection === 'refused' || !phone.pendingIn(BOARD_ROOT.NOTES).has(id));
+      if (phone.state.connection === 'refused') refusedId = id;
+    }
+    expect(refusedId, 'the locked board refused a write').not.toBe('');
+    expect(readWorkshop(facilitator.doc).control.get(grid.id)?.locked).toBe(true);
+    // Refused: still waiting, never confirmed, and no more requests on this connection.
+    expect(phone.pendingIn(BOARD_ROOT.NOTES).has(refusedId)).toBe(true);
+    expect(phone.hasUnconfirmed()).toBe(true);
+    const asked = phone.probesSent;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(phone.probesSent).toBe(asked);
+    expect(phone.pendingIn(BOARD_ROOT.NOTES).has(refusedId)).toBe(true);
   }, 60_000);
 });

@@ -29,6 +29,8 @@ pub(super) enum Command {
         key: String,
         reply: Reply<Option<Vec<u8>>>,
     },
+    /// Sum the stored bytes of a workshop's docs.
+    WorkshopBytes { wid: String, reply: Reply<u64> },
     /// Answer the reads queued before, then close the connection and stop.
     Stop { reply: oneshot::Sender<()> },
 }
@@ -54,6 +56,10 @@ pub(super) fn run(mut conn: Connection, commands: Receiver<Command>, closed: Arc
                             .optional()
                     })
                     .map_err(|error| database_error(&error));
+                drop(reply.send(outcome));
+            }
+            Command::WorkshopBytes { wid, reply } => {
+                let outcome = workshop_bytes(&mut conn, &wid).map_err(|e| database_error(&e));
                 drop(reply.send(outcome));
             }
             Command::Stop { reply } => {
@@ -91,4 +97,26 @@ fn load(conn: &mut Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
         snapshot_seq,
         updates,
     })
+}
+
+/// Snapshots and log entries of `{wid}` and `{wid}.*`, in one read transaction. Doc ids are
+/// `[A-Za-z0-9._-]`, so the range `[wid., wid/)` is exactly the boards (`/` follows `.`).
+fn workshop_bytes(conn: &mut Connection, wid: &str) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let lo = format!("{wid}.");
+    let hi = format!("{wid}/");
+    let snapshots: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM docs \
+             WHERE doc = ?1 OR (doc >= ?2 AND doc < ?3)",
+        )?
+        .query_row(params![wid, lo, hi], |row| row.get(0))?;
+    let log: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates \
+             WHERE doc = ?1 OR (doc >= ?2 AND doc < ?3)",
+        )?
+        .query_row(params![wid, lo, hi], |row| row.get(0))?;
+    tx.finish()?;
+    Ok(u64::try_from(snapshots.saturating_add(log)).unwrap_or(0))
 }

@@ -1,4 +1,5 @@
-//! Tests of the SQLite store against real files in temporary directories.
+//! Tests of the SQLite store against real files in temporary directories (over 400 lines: one
+//! test per durability and failure case, sharing their helpers).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

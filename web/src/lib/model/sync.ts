@@ -150,7 +150,10 @@ export class DocHandle {
     });
 
     this.provider = new WebsocketProvider(options.serverUrl ?? defaultServerUrl(), docId, this.doc, {
-      params: { token },
+      // The secret travels in Sec-WebSocket-Protocol, not in the URL (proxies log query
+      // strings); the server answers with the plain "palabre" protocol. A secret that is not
+      // a valid protocol token (a mangled link) falls back to the query, to be refused there.
+      ...(/^[A-Za-z0-9_-]+$/.test(token) ? { protocols: ['palabre', `palabre.token.${token}`] } : { params: { token } }),
       // Each tab holds its own role's secret: never relay edits between tabs.
       disableBc: true,
       maxBackoffTime: 2500,
