@@ -77,3 +77,6 @@ mod cluster_faults;
 
 #[path = "integration/rgpd.rs"]
 mod rgpd;
+
+#[path = "integration/phases.rs"]
+mod phases;

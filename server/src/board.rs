@@ -6,6 +6,7 @@
 //! - [`order`]: fractional order keys; [`dates`]: French date labels to sort keys;
 //! - [`workshop`]: creating a workshop, its agenda and the facilitator's control state;
 //! - [`people`]: the facilitator's groups, the people present, phones asking to be listed;
+//! - [`phase`]: what participants may change under a board's phase and accelerator stage;
 //! - `grid`, `timeline`, `accelerator`, `interview`, `icebreaker`: writers per kind, the Rust
 //!   twin of the web client's writers. Test-only (`cfg(test)` or the `test-support` feature the
 //!   integration tests enable): the server itself never edits a board's items, people do, and
@@ -40,6 +41,7 @@ pub mod icebreaker;
 pub mod interview;
 pub mod order;
 pub mod people;
+pub mod phase;
 pub mod schema;
 pub mod templates;
 #[cfg(any(test, feature = "test-support"))]

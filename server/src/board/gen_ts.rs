@@ -97,6 +97,38 @@ pub(crate) fn schema_ts() -> String {
         &stages,
     );
     out.push('\n');
+    let phases: Vec<&str> = super::phase::Phase::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    list(
+        &mut out,
+        "A board's phases (`control.phase`; anything else reads as `writing`).",
+        "PHASES",
+        "Phase",
+        &phases,
+    );
+    out.push('\n');
+    let acc: Vec<&str> = super::phase::AccStage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    list(
+        &mut out,
+        "An accelerator's stages, opened one by one (`control.stage`; anything else reads as `problem`).",
+        "STAGES",
+        "Stage",
+        &acc,
+    );
+    out.push('\n');
+    list(
+        &mut out,
+        "How the projector shows a board (`control.display`; anything else reads as `board`).",
+        "DISPLAYS",
+        "Display",
+        &super::phase::DISPLAYS,
+    );
+    out.push('\n');
     list(
         &mut out,
         "The palette: the only colours stored or rendered.",

@@ -118,6 +118,10 @@ names! {
         PARENT = "parent";
         LEAD = "lead";
         PHONE = "phone";
+        PHASE = "phase";
+        FOCUS = "focus";
+        DISPLAY = "display";
+        JOIN_PANEL = "joinPanel";
     }
 }
 

@@ -7,7 +7,7 @@ use yrs::Doc;
 use super::locks::Standing;
 use super::{Context, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
 use crate::auth::Role;
-use crate::board::census;
+use crate::board::{census, phase};
 use crate::doc_id::{DocId, DocKind};
 
 /// Told to a viewer (projector link) that tries to write.
@@ -26,6 +26,8 @@ pub const OVER_QUOTA: &str = "this workshop has used its storage quota: nothing 
 pub const NO_ROLE: &str = "this document belongs to a workshop: open it with a link";
 
 const DENIED: &str = "write_denied";
+/// Metric of writes a board's phase or accelerator stage forbids.
+const PHASE_DENIED: &str = "phase_denied";
 
 fn refuse(reason: &'static str) -> Verdict {
     Verdict::Refuse(Refusal::new(DENIED, reason))
@@ -113,6 +115,8 @@ impl WritePolicy for WorkshopPolicy {
             .publish_agenda(self.id.workshop(), census::agenda_boards(doc));
         self.locks
             .publish(self.id.workshop(), census::locked_boards(doc));
+        self.locks
+            .publish_rules(self.id.workshop(), crate::board::phase::rules_of(doc));
     }
 }
 
@@ -160,15 +164,28 @@ impl BoardPolicy {
                 "the document has reached its size limit",
             ));
         }
+        // What the board's phase and stage put out of a participant's reach (board::phase).
+        let rules = self.locks.rules(&self.id);
+        if let Some(reason) = rules.as_ref().and_then(|r| r.forbids_all()) {
+            return Verdict::Refuse(Refusal::new(PHASE_DENIED, reason));
+        }
+        let guarded = rules.map(|r| {
+            let before = phase::protected(cx.doc, &r);
+            (r, before)
+        });
         let before = census::item_count(cx.doc);
         let max = self.limits.max_items;
         Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
-            let after = census::item_count(after);
-            if after > before && after > max {
-                Err(Refusal::new("too_many_items", "this board is full"))
-            } else {
-                Ok(())
+            let count = census::item_count(after);
+            if count > before && count > max {
+                return Err(Refusal::new("too_many_items", "this board is full"));
             }
+            if let Some((rules, before)) = guarded {
+                let now = phase::protected(after, &rules);
+                phase::verdict_for(&rules, &before, &now)
+                    .map_err(|reason| Refusal::new(PHASE_DENIED, reason))?;
+            }
+            Ok(())
         }))
     }
 }

@@ -1,16 +1,19 @@
-//! Board doc -> locked, and which boards are on each agenda, as last published by the workshop
-//! docs' policies, so a board's policy can check them without reading another doc.
+//! Board doc -> locked, its phase rules, and which boards are on each agenda, as last published
+//! by the workshop docs' policies, so a board's policy can check them without reading another doc.
 
 use std::collections::HashSet;
 
 use dashmap::{DashMap, DashSet};
 
+use crate::board::phase::BoardRules;
 use crate::doc_id::DocId;
 
 /// Which boards are locked, per workshop.
 #[derive(Debug, Default)]
 pub struct Locks {
     locked: DashSet<DocId>,
+    /// Phase, accelerator stage and kind of every board (board-schema §2 `control`).
+    rules: DashMap<DocId, BoardRules>,
     /// Workshops whose locks have been published at least once since start.
     known: DashMap<String, ()>,
     /// Board ids on each workshop's agenda.
@@ -92,6 +95,26 @@ impl Locks {
             }
             if let Ok(doc) = DocId::board_of(wid, &bid) {
                 self.locked.insert(doc);
+            }
+        }
+    }
+
+    /// The rules participants write under on board doc `doc`, once its workshop published them.
+    pub fn rules(&self, doc: &DocId) -> Option<BoardRules> {
+        self.rules.get(doc).map(|r| r.clone())
+    }
+
+    /// Replaces the rules of every board of workshop `wid`.
+    pub fn publish_rules(&self, wid: &str, boards: impl IntoIterator<Item = (String, BoardRules)>) {
+        let boards: Vec<(DocId, BoardRules)> = boards
+            .into_iter()
+            .filter_map(|(bid, rules)| DocId::board_of(wid, &bid).ok().map(|d| (d, rules)))
+            .collect();
+        self.rules
+            .retain(|doc, _| doc.workshop() != wid || boards.iter().any(|(d, _)| d == doc));
+        for (doc, rules) in boards {
+            if self.rules.get(&doc).is_none_or(|r| *r != rules) {
+                self.rules.insert(doc, rules);
             }
         }
     }

@@ -1,4 +1,5 @@
 //! The interface's words, French first (the reference) and English; one key per message.
+import { runEn, runFr } from './messages-run';
 
 export const fr = {
   'app.name': 'Palabre',
@@ -203,6 +204,7 @@ export const fr = {
   'orphans': 'Sans colonne',
   'notFound.title': 'Page introuvable',
   'notFound.home': 'Retour à l’accueil',
+  ...runFr,
 } as const;
 
 export type MessageKey = keyof typeof fr;
@@ -410,4 +412,5 @@ export const en: Record<MessageKey, string> = {
   'orphans': 'No column',
   'notFound.title': 'Page not found',
   'notFound.home': 'Back to home',
+  ...runEn,
 };

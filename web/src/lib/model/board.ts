@@ -280,6 +280,25 @@ export function renameColumn(doc: Y.Doc, id: string, title: string): void {
   edit(doc, root(doc, BOARD_ROOT.COLUMNS), id, (m) => setIfChanged(m, FIELD.TITLE, title));
 }
 
+export function setColumnColour(doc: Y.Doc, id: string, c: Colour): void {
+  edit(doc, root(doc, BOARD_ROOT.COLUMNS), id, (m) => setIfChanged(m, FIELD.COLOUR, c));
+}
+
+/** Moves an entry of an ordered collection to `index` of the others (fractional keys, §1.2). */
+function moveEntry(doc: Y.Doc, collection: YMap, id: string, index: number): void {
+  const keys = orderKeys(collection, () => true, id);
+  edit(doc, collection, id, (m) => m.set(FIELD.ORDER, keyAt(keys, index)));
+}
+
+export function moveColumn(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, BOARD_ROOT.COLUMNS), id, index);
+}
+
+/** Deletes a column; its notes stay and are shown under "Sans colonne" (§4.1) until moved. */
+export function deleteColumn(doc: Y.Doc, id: string): void {
+  root(doc, BOARD_ROOT.COLUMNS).delete(id);
+}
+
 // ---------------------------------------------------------------- timeline (§4.2)
 
 export interface Card extends Authored {
@@ -547,6 +566,39 @@ export function addInterviewGroup(doc: Y.Doc, name: string): string {
     m.set(FIELD.NAME, name);
     m.set(FIELD.ORDER, order);
   });
+}
+
+export function renameInterviewGroup(doc: Y.Doc, id: string, name: string): void {
+  edit(doc, root(doc, BOARD_ROOT.GROUPS), id, (m) => setIfChanged(m, FIELD.NAME, name));
+}
+
+export function moveInterviewGroup(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, BOARD_ROOT.GROUPS), id, index);
+}
+
+export function deleteInterviewGroup(doc: Y.Doc, id: string): void {
+  root(doc, BOARD_ROOT.GROUPS).delete(id);
+}
+
+export function addQuestion(doc: Y.Doc, text: string): string {
+  const questions = root(doc, BOARD_ROOT.QUESTIONS);
+  const order = appendKey(questions, () => true);
+  return addEntry(doc, questions, (m) => {
+    m.set(FIELD.TEXT, text);
+    m.set(FIELD.ORDER, order);
+  });
+}
+
+export function renameQuestion(doc: Y.Doc, id: string, text: string): void {
+  edit(doc, root(doc, BOARD_ROOT.QUESTIONS), id, (m) => setIfChanged(m, FIELD.TEXT, text));
+}
+
+export function moveQuestion(doc: Y.Doc, id: string, index: number): void {
+  moveEntry(doc, root(doc, BOARD_ROOT.QUESTIONS), id, index);
+}
+
+export function deleteQuestion(doc: Y.Doc, id: string): void {
+  root(doc, BOARD_ROOT.QUESTIONS).delete(id);
 }
 
 // ---------------------------------------------------------------- icebreaker (§4.5)

@@ -80,6 +80,10 @@ export const FIELD = {
   PARENT: 'parent',
   LEAD: 'lead',
   PHONE: 'phone',
+  PHASE: 'phase',
+  FOCUS: 'focus',
+  DISPLAY: 'display',
+  JOIN_PANEL: 'joinPanel',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */
@@ -93,6 +97,18 @@ export type ParticipantGroup = (typeof PARTICIPANT_GROUPS)[number];
 /** Accelerator stages that hold items. */
 export const ITEM_STAGES = ['questions', 'ideas', 'actions'] as const;
 export type ItemStage = (typeof ITEM_STAGES)[number];
+
+/** A board's phases (`control.phase`; anything else reads as `writing`). */
+export const PHASES = ['writing', 'voting', 'closed'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An accelerator's stages, opened one by one (`control.stage`; anything else reads as `problem`). */
+export const STAGES = ['problem', 'questions', 'reformulation', 'ideas', 'actions'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** How the projector shows a board (`control.display`; anything else reads as `board`). */
+export const DISPLAYS = ['board', 'votes', 'results'] as const;
+export type Display = (typeof DISPLAYS)[number];
 
 /** The palette: the only colours stored or rendered. */
 export const COLOURS = ['yellow', 'orange', 'pink', 'purple', 'blue', 'green', 'grey'] as const;

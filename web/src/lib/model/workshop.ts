@@ -4,9 +4,20 @@ import { bool, childMap, entries, num, setIfChanged, setText, str, text, type YM
 import { newId } from './ids';
 import { byOrder, keyAt } from './order';
 
-import { BOARD_KINDS, FIELD, WORKSHOP_ROOT, type BoardKind } from './schema.gen';
+import {
+  BOARD_KINDS,
+  DISPLAYS,
+  FIELD,
+  PHASES,
+  STAGES,
+  WORKSHOP_ROOT,
+  type BoardKind,
+  type Display,
+  type Phase,
+  type Stage,
+} from './schema.gen';
 
-export { BOARD_KINDS, type BoardKind };
+export { BOARD_KINDS, DISPLAYS, PHASES, STAGES, type BoardKind, type Display, type Phase, type Stage };
 /** Ids of the historical group kinds; a workshop doc without a `groups` root shows these. */
 export const GROUPS = ['facilitation', 'accompanied', 'guests'] as const;
 const LEGACY_GROUP_NAMES: Record<string, string> = {
@@ -51,8 +62,18 @@ export interface AgendaEntry {
   createdAt: number;
 }
 
+
+function oneOf<T extends string>(list: readonly T[], value: string): T {
+  return (list as readonly string[]).includes(value) ? (value as T) : (list[0] as T);
+}
+
 export interface Control {
   locked: boolean;
+  phase: Phase;
+  stage: Stage;
+  display: Display;
+  /** Column, interview question or timeline card shown alone on the projector; `""` = none. */
+  focus: string;
   revealAll: boolean;
   revealed: ReadonlySet<string>;
   timerEnd: number;
@@ -61,6 +82,10 @@ export interface Control {
 
 export const DEFAULT_CONTROL: Control = {
   locked: false,
+  phase: 'writing',
+  stage: 'problem',
+  display: 'board',
+  focus: '',
   revealAll: false,
   revealed: new Set(),
   timerEnd: 0,
@@ -90,6 +115,8 @@ export interface WorkshopView {
   createdAt: number;
   projected: string;
   groups: PeopleGroup[];
+  /** The projector's join panel: `full` sidebar or a corner `badge`. */
+  joinPanel: 'full' | 'badge';
   participants: Participant[];
   requests: ListingRequest[];
   agenda: AgendaEntry[];
@@ -112,6 +139,10 @@ function readControl(map: YMap): Control {
   });
   return {
     locked: bool(map, FIELD.LOCKED),
+    phase: oneOf(PHASES, str(map, FIELD.PHASE)),
+    stage: oneOf(STAGES, str(map, FIELD.STAGE)),
+    display: oneOf(DISPLAYS, str(map, FIELD.DISPLAY)),
+    focus: str(map, FIELD.FOCUS),
     revealAll: bool(map, FIELD.REVEAL_ALL),
     revealed,
     timerEnd: num(map, FIELD.TIMER_END),
@@ -179,6 +210,7 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
     createdAt: num(r.meta, FIELD.CREATED_AT),
     projected: str(r.meta, FIELD.PROJECTED),
     groups,
+    joinPanel: str(r.meta, FIELD.JOIN_PANEL) === 'badge' ? 'badge' : 'full',
     participants,
     requests,
     agenda,
@@ -194,6 +226,10 @@ export function controlOf(view: WorkshopView, bid: string): Control {
 
 export function setProjected(doc: Y.Doc, bid: string): void {
   setIfChanged(roots(doc).meta, FIELD.PROJECTED, bid);
+}
+
+export function setJoinPanel(doc: Y.Doc, panel: 'full' | 'badge'): void {
+  setIfChanged(roots(doc).meta, FIELD.JOIN_PANEL, panel);
 }
 
 export function setMeta(doc: Y.Doc, field: 'title' | 'date' | 'place' | 'notesUrl', value: string): void {
@@ -253,6 +289,23 @@ function controlEntry(doc: Y.Doc, bid: string): YMap {
 
 export function setLocked(doc: Y.Doc, bid: string, locked: boolean): void {
   doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.LOCKED, locked));
+}
+
+/** Participants may not write what the phase forbids: the server refuses it too. */
+export function setPhase(doc: Y.Doc, bid: string, phase: Phase): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.PHASE, phase));
+}
+
+export function setStage(doc: Y.Doc, bid: string, stage: Stage): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.STAGE, stage));
+}
+
+export function setDisplay(doc: Y.Doc, bid: string, display: Display): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.DISPLAY, display));
+}
+
+export function setFocus(doc: Y.Doc, bid: string, focus: string): void {
+  doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.FOCUS, focus));
 }
 
 export function setVotesPerPerson(doc: Y.Doc, bid: string, votes: number): void {
