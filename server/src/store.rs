@@ -80,22 +80,11 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a whole workshop in one durable step (RGPD): every doc whose id is `wid` or starts
     /// with `{wid}.`, with its snapshot and log, and every metadata record whose key ends with
     /// `:{wid}` or whose value is exactly `wid` (credentials, join codes, rotated ones too).
-    ///
-    /// Added for workshop deletion; a backend that cannot do it yet keeps this default, which
-    /// refuses (deleting only part of a workshop would be worse than not deleting).
-    fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
-        let _ = wid;
-        Box::pin(std::future::ready(Err(StoreError::Database(
-            "this store cannot delete a workshop".to_owned(),
-        ))))
-    }
+    fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Keys of the metadata records that start with `prefix` (the retention sweep lists the
-    /// workshops). The default lists none.
-    fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
-        let _ = prefix;
-        Box::pin(std::future::ready(Ok(Vec::new())))
-    }
+    /// workshops).
+    fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
 
     /// Reads a small metadata record (workshop registry, credentials), if present.
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>>;

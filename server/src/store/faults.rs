@@ -146,6 +146,14 @@ impl Store for FaultyStore {
         self.inner.flush()
     }
 
+    fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.delete_workshop(wid)
+    }
+
+    fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        self.inner.meta_keys(prefix)
+    }
+
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.inner.workshop_bytes(wid)
     }

@@ -270,6 +270,50 @@ impl Store for PostgresStore {
         })
     }
 
+    fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let pool = self.pool();
+        let wid = wid.to_owned();
+        Box::pin(async move {
+            let mut client = pool?.get().await.map_err(|e| pool_error(&e))?;
+            let tx = client.transaction().await.map_err(|e| db_error(&e))?;
+            // `{wid}` and `{wid}.{bid}`: ids never hold a '.', so the prefix is exact.
+            let boards = format!("{wid}.");
+            for table in ["updates", "docs"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE doc = $1 OR starts_with(doc, $2)"),
+                    &[&wid, &boards],
+                )
+                .await
+                .map_err(|e| db_error(&e))?;
+            }
+            // Records naming the workshop: keyed `…:{wid}`, or holding its id (join codes).
+            let suffix = format!(":{wid}");
+            tx.execute(
+                "DELETE FROM meta WHERE right(key, length($1)) = $1 OR value = $2",
+                &[&suffix, &wid.as_bytes()],
+            )
+            .await
+            .map_err(|e| db_error(&e))?;
+            tx.commit().await.map_err(|e| db_error(&e))
+        })
+    }
+
+    fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let pool = self.pool();
+        let prefix = prefix.to_owned();
+        Box::pin(async move {
+            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
+            let rows = client
+                .query(
+                    "SELECT key FROM meta WHERE starts_with(key, $1)",
+                    &[&prefix],
+                )
+                .await
+                .map_err(|e| db_error(&e))?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         let pool = self.pool();
         let wid = wid.to_owned();
