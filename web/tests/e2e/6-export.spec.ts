@@ -1,7 +1,7 @@
 // The facilitator downloads the Markdown export; it contains the notes typed on the phones.
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { addNote, baseUrl, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
+import { addNote, board, closeAll, createWorkshop, openFacilitator, openPhone, openProjector, project, shot } from './helpers';
 
 test('the Markdown export contains the notes typed on the phones', async ({ browser }) => {
   const created = await createWorkshop();
@@ -35,9 +35,10 @@ test('the Markdown export contains the notes typed on the phones', async ({ brow
   expect(markdown).not.toContain('<b>');
 
   // The printable HTML report shows the tags as text too.
-  const htmlHref = await fac.page.getByTestId('export-html').getAttribute('href');
-  expect(htmlHref, 'HTML export link').not.toBeNull();
-  const html = await (await fetch(new URL(htmlHref ?? '', baseUrl()))).text();
+  const [printable] = await Promise.all([fac.context.waitForEvent('page'), fac.page.getByTestId('export-html').click()]);
+  await printable.waitForLoadState();
+  await expect(printable.locator('h1')).toBeVisible();
+  const html = await printable.content();
   expect(html).toContain('&lt;b&gt;balises&lt;/b&gt;');
   expect(html).not.toContain('<b>balises');
   expect(html).toContain('# Titre injecté');

@@ -69,8 +69,16 @@ test('a guarded server: creation token, strict CSP, proof of work, renewed facil
   home.once('dialog', (d) => void d.accept());
   await home.getByTestId('rotate-facilitator').click();
   await expect
-    .poll(() => home.evaluate((w) => window.localStorage.getItem(`palabre:secret:${w}:facilitator`), wid))
+    .poll(async () => {
+      // The page reloads itself with the new link: while it navigates, read "not yet".
+      try {
+        return await home.evaluate((w) => window.localStorage.getItem(`palabre:secret:${w}:facilitator`), wid);
+      } catch {
+        return old;
+      }
+    })
     .not.toBe(old);
+  await home.waitForLoadState();
   await expect(home.getByRole('heading', { level: 1 })).toHaveText('Atelier protégé');
   await expect(home.getByTestId('fac-join-code')).toHaveText(code);
   const status = await home.evaluate(
