@@ -9,6 +9,11 @@
 #
 # Environment: Y_SWEET_BIN (a y-sweet binary), BENCH_SERVERS and BENCH_WORKLOADS (space-separated
 # subsets, e.g. BENCH_SERVERS="relay palabre-strict" BENCH_WORKLOADS="w1").
+# `palabre-strict-web` is Palabre strict driven by web-like clients (`--client web`: they ask the
+# server to confirm their own notes, as the web client does), `palabre-strict-web-eager` by the
+# web client as it was before issue 9; both run W1 only. BENCH_RESULTS and BENCH_DOC (a folder
+# and a Markdown file) send the results and the report of a partial run somewhere else
+# (BENCH_SVG_LINK: the plot as linked from that file).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,9 +28,11 @@ for arg in "$@"; do
     esac
 done
 
-SERVERS=${BENCH_SERVERS:-"relay y-websocket y-sweet palabre-relaxed palabre-strict"}
+SERVERS=${BENCH_SERVERS:-"relay y-websocket y-sweet palabre-relaxed palabre-strict palabre-strict-web"}
 WORKLOADS=${BENCH_WORKLOADS:-"w1 w2 w3 w4"}
-RESULTS=$ROOT/bench/results
+# BENCH_RESULTS / BENCH_DOC send a partial run elsewhere, leaving the committed results alone.
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+REPORT_DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 SCRATCH=$ROOT/bench/scratch
 BENCH=$ROOT/target/release/palabre-bench
 PALABRE=$ROOT/target/release/palabre
@@ -106,9 +113,13 @@ wait_port() {
 
 # start_server NAME: starts it on a fresh port; sets SERVER_PID and TARGET (generator arguments).
 start_server() {
-    local name=$1 port log data
-    port=$("$BENCH" free-port)
+    local name=$1 port log data client=()
     log=$WORK/$name.log
+    case "$name" in
+        palabre-strict-web) name=palabre-strict; client=(--client web) ;;
+        palabre-strict-web-eager) name=palabre-strict; client=(--client web-eager) ;;
+    esac
+    port=$("$BENCH" free-port)
     data=$(mktemp -d "$WORK/data.XXXXXX")
     case "$name" in
         relay)
@@ -127,7 +138,7 @@ start_server() {
                 --durability "${name#palabre-}" --open-docs \
                 --max-conns-per-addr 100000 --max-conns-per-doc 100000 --max-items 100000000 \
                 --updates-per-sec 1000000000 --update-burst 1000000000 >"$log" 2>&1 &
-            TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}") ;;
+            TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}" "${client[@]}") ;;
         *) echo "bench: unknown server $name" >&2; return 1 ;;
     esac
     SERVER_PID=$!
@@ -157,6 +168,7 @@ for server in $SERVERS; do
         continue
     fi
     for w in $WORKLOADS; do
+        if [[ $server == palabre-strict-web* && $w != w1 ]]; then continue; fi
         echo "bench: ── $w on $server"
         if ! start_server "$server"; then
             failures=$((failures + 1))
@@ -174,5 +186,5 @@ for server in $SERVERS; do
 done
 echo "bench: workloads took $(( $(date +%s) - started )) s, $failures failed"
 
-"$BENCH" report --results "$RESULTS" --doc "$ROOT/docs/benchmarks.md" \
-    --svg "$RESULTS/w1-latency.svg" --svg-link ../bench/results/w1-latency.svg
+"$BENCH" report --results "$RESULTS" --doc "$REPORT_DOC" \
+    --svg "$RESULTS/w1-latency.svg" --svg-link "${BENCH_SVG_LINK:-../bench/results/w1-latency.svg}"

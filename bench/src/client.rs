@@ -5,6 +5,12 @@
 //! renews its awareness every 15 s. Notes are entries of the root map `notes`, each embedding the
 //! wall-clock time it was written (`at`, milliseconds since the Unix epoch, fractional) so that every
 //! receiver can measure edit-to-delivery latency the moment the note appears in its own doc.
+//!
+//! With [`Behaviour::Web`] it also asks for confirmation the way Palabre's web client
+//! (`DocHandle`, web/src/lib/model/sync.ts) does: a sync step 1, 150 ms after one of its own
+//! edits, only while some of them are unconfirmed, one request at a time; the server's step 2
+//! answers it. [`Behaviour::WebEager`] is the web client before that change: a step 1 150 ms
+//! after any update, its own or others', whenever the doc differs from what was last confirmed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +47,32 @@ pub enum Mode {
     /// socket is open; step 1 from peers is ignored so that N joiners do not trigger N² replies.
     Relay,
 }
+
+/// What a simulated browser sends besides the y-websocket protocol itself.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    /// The npm y-websocket provider: nothing more.
+    #[default]
+    Plain,
+    /// Palabre's web client: asks for confirmation only while it has unconfirmed edits.
+    Web,
+    /// Palabre's web client before issue 9: asks after any update it sees.
+    WebEager,
+}
+
+/// How long the web client lets edits gather before one confirmation request.
+const ACK_DELAY: Duration = Duration::from_millis(150);
 
 /// Where note latencies go; shared by every client of a workload.
 #[derive(Debug, Default)]
@@ -139,6 +171,8 @@ pub struct ClientOptions {
     pub acks: Option<Arc<AckBoard>>,
     /// When the first awareness renewal happens.
     pub renewal: Renewal,
+    /// Confirmation requests on top of the protocol (the web client's).
+    pub behaviour: Behaviour,
 }
 
 /// Phase of the 15 s awareness renewals.
@@ -205,6 +239,8 @@ pub struct ClientEnd {
     pub bytes_in: u64,
     /// Frames that did not decode or updates yrs refused.
     pub bad_frames: u64,
+    /// Confirmation requests sent (sync step 1 after the one of the handshake).
+    pub probes_sent: u64,
     /// Why the connection ended, when the client did not close it itself.
     pub error: Option<String>,
 }
@@ -302,6 +338,26 @@ struct Client {
     seq: u64,
     awareness_clock: u64,
     end: ClientEnd,
+    synced: bool,
+    probe: Probe,
+}
+
+/// The web client's confirmation state (unused by plain clients).
+#[derive(Debug, Default)]
+struct Probe {
+    /// When the next request goes out, if one is scheduled.
+    due: Option<tokio::time::Instant>,
+    /// The state vector of the unanswered request.
+    in_flight: Option<StateVector>,
+    /// What the server last confirmed.
+    acked: StateVector,
+}
+
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(
@@ -380,6 +436,7 @@ async fn run(
                     if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
                         return c.fail(&state, format!("send update: {e}"));
                     }
+                    c.schedule_probe();
                     if let Some(reply) = reply {
                         let _ = reply.send(Written { clock_end, sent_at: Instant::now() });
                     }
@@ -398,6 +455,14 @@ async fn run(
                     return c.end;
                 }
             },
+            _ = sleep_until_or_never(c.probe.due) => {
+                c.probe.due = None;
+                if let Some(frame) = c.probe_frame() {
+                    if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
+                        return c.fail(&state, format!("send probe: {e}"));
+                    }
+                }
+            }
             _ = renew.tick() => {
                 let frame = c.awareness_frame();
                 if let Err(e) = sink.send(WsMessage::Binary(frame.into())).await {
@@ -438,7 +503,43 @@ impl Client {
             seq: 0,
             awareness_clock: 0,
             end: ClientEnd::default(),
+            synced: false,
+            probe: Probe::default(),
         }
+    }
+
+    /// Whether the doc holds something the server has not confirmed that this client must ask
+    /// about: its own edits (web), or anything at all (web-eager).
+    fn unconfirmed(&self) -> bool {
+        let sv = self.doc.transact().state_vector();
+        match self.opts.behaviour {
+            Behaviour::Plain => false,
+            Behaviour::Web => {
+                let own = ClientID::new(self.opts.client_id);
+                sv.get(&own) > self.probe.acked.get(&own)
+            }
+            Behaviour::WebEager => sv != self.probe.acked,
+        }
+    }
+
+    /// Schedules a confirmation request `ACK_DELAY` from now, unless one is due or out already.
+    fn schedule_probe(&mut self) {
+        if self.probe.due.is_some() || self.probe.in_flight.is_some() || !self.unconfirmed() {
+            return;
+        }
+        self.probe.due = Some(tokio::time::Instant::now() + ACK_DELAY);
+    }
+
+    /// The request to send now, if one is still needed.
+    fn probe_frame(&mut self) -> Option<Vec<u8>> {
+        if !self.synced || self.probe.in_flight.is_some() || !self.unconfirmed() {
+            return None;
+        }
+        let sv = self.doc.transact().state_vector();
+        let frame = Message::SyncStep1(&sv.encode_v1()).encode();
+        self.probe.in_flight = Some(sv);
+        self.end.probes_sent += 1;
+        Some(frame)
     }
 
     fn fail(mut self, state: &watch::Sender<SyncState>, why: String) -> ClientEnd {
@@ -499,6 +600,12 @@ impl Client {
             Message::SyncStep2(update) => {
                 let received = started.elapsed();
                 self.apply(update);
+                self.synced = true;
+                if let Some(sv) = self.probe.in_flight.take() {
+                    // The server answers a step 1 only once all before it is durable.
+                    self.probe.acked = sv;
+                    self.schedule_probe();
+                }
                 let notes = self.notes.len(&self.doc.transact());
                 let opened = self.opened;
                 state.send_if_modified(|s| {
@@ -518,6 +625,9 @@ impl Client {
             }
             Message::Update(update) => {
                 self.apply(update);
+                if self.opts.behaviour == Behaviour::WebEager {
+                    self.schedule_probe();
+                }
                 Vec::new()
             }
             Message::QueryAwareness => vec![self.awareness_frame()],

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use palabre_bench::client::Mode;
+use palabre_bench::client::{Behaviour, Mode};
 use palabre_bench::procstat::Proc;
 use palabre_bench::report::{self, ReportPaths};
 use palabre_bench::workload::{self, w1, w2, w3, w4, Ctx, Target};
@@ -128,6 +128,10 @@ struct Common {
     /// Full sizes (`make bench-full`) instead of quick ones.
     #[arg(long)]
     full: bool,
+    /// Simulated browsers: `plain` y-websocket providers, `web` like Palabre's web client (asks
+    /// for confirmation of its own edits), `web-eager` like the web client before issue 9.
+    #[arg(long, value_enum, default_value = "plain")]
+    client: Behaviour,
 }
 
 impl Common {
@@ -148,6 +152,7 @@ impl Common {
                 report::utc(now).replace([' ', ':'], "-")
             }),
             full: self.full,
+            client: self.client,
             proc: Proc::new(),
         }
     }

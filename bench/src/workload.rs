@@ -146,6 +146,8 @@ pub struct Ctx {
     pub run_id: String,
     /// Full sizes (`make bench-full`) rather than quick ones.
     pub full: bool,
+    /// What the simulated browsers send besides the protocol (plain y-websocket or web-like).
+    pub client: crate::client::Behaviour,
     /// /proc reader.
     pub proc: Proc,
 }
@@ -468,6 +470,7 @@ mod tests {
             server_pid: Some(std::process::id()),
             run_id: "test".into(),
             full: false,
+            client: crate::client::Behaviour::Plain,
             proc: Proc::new(),
         };
         (ctx, server)
@@ -604,6 +607,7 @@ mod tests {
             server_pid: None,
             run_id: "test".into(),
             full: false,
+            client: crate::client::Behaviour::Plain,
             proc: Proc::new(),
         }
     }
@@ -653,6 +657,40 @@ mod tests {
         };
         assert!(r.sent > 0);
         assert_eq!(r.acked, r.sent, "a lone writer is acknowledged by the echo");
+        server.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn web_clients_ask_only_about_their_own_notes() {
+        use crate::client::Behaviour;
+        let (url, server) = crdt_server().await;
+        let sizes = w1::W1Sizes {
+            clients: 6,
+            writers: 2,
+            seconds: 2,
+            drain_s: 10,
+        };
+        let mut probes = Vec::new();
+        for client in [Behaviour::Plain, Behaviour::Web, Behaviour::WebEager] {
+            let ctx = Ctx {
+                client,
+                ..crdt_ctx(url.clone())
+            };
+            let Outcome::W1(r) = w1::run(&ctx, sizes).await.expect("w1").outcome else {
+                panic!("not a W1 outcome");
+            };
+            assert_eq!(r.delivered, r.expected, "{client:?}");
+            assert_eq!(r.client, client);
+            probes.push((r.probes_sent, r.notes_sent));
+        }
+        let [(plain, _), (web, notes), (eager, _)] = probes[..] else {
+            panic!("three runs");
+        };
+        assert_eq!(plain, 0, "plain y-websocket clients never ask");
+        // Only writers ask, at most once per note of their own (notes close together share one).
+        assert!(web > 0 && web <= notes, "web {web} for {notes} notes");
+        // The old web client also asked about every note it received: six clients, not two.
+        assert!(eager > web, "eager {eager} vs web {web}");
         server.abort();
     }
 

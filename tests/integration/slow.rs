@@ -39,11 +39,13 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
                 expected.push(id);
             }
         }
-        let last = expected.last().cloned().unwrap_or_default();
+        // Both writers' notes of the round, not only the last one sent: the server may commit
+        // one writer's burst before the other's.
         for reader in &readers {
             reader
                 .wait_until("a round to reach the readers", WAIT, |d| {
-                    note_ids(d).contains(&last)
+                    let ids = note_ids(d);
+                    expected.iter().all(|id| ids.contains(id))
                 })
                 .await?;
         }

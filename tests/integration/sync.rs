@@ -10,8 +10,9 @@ use yrs::{Array, Map, Text};
 use crate::client::{Snapshot, TestClient};
 use crate::harness::{seed, TestError, TestResult, TestServer, WAIT};
 
-/// Applies one random edit (map, array, text or note) to `client`'s doc.
-fn random_edit(client: &mut TestClient, rng: &mut StdRng, tag: &str) {
+/// Applies one random edit (map, array, text or note) to `client`'s doc; returns the id of the
+/// note it added, if it added one (notes are never removed, so every one must survive).
+fn random_edit(client: &mut TestClient, rng: &mut StdRng, tag: &str) -> Option<String> {
     let doc = client.doc().clone();
     let map = doc.get_or_insert_map("m");
     let array = doc.get_or_insert_array("a");
@@ -19,6 +20,7 @@ fn random_edit(client: &mut TestClient, rng: &mut StdRng, tag: &str) {
     let notes = doc.get_or_insert_map(crate::client::NOTES);
     let choice = rng.random_range(0..8);
     let value: i64 = rng.random_range(-1000..1000);
+    let mut added = None;
     client.edit(|txn| match choice {
         0 | 1 => {
             map.insert(txn, format!("k{}", rng.random_range(0..12)), value);
@@ -51,13 +53,12 @@ fn random_edit(client: &mut TestClient, rng: &mut StdRng, tag: &str) {
             }
         }
         _ => {
-            notes.insert(
-                txn,
-                format!("{tag}-{value}-{}", rng.random::<u32>()),
-                "post-it",
-            );
+            let id = format!("{tag}-{value}-{}", rng.random::<u32>());
+            notes.insert(txn, id.clone(), "post-it");
+            added = Some(id);
         }
     });
+    added
 }
 
 /// Waits until every client has the same snapshot; reports the disagreement otherwise.
@@ -85,6 +86,16 @@ async fn wait_converged(clients: &[TestClient], limit: Duration) -> TestResult<S
 }
 
 fn assert_no_violations(clients: &[TestClient]) {
+    assert_no_violations_besides(clients, &[]);
+}
+
+/// Like [`assert_no_violations`], counting also what earlier connections of the clients saw
+/// (`retired`, collected by [`retire`] before each reconnect).
+fn assert_no_violations_besides(clients: &[TestClient], retired: &[String]) {
+    assert!(
+        retired.is_empty(),
+        "earlier connections saw protocol violations: {retired:?}"
+    );
     for (i, c) in clients.iter().enumerate() {
         let violations = c.state().violations;
         assert!(
@@ -92,6 +103,17 @@ fn assert_no_violations(clients: &[TestClient]) {
             "client {i} saw protocol violations: {violations:?}"
         );
     }
+}
+
+/// Keeps what the client's current connection saw before that connection is replaced.
+fn retire(client: &TestClient, i: usize, log: &mut Vec<String>) {
+    log.extend(
+        client
+            .state()
+            .violations
+            .into_iter()
+            .map(|v| format!("client {i}: {v}")),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,30 +128,41 @@ async fn random_edits_reordering_and_reconnects_converge() -> TestResult {
         clients.push(TestClient::connect(&url).await?);
     }
     let (mut reconnects, mut reorders) = (0, 0);
+    let mut written = std::collections::BTreeSet::new();
+    let mut retired = Vec::new();
     for step in 0..STEPS {
         let i = rng.random_range(0..CLIENTS);
         let Some(client) = clients.get_mut(i) else {
             continue;
         };
         match rng.random_range(0..100) {
-            0..65 => random_edit(client, &mut rng, &format!("c{i}s{step}")),
+            0..65 => written.extend(random_edit(client, &mut rng, &format!("c{i}s{step}"))),
             65..72 => client.hold_updates(),
             72..80 => {
                 client.release_updates(&mut rng);
                 reorders += 1;
             }
-            80..84 if client.is_connected() => client.disconnect_abruptly(),
-            84..87 if client.is_connected() => client.close().await,
+            80..84 if client.is_connected() => {
+                retire(client, i, &mut retired);
+                client.disconnect_abruptly();
+            }
+            84..87 if client.is_connected() => {
+                retire(client, i, &mut retired);
+                client.close().await;
+            }
             87..94 if !client.is_connected() => {
+                // A connection the server closed on its own may have seen something first.
+                retire(client, i, &mut retired);
                 client.reconnect().await?;
                 reconnects += 1;
             }
             _ => tokio::time::sleep(Duration::from_millis(rng.random_range(0..4))).await,
         }
     }
-    for client in &mut clients {
+    for (i, client) in clients.iter_mut().enumerate() {
         client.release_updates(&mut rng);
         if !client.is_connected() {
+            retire(client, i, &mut retired);
             client.reconnect().await?;
         }
     }
@@ -143,15 +176,25 @@ async fn random_edits_reordering_and_reconnects_converge() -> TestResult {
         reconnects > 0 && reorders > 0,
         "the run exercised reconnects ({reconnects}) and reorders ({reorders})"
     );
-    assert!(agreed.notes != yrs::Any::Null, "the notes map exists");
-    // Each client's own edits are in its doc, so equal docs mean nobody lost anybody's edit.
+    // Every note anybody wrote — online, offline, held back, sent just before a drop — is in
+    // the agreed state, and nothing else is (notes are never removed).
+    let agreed_notes = clients
+        .first()
+        .map(TestClient::note_ids)
+        .unwrap_or_default();
+    assert!(!written.is_empty(), "the run wrote notes");
+    assert_eq!(
+        agreed_notes, written,
+        "the agreed notes are exactly those written"
+    );
     let late = TestClient::connect(&url).await?;
     assert_eq!(
         late.snapshot(),
         agreed,
         "a late joiner's handshake alone brings the agreed state"
     );
-    assert_no_violations(&clients);
+    assert_eq!(late.note_ids(), written);
+    assert_no_violations_besides(&clients, &retired);
     Ok(())
 }
 
@@ -163,7 +206,7 @@ async fn late_joiner_gets_the_full_state_from_its_handshake() -> TestResult {
     let witness = TestClient::connect(&url).await?;
     let mut rng = StdRng::seed_from_u64(seed(0x5eed_0002));
     for step in 0..300 {
-        random_edit(&mut writer, &mut rng, &format!("w{step}"));
+        let _ = random_edit(&mut writer, &mut rng, &format!("w{step}"));
     }
     for n in 0..50 {
         writer.add_note(&format!("note-{n}"), "à faire : préparer la salle");

@@ -55,12 +55,15 @@ const awarenessScenario = async (rustName) => {
   await waitFor('presence providers to sync', () => ada.synced && bea.synced)
   ada.awareness.setLocalStateField('user', { name: 'Ada', color: '#30bced' })
   const adaId = ada.awareness.clientID
-  await waitFor("Bea to see Ada's presence", () => bea.awareness.getStates().get(adaId)?.user?.name === 'Ada')
+  await waitFor("Bea to see Ada's presence", () => bea.awareness.getStates().has(adaId))
+  const beaSawAda = bea.awareness.getStates().get(adaId)?.user?.name ?? null
   await waitFor("the Rust client's presence", () =>
     [...bea.awareness.getStates().values()].some((s) => s?.user?.name === rustName))
+  // Observations for the Rust side to judge: who Bea sees, before and after Ada leaves.
+  const statesBeforeDestroy = [...bea.awareness.getStates().keys()]
   ada.destroy()
   await waitFor("Ada's presence to be removed after destroy", () => !bea.awareness.getStates().has(adaId))
-  return { adaId, seen: true, removedAfterDestroy: true }
+  return { adaId, beaSawAda, statesBeforeDestroy, statesAfterDestroy: [...bea.awareness.getStates().keys()] }
 }
 
 // Many providers writing at once all converge to the same notes and the same array order.
@@ -87,11 +90,12 @@ const manyScenario = async () => {
   await waitFor('the late joiner to sync', () => late.synced)
   await waitFor('the late joiner to hold every note', () => notesOf(late).size === total)
   return {
-    providers: many.length,
     minNotes: Math.min(...many.map((p) => notesOf(p).size)),
     sameOrder,
     lateJoinerNotes: notesOf(late).size,
-    lateJoinerSameOrder: JSON.stringify(late.doc.getArray('order').toArray()) === order
+    lateJoinerSameOrder: JSON.stringify(late.doc.getArray('order').toArray()) === order,
+    // The agreed order itself, for the Rust late joiner to compare with its own.
+    order: many[0].doc.getArray('order').toArray()
   }
 }
 

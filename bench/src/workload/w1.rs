@@ -16,7 +16,7 @@ use super::{
     close_all, connect_many, dropped, require_synced, wait_until, Ctx, Outcome, Record, Resources,
     Window, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink, Renewal};
+use crate::client::{Behaviour, ClientOptions, Command, LatencySink, Renewal};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W1 run.
@@ -85,6 +85,12 @@ pub struct W1Result {
     pub server_us_per_delivery: Option<f64>,
     /// CPU and memory in the window (from the first note to the end of the drain).
     pub resources: Resources,
+    /// What the clients sent besides the protocol (`plain` in runs before issue 9).
+    #[serde(default)]
+    pub client: Behaviour,
+    /// Confirmation requests (sync step 1 after the handshake) sent by all clients, whole run.
+    #[serde(default)]
+    pub probes_sent: u64,
 }
 
 /// Runs W1.
@@ -103,6 +109,7 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
             latency: Some(sink.clone()),
             acks: None,
             renewal: Renewal::Spread,
+            behaviour: ctx.client,
         })
         .collect();
     eprintln!("w1: connecting {} clients", sizes.clients);
@@ -180,6 +187,8 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
             .filter(|_| delivered > 0)
             .map(|cpu| cpu / delivered as f64 * 1e6),
         resources,
+        client: ctx.client,
+        probes_sent: ends.iter().map(|e| e.probes_sent).sum(),
     };
     Ok(Record {
         info: ctx.info("w1"),

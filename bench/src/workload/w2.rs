@@ -118,6 +118,7 @@ pub async fn run(ctx: &Ctx, sizes: W2Sizes) -> Result<Record, WorkloadError> {
                 latency: Some(sink.clone()),
                 acks: None,
                 renewal: Renewal::Spread,
+                behaviour: ctx.client,
             });
         }
     }

@@ -90,6 +90,7 @@ pub async fn run(ctx: &Ctx, sizes: W3Sizes) -> Result<Record, WorkloadError> {
         latency: None,
         acks: None,
         renewal: Renewal::AfterJoin,
+        behaviour: ctx.client,
     };
 
     let mut filler = client::spawn(next_client(&url));

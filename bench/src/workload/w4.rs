@@ -108,6 +108,7 @@ pub async fn run(ctx: &Ctx, sizes: W4Sizes) -> Result<Record, WorkloadError> {
                 latency: None,
                 acks: Some(board.clone()),
                 renewal: Renewal::AfterJoin,
+                behaviour: ctx.client,
             });
             seen.push(rx);
         }

@@ -353,12 +353,6 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
     Ok(Json(links_of(&creds)))
 }
 
-/// Encoded state of the workshop doc.
-async fn workshop_state(state: &AppState, wid: &str) -> Result<Doc, ApiError> {
-    let bytes = state.hub.read(&doc(wid)?, board::encode_doc).await?;
-    Ok(board::doc_from_update(&bytes)?)
-}
-
 /// `POST /api/workshops/{wid}/boards` (facilitator) `{kind, title, template, …}`.
 async fn add_board(
     State(state): State<AppState>,
@@ -434,14 +428,35 @@ async fn remove_board(
 }
 
 /// A consistent view of the whole day: the workshop doc, then each of its boards' current state.
-async fn workshop_view(state: &AppState, wid: &str) -> Result<board::WorkshopView, ApiError> {
-    let workshop = workshop_state(state, wid).await?;
+/// Each doc's snapshot is taken inside its room (off the async threads); decoding them, building
+/// the view and `render` run on a blocking thread too.
+async fn workshop_view<T: Send + 'static>(
+    state: &AppState,
+    wid: &str,
+    render: impl FnOnce(&board::WorkshopView) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (workshop, board_ids) = state
+        .hub
+        .read(&doc(wid)?, |d| {
+            (board::encode_doc(d), board::workshop::board_doc_ids(d))
+        })
+        .await?;
     let mut boards = Vec::new();
-    for doc_id in board::workshop::board_doc_ids(&workshop) {
+    for doc_id in board_ids {
         let bytes = state.hub.read(&doc(&doc_id)?, board::encode_doc).await?;
-        boards.push((doc_id, board::doc_from_update(&bytes)?));
+        boards.push((doc_id, bytes));
     }
-    Ok(board::read_workshop(&workshop, &boards))
+    let rendered = tokio::task::spawn_blocking(move || -> Result<T, BoardError> {
+        let workshop = board::doc_from_update(&workshop)?;
+        let boards = boards
+            .into_iter()
+            .map(|(id, bytes)| Ok((id, board::doc_from_update(&bytes)?)))
+            .collect::<Result<Vec<_>, BoardError>>()?;
+        Ok(render(&board::read_workshop(&workshop, &boards)))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(rendered?)
 }
 
 /// `GET /api/workshops/{wid}/export.{md,html,csv,json}` (facilitator or viewer): the day's report.
@@ -463,13 +478,13 @@ async fn export(
     };
     caller.allow(&state, &[Role::Facilitator, Role::Viewer])?;
     let wid = caller.wid;
-    let view = workshop_view(&state, &wid).await?;
-    let body = match ext {
-        "md" => board::export::markdown(&view),
-        "html" => board::export::html(&view),
-        "csv" => board::export::csv(&view),
-        _ => board::export::json(&view),
-    };
+    let body = workshop_view(&state, &wid, move |view| match ext {
+        "md" => board::export::markdown(view),
+        "html" => board::export::html(view),
+        "csv" => board::export::csv(view),
+        _ => board::export::json(view),
+    })
+    .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));

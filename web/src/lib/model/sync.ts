@@ -53,11 +53,6 @@ const MESSAGE_SYNC = 0;
 const MESSAGE_AUTH = 2;
 const CLOSE_POLICY = 1008;
 
-function sameVector(a: Map<number, number>, b: Map<number, number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}
 const CLOSE_ROTATED = 4001;
 
 function defaultServerUrl(): string {
@@ -76,13 +71,42 @@ function loadAcked(docId: string): Map<number, number> {
   }
 }
 
-function saveAcked(docId: string, sv: Uint8Array): void {
+function saveAcked(docId: string, acked: Map<number, number>): void {
   try {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, acked.size);
+    for (const [client, clock] of acked) {
+      encoding.writeVarUint(encoder, client);
+      encoding.writeVarUint(encoder, clock);
+    }
+    const sv = encoding.toUint8Array(encoder);
     window.localStorage.setItem(`palabre:acked:${docId}`, btoa(String.fromCharCode(...sv)));
   } catch {
     // No storage: the waiting marks fall back to this page's memory.
   }
 }
+
+/** Client ids this device has written `docId` with (this visit's and earlier visits'). */
+function loadOwn(docId: string): number[] {
+  try {
+    const parsed: unknown = JSON.parse(window.localStorage.getItem(`palabre:own:${docId}`) ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter((x): x is number => Number.isSafeInteger(x)) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveOwn(docId: string, own: ReadonlySet<number>): void {
+  try {
+    // The last few are enough: older visits' edits were confirmed or are lost with their tab.
+    window.localStorage.setItem(`palabre:own:${docId}`, JSON.stringify([...own].slice(-16)));
+  } catch {
+    // No storage: only this visit's edits are watched.
+  }
+}
+
+/** How long local edits gather before one confirmation request covers them all. */
+export const ACK_DELAY_MS = 150;
 
 export class DocHandle {
   readonly doc: ModelDoc;
@@ -92,23 +116,38 @@ export class DocHandle {
   private readonly changeListeners = new Set<() => void>();
   private readonly stateListeners = new Set<(s: SyncState) => void>();
   private readonly presenceListeners = new Set<(p: Presence[]) => void>();
-  private acked: Map<number, number>;
+  /** Per client, the clock up to which the server confirmed holding this doc's items durably. */
+  private readonly acked: Map<number, number>;
+  /**
+   * The client ids whose items this device wrote: only those can be missing from the server.
+   * Everything else in the doc came from the server, which relays only what is durable.
+   */
+  private readonly own: Set<number>;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   /** State vector sent in an unanswered confirmation request. */
   private probe: Uint8Array | null = null;
+  /** The server refused something on this connection: no confirmation until it reconnects. */
   private probeDenied = false;
   /** This tab has changed the doc itself (not just received or reloaded changes). */
   private localEdits = false;
+  private readonly persist: boolean;
+  /** Confirmation requests sent (sync step 1 beyond the provider's own at connect); for tests. */
+  probesSent = 0;
   private destroyed = false;
   state: SyncState;
 
   constructor(docId: string, token: string, options: OpenOptions) {
     this.docId = docId;
     this.doc = new Y.Doc();
+    this.persist = options.persist;
     this.acked = options.persist ? loadAcked(docId) : new Map();
+    this.own = new Set(options.persist ? loadOwn(docId) : []);
     this.state = { connection: 'connecting', localLoaded: !options.persist, reason: '' };
     this.idb = options.persist ? new IndexeddbPersistence(docId, this.doc) : null;
-    this.idb?.on('synced', () => this.setState({ localLoaded: true }));
+    this.idb?.on('synced', () => {
+      this.setState({ localLoaded: true });
+      this.scheduleAck();
+    });
 
     this.provider = new WebsocketProvider(options.serverUrl ?? defaultServerUrl(), docId, this.doc, {
       params: { token },
@@ -134,6 +173,8 @@ export class DocHandle {
     this.provider.on('sync', (synced: boolean) => {
       if (synced) {
         this.setState({ connection: 'online', reason: '' });
+        // Edits made offline (or in an earlier visit) went out in the sync exchange: confirm them.
+        this.probeDenied = false;
         this.scheduleAck();
       }
     });
@@ -151,8 +192,17 @@ export class DocHandle {
     window.addEventListener('offline', this.onOffline);
     window.addEventListener('online', this.onOnline);
     this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
-      if (origin !== this.provider && origin !== this.idb) this.localEdits = true;
-      this.scheduleAck();
+      // Local transactions have a null origin, which `this.idb` also is without IndexedDB.
+      const loaded = this.idb !== null && origin === this.idb;
+      if (origin !== this.provider && !loaded) {
+        this.localEdits = true;
+        if (!this.own.has(this.doc.clientID)) {
+          this.own.add(this.doc.clientID);
+          if (this.persist) saveOwn(this.docId, this.own);
+        }
+        this.scheduleAck();
+      }
+      // Others' edits need no confirmation: the server relayed them once they were durable.
       for (const cb of this.changeListeners) cb();
     });
   }
@@ -190,27 +240,29 @@ export class DocHandle {
   }
 
   /**
-   * Asks the server to confirm what it holds. y-protocols has no acknowledgement, but the
-   * server answers a sync step 1 with a step 2 only after everything it received before on
-   * this connection is durably stored, and it answers a refused update with a
-   * permission-denied message first. So: send our state vector; a step 2 with no denial in
-   * between confirms every item up to that vector.
+   * Asks the server to confirm this device's edits — only while some are unconfirmed, at most
+   * one request at a time, `ACK_DELAY_MS` after an edit so a burst shares one request.
+   *
+   * The contract (ARCHITECTURE.md, "Acknowledgement"): y-protocols has no acknowledgement, but
+   * the server answers a sync step 1 with its step 2 only once everything it received before on
+   * this connection is durable, and answers a refused update with permission-denied first. So a
+   * step 2 with no denial since the request confirms every item up to the vector we sent.
    */
   private scheduleAck(): void {
     if (this.ackTimer !== null || this.destroyed) return;
+    if (this.probe !== null || this.probeDenied || !this.hasUnconfirmed()) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;
       const ws = this.provider.ws;
       if (!this.provider.wsconnected || !this.provider.synced || ws === null || this.probe !== null) return;
-      const sv = Y.encodeStateVector(this.doc);
-      if (sameVector(Y.decodeStateVector(sv), this.acked)) return;
-      this.probe = sv;
-      this.probeDenied = false;
+      if (this.probeDenied || !this.hasUnconfirmed()) return;
+      this.probe = Y.encodeStateVector(this.doc);
       const encoder = encoding.createEncoder();
       encoding.writeVarUint(encoder, MESSAGE_SYNC);
       syncProtocol.writeSyncStep1(encoder, this.doc);
       ws.send(encoding.toUint8Array(encoder));
-    }, 150);
+      this.probesSent++;
+    }, ACK_DELAY_MS);
   }
 
   private onStep2(): void {
@@ -218,10 +270,13 @@ export class DocHandle {
     if (probe === null) return;
     this.probe = null;
     if (!this.probeDenied) {
-      this.acked = Y.decodeStateVector(probe);
-      if (this.idb !== null) saveAcked(this.docId, probe);
+      for (const [client, clock] of Y.decodeStateVector(probe)) {
+        if (this.own.has(client) && (this.acked.get(client) ?? 0) < clock) this.acked.set(client, clock);
+      }
+      if (this.persist) saveAcked(this.docId, this.acked);
       this.setState({});
     }
+    // Edits made while the request was out need their own.
     this.scheduleAck();
   }
 
@@ -232,15 +287,15 @@ export class DocHandle {
     if (this.localEdits || this.hasUnconfirmed()) this.setState({ connection: 'refused', reason });
   }
 
-  /** Some change in the doc (ours or received) has not been confirmed by the server. */
-  private hasUnconfirmed(): boolean {
-    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
-      if ((this.acked.get(client) ?? 0) < clock) return true;
+  /** Some edit of this device (this visit or an earlier one) has not been confirmed. */
+  hasUnconfirmed(): boolean {
+    for (const client of this.own) {
+      if ((this.acked.get(client) ?? 0) < Y.getState(this.doc.store, client)) return true;
     }
     return false;
   }
 
-  /** Ids of `root`'s entries created here that have not reached the server yet. */
+  /** Ids of `root`'s entries created on this device that the server has not confirmed yet. */
   pendingIn(root: BoardRoot): Set<string> {
     const out = new Set<string>();
     const map = this.doc.getMap(root) as YMap;
@@ -249,7 +304,7 @@ export class DocHandle {
       const item = entry?._item;
       if (!item) return;
       const { client, clock } = item.id;
-      if ((this.acked.get(client) ?? 0) <= clock) out.add(key);
+      if (this.own.has(client) && (this.acked.get(client) ?? 0) <= clock) out.add(key);
     });
     return out;
   }
