@@ -8,7 +8,8 @@
 //! it was appended after the id was taken. Resync happens when a doc opens (its load and its
 //! first read are not atomic), after any Redis error (the connection, and with it Redis'
 //! memory, may be gone), when the stream was trimmed past the position, and when a peer
-//! appends a resync marker (it could not publish something).
+//! appends a resync marker (it could not publish something), and every few seconds in any case
+//! (a peer killed between its commit and its append leaves no marker).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -38,6 +39,11 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// How often positions are checked against the streams' trimmed heads.
 const TRIM_CHECK: Duration = Duration::from_secs(2);
 
+/// How often every followed doc is resynced from PostgreSQL regardless: the safety net for a
+/// peer killed between its commit and its `XADD` (it can leave no marker). A resync sends the
+/// room nothing when it already has everything.
+const FULL_RESYNC: Duration = Duration::from_secs(5);
+
 /// How often Redis is pinged while no doc is open here.
 const IDLE_PING: Duration = Duration::from_secs(1);
 
@@ -53,6 +59,7 @@ pub(super) struct Relay {
     /// Docs open here -> last id read; `None` until resynced.
     docs: HashMap<DocId, Option<EntryId>>,
     last_trim_check: Instant,
+    last_full_resync: Instant,
 }
 
 impl Relay {
@@ -70,6 +77,7 @@ impl Relay {
             status,
             docs: HashMap::new(),
             last_trim_check: Instant::now(),
+            last_full_resync: Instant::now(),
         }
     }
 
@@ -126,6 +134,12 @@ impl Relay {
 
     /// Resyncs whatever needs it, then reads once from every position.
     async fn round(&mut self) -> Result<(), redis::RedisError> {
+        if self.last_full_resync.elapsed() >= FULL_RESYNC {
+            self.last_full_resync = Instant::now();
+            for position in self.docs.values_mut() {
+                *position = None;
+            }
+        }
         let stale: Vec<DocId> = self
             .docs
             .iter()

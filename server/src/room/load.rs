@@ -122,6 +122,7 @@ impl Room {
                     1011,
                     "document unavailable, reconnect later",
                 ));
+                // What the doc holds beyond the disk cannot be dropped now: never serve it.
                 self.unloadable = true;
             }
         }
