@@ -44,7 +44,7 @@ test('a guarded server: creation token, strict CSP, proof of work, renewed facil
   await shot(home, 'home-create-token');
   await home.getByTestId('create-token').fill('salle-des-fetes');
   await home.getByTestId('create').click();
-  await expect(home).toHaveURL(/\/w\/[a-z2-7]+\/animer$/);
+  await expect(home).toHaveURL(/\/w\/[a-z2-7]+\/animer(#[A-Za-z0-9_-]+)?$/);
   await expect(home.getByRole('heading', { level: 1 })).toHaveText('Atelier protégé');
   const code = (await home.getByTestId('fac-join-code').innerText()).trim();
   const wid = /\/w\/([a-z2-7]+)\/animer/.exec(home.url())?.[1] ?? '';
