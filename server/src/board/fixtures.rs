@@ -5,6 +5,7 @@
 //! The integration tests run the same scenario through real WebSocket clients: create the workshop
 //! over HTTP, let each client doc finish its initial sync (the board docs must hold their `board`
 //! meta map, writers check the kind), then call [`fill_seed_slice`] on the client docs.
+//! Over 400 lines: it is test data — the seed day's slice written board by board.
 
 use rand::SeedableRng;
 use yrs::{Doc, Transact};

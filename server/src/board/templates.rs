@@ -1,5 +1,6 @@
 //! Workshop and board templates: the "Journée bilan" day and one starting point per board kind,
 //! with method descriptions written for Palabre.
+//! Over 400 lines: mostly the method texts of each template (data, read once per creation).
 
 use std::fmt;
 use std::str::FromStr;

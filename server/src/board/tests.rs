@@ -1,5 +1,6 @@
 //! Cross-module tests of the board model: golden exports of the seed day, checked-in binary
 //! fixtures, concurrency and hostile content.
+//! Over 400 lines: one golden or hostile-content case per test, sharing the seed-day helpers.
 
 use std::path::PathBuf;
 

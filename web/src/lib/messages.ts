@@ -1,4 +1,5 @@
 //! The interface's words, French first (the reference) and English; one key per message.
+// Over 400 lines: it is the dictionary itself (two languages, one key per message).
 import { runEn, runFr } from './messages-run';
 
 export const fr = {
