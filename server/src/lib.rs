@@ -22,6 +22,7 @@ pub mod board;
 pub mod cluster;
 pub mod config;
 pub mod conn;
+pub mod device;
 pub mod doc_id;
 pub mod health;
 pub mod http;

@@ -45,6 +45,8 @@ pub struct Peer {
     pub conn: ConnId,
     /// The role its credential grants in the doc's workshop; `None` on an open doc.
     pub role: Option<Role>,
+    /// The device it proved it holds the secret of ([`crate::device`]), if it sent one.
+    pub device: Option<crate::device::DeviceId>,
 }
 
 /// State a room keeps for each connection, on the policy's behalf: created when it joins,

@@ -37,6 +37,8 @@ pub(super) struct WsQuery {
     /// The link's secret, for standard y-websocket clients (its `params` option). Proxies may
     /// log query strings: clients that can should send the subprotocol instead.
     token: Option<String>,
+    /// The device's secret ([`crate::device`]), for clients that cannot send subprotocols.
+    device: Option<String>,
 }
 
 /// The subprotocol the server speaks (y-protocols over binary frames).
@@ -45,14 +47,17 @@ pub const SUBPROTOCOL: &str = "palabre";
 /// `Sec-WebSocket-Protocol` header, which no proxy logs; the server answers `palabre`.
 pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "palabre.token.";
 
-/// The secret offered as a subprotocol, if any.
-fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
+/// A client offering `palabre.device.<secret>` sends its device secret the same way.
+pub const DEVICE_SUBPROTOCOL_PREFIX: &str = "palabre.device.";
+
+/// The value offered as a subprotocol `prefix<value>`, if any.
+fn subprotocol_value(headers: &HeaderMap, prefix: &str) -> Option<String> {
     headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+        .find_map(|p| p.trim().strip_prefix(prefix))
         .map(str::to_string)
 }
 
@@ -100,7 +105,17 @@ pub(super) async fn upgrade(
         )
         .into_response();
     };
-    let token = subprotocol_token(&headers).or(query.token);
+    let token = subprotocol_value(&headers, TOKEN_SUBPROTOCOL_PREFIX).or(query.token);
+    let device = match subprotocol_value(&headers, DEVICE_SUBPROTOCOL_PREFIX).or(query.device) {
+        None => None,
+        Some(secret) => match crate::device::derive(doc.workshop(), &secret) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                state.metrics.reject("bad_device");
+                return ApiError::bad_request(e.to_string()).into_response();
+            }
+        },
+    };
     let (kind, role, session) = match authorize(&state, &doc, token.as_deref()).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
@@ -140,7 +155,16 @@ pub(super) async fn upgrade(
         .max_message_size(max.saturating_add(max / 8).max(64 * 1024))
         .max_frame_size(max.saturating_add(max / 8).max(64 * 1024))
         .on_upgrade(move |socket| async move {
-            serve(socket, state, doc, kind, role, session, slot).await;
+            serve(
+                socket,
+                state,
+                doc,
+                kind,
+                Peer0 { role, device },
+                session,
+                slot,
+            )
+            .await;
             drop(permit);
         })
 }
@@ -198,15 +222,22 @@ async fn authorize(
     Ok((kind, Some(role), Some(session)))
 }
 
+/// Who the upgrade established, before the connection has an id.
+struct Peer0 {
+    role: Option<Role>,
+    device: Option<crate::device::DeviceId>,
+}
+
 async fn serve(
     socket: WebSocket,
     state: AppState,
     doc: DocId,
     kind: DocKind,
-    role: Option<Role>,
+    who: Peer0,
     session: Option<Session>,
     slot: limits::ConnSlot,
 ) {
+    let Peer0 { role, device } = who;
     let conn: ConnId = state.next_conn.fetch_add(1, Relaxed);
     let metrics = state.metrics.clone();
     metrics.connections.fetch_add(1, Relaxed);
@@ -220,7 +251,7 @@ async fn serve(
         .join(
             &doc,
             kind,
-            Peer { conn, role },
+            Peer { conn, role, device },
             state.config.send_queue_bytes,
         )
         .await

@@ -94,7 +94,11 @@ async fn durable_updates_are_published_and_remote_ones_relayed_without_storing()
         !hub.apply_remote(&id, text_update(9, "early")).await,
         "a doc not loaded here takes nothing"
     );
-    let peer = |conn| Peer { conn, role: None };
+    let peer = |conn| Peer {
+        conn,
+        role: None,
+        device: None,
+    };
     let writer = hub
         .join(&id, DocKind::Open, peer(1), 1 << 20)
         .await

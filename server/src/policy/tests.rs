@@ -38,7 +38,11 @@ fn judge(
     bytes: u64,
     msg: Judged<'_>,
 ) -> Verdict {
-    let peer = Peer { conn: 1, role };
+    let peer = Peer {
+        conn: 1,
+        role,
+        device: None,
+    };
     let mut state = PeerState::default();
     policy.judge(
         Context {
