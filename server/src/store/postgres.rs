@@ -23,16 +23,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
+use super::group_commit::{self, Queue};
 use super::sqlite::stats::Counters;
 use super::{Seq, Store, StoreError, StoreStats, StoredDoc};
 
 /// Largest value PostgreSQL stores in one `bytea`.
 const MAX_VALUE_BYTES: usize = 1_000_000_000;
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +69,7 @@ pub struct PostgresStore {
 
 struct Inner {
     pool: Pool,
-    writes: mpsc::UnboundedSender<writer::Command>,
+    writes: Queue<writer::Op>,
     closed: Arc<AtomicBool>,
     counters: Arc<Counters>,
     /// Shown in logs and errors without the password.
@@ -139,14 +137,14 @@ impl PostgresStore {
         }
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let (writes, queue) = mpsc::unbounded_channel();
-        let writer = writer::Writer::new(
-            pool.clone(),
+        let (writes, queue) = Queue::new(Arc::clone(&closed));
+        tokio::spawn(group_commit::run(
+            writer::Writer::new(pool.clone()),
+            queue,
             config.max_batch,
             Arc::clone(&counters),
             Arc::clone(&closed),
-        );
-        tokio::spawn(writer.run(queue));
+        ));
         tracing::info!(
             target = %target,
             version = schema::SCHEMA_VERSION,
@@ -177,34 +175,10 @@ impl PostgresStore {
             if inner.closed.swap(true, Ordering::AcqRel) {
                 return Err(StoreError::Closed);
             }
-            let (reply, done) = oneshot::channel();
-            inner
-                .writes
-                .send(writer::Command::Shutdown { reply })
-                .map_err(|_| StoreError::Closed)?;
-            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            let outcome = inner.writes.shutdown().await;
             inner.pool.close();
             tracing::info!("PostgreSQL store closed");
             outcome
-        })
-    }
-
-    fn write<T: Send + 'static>(
-        &self,
-        command: impl FnOnce(Reply<T>) -> writer::Command,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .writes
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
         })
     }
 
@@ -229,11 +203,9 @@ impl Store for PostgresStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Append {
-            doc,
-            data: update,
-            reply,
-        })
+        self.inner
+            .writes
+            .append(writer::Op::Append { doc, data: update })
     }
 
     fn compact(
@@ -254,7 +226,7 @@ impl Store for PostgresStore {
 
     fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Delete { doc, reply })
+        self.inner.writes.write(writer::Op::Delete { doc })
     }
 
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
@@ -342,11 +314,11 @@ impl Store for PostgresStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let key = key.to_owned();
-        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+        self.inner.writes.write(writer::Op::PutMeta { key, value })
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.write(|reply| writer::Command::Flush { reply })
+        self.inner.writes.flush()
     }
 
     fn stats(&self) -> StoreStats {

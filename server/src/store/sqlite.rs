@@ -29,6 +29,7 @@ use tokio::sync::oneshot;
 
 pub use stats::{LatencyHistogram, StoreStats, COMMIT_LATENCY_BOUNDS};
 
+use super::group_commit::{self, submit, Queue};
 use super::{Seq, Store, StoreError, StoredDoc};
 
 /// Version of the schema this code writes, kept in `PRAGMA user_version`.
@@ -65,8 +66,6 @@ const SCHEMA_V1: &str = "
         value BLOB NOT NULL
     );
 ";
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// How to open a [`SqliteStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +108,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writes: mpsc::Sender<writer::Command>,
+    writes: Queue<writer::Op>,
     reads: mpsc::Sender<reader::Command>,
     /// Set by `shutdown` and by either worker thread when it ends (a store that lost one of
     /// its threads is closed as a whole); checked before queueing anything.
@@ -159,17 +158,23 @@ impl SqliteStore {
 
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(stats::Counters::default());
-        let (writes, write_queue) = mpsc::channel();
+        let (writes, write_queue) = Queue::new(Arc::clone(&closed));
         let (reads, read_queue) = mpsc::channel();
-        let writer = writer::Writer::new(
-            write_conn,
+        let writer = group_commit::run(
+            writer::Writer::new(write_conn),
+            write_queue,
             config.max_batch,
             Arc::clone(&counters),
             Arc::clone(&closed),
         );
+        // The thread's own single-threaded runtime only waits on the queue between batches:
+        // every SQLite call inside blocks this thread, never the server's executor.
+        let lane = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|error| fail(format!("cannot start the writer's runtime: {error}")))?;
         let writer_thread = std::thread::Builder::new()
             .name("palabre-store-writer".to_owned())
-            .spawn(move || writer.run(write_queue))
+            .spawn(move || lane.block_on(writer))
             .map_err(|error| fail(format!("cannot start the writer thread: {error}")))?;
         let reader_closed = Arc::clone(&closed);
         let reader_thread = std::thread::Builder::new()
@@ -222,12 +227,7 @@ impl SqliteStore {
             {
                 drop(stopped.await);
             }
-            let (reply, done) = oneshot::channel();
-            inner
-                .writes
-                .send(writer::Command::Shutdown { reply })
-                .map_err(|_| StoreError::Closed)?;
-            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            let outcome = inner.writes.shutdown().await;
             let threads = inner.threads.lock().ok().and_then(|mut guard| guard.take());
             if let Some(threads) = threads {
                 join(threads).await;
@@ -236,42 +236,12 @@ impl SqliteStore {
         })
     }
 
-    fn write<T: Send + 'static>(
-        &self,
-        command: impl FnOnce(Reply<T>) -> writer::Command,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        // Queued now rather than on first poll, so commands reach the log in call order.
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .writes
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
-        })
-    }
-
     fn read<T: Send + 'static>(
         &self,
-        command: impl FnOnce(Reply<T>) -> reader::Command,
+        command: impl FnOnce(group_commit::Reply<T>) -> reader::Command,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .reads
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
+        submit(&self.inner.closed, command, |c| {
+            self.inner.reads.send(c).is_ok()
         })
     }
 }
@@ -287,11 +257,9 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Append {
-            doc,
-            data: update,
-            reply,
-        })
+        self.inner
+            .writes
+            .append(writer::Op::Append { doc, data: update })
     }
 
     fn compact(
@@ -306,22 +274,21 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Compact {
+        self.inner.writes.write(writer::Op::Compact {
             doc,
             snapshot,
             upto,
-            reply,
         })
     }
 
     fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Delete { doc, reply })
+        self.inner.writes.write(writer::Op::Delete { doc })
     }
 
     fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let wid = wid.to_owned();
-        self.write(|reply| writer::Command::DeleteWorkshop { wid, reply })
+        self.inner.writes.write(writer::Op::DeleteWorkshop { wid })
     }
 
     fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
@@ -339,11 +306,11 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let key = key.to_owned();
-        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+        self.inner.writes.write(writer::Op::PutMeta { key, value })
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.write(|reply| writer::Command::Flush { reply })
+        self.inner.writes.flush()
     }
 
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
