@@ -14,6 +14,7 @@
 //! publish), it catches up from PostgreSQL — the store's state minus what the room already
 //! has — before relaying anything newer.
 
+mod follow;
 mod publish;
 mod relay;
 
