@@ -43,14 +43,19 @@ fn on(cluster: &Cluster, w: &Workshop, i: usize) -> Workshop {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_set_through_node_a_refuses_a_participant_on_node_b_within_a_second() -> TestResult
-{
+async fn a_lock_set_through_node_a_refuses_a_participant_on_node_b_within_a_second() -> TestResult {
     // A short idle time, so that node B's own workshop room is gone when the lock is set: B
     // must learn it from the workshop doc's stream, not from a room of its own.
     let Some(cluster) = Cluster::start("locks", 2, &["--room-idle", "1s"]).await? else {
         return Ok(());
     };
-    let w = Workshop::create(cluster.nodes[0].addr(), "five-columns", "Bilan", "2026-05-09").await?;
+    let w = Workshop::create(
+        cluster.nodes[0].addr(),
+        "five-columns",
+        "Bilan",
+        "2026-05-09",
+    )
+    .await?;
     let (a, b) = (on(&cluster, &w, 0), on(&cluster, &w, 1));
     let board = w.board("grid", 0)?.clone();
     let facilitator = join(&a, &w.id, &w.facilitator).await?;

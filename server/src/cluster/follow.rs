@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn an_open_doc_named_like_a_board_implies_nothing() {
         let mut f = FollowSet::default();
-        assert_eq!(f.opened(id("cluster.doc"), |_| false).follow, vec![id("cluster.doc")]);
+        assert_eq!(
+            f.opened(id("cluster.doc"), |_| false).follow,
+            vec![id("cluster.doc")]
+        );
         assert!(!f.is_implied(&id("cluster")));
     }
 }

@@ -434,7 +434,7 @@ async fn rotate_facilitator(
 }
 
 /// Closes (4001) the connections to workshop `wid` opened with a role `which` selects.
-async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
+pub(crate) async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
     let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()
@@ -648,7 +648,11 @@ async fn join(
 ) -> Result<Json<Joined>, Response> {
     let addr = client_addr(&state, peer, &headers);
     let normalised = crate::auth::normalise_code(&code);
-    match state.guesses.gate(addr, &normalised, query.pow.as_deref()) {
+    match state
+        .guesses
+        .check(addr, &normalised, query.pow.as_deref())
+        .await
+    {
         Gate::Open => {}
         Gate::Paused(wait) => {
             state.metrics.reject("join_paused");
@@ -681,7 +685,7 @@ async fn join(
         })),
         None => {
             state.metrics.reject("join_code_wrong");
-            state.guesses.fail(addr);
+            state.guesses.record_failure(addr).await;
             Err(ApiError::not_found("unknown or expired code").into_response())
         }
     }
