@@ -6,7 +6,7 @@ mod guess;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use guess::{pow_zero_bits, Gate, GuessLimiter, GuessLimits};
+pub use guess::{pow_zero_bits, Gate, GuessLimiter, GuessLimits, SharedCounts, SharedGuesses};
 
 use base64::Engine as _;
 use dashmap::DashMap;
@@ -161,6 +161,21 @@ pub struct Registry {
     cache: DashMap<String, (Arc<Credentials>, Instant)>,
     /// Workshops being or having been deleted: their links stop working at once.
     gone: DashMap<String, ()>,
+    /// Told the workshop id after its stored credentials changed (a cluster node tells the
+    /// other nodes, `cluster::credentials`); unset on a single node.
+    notifier: std::sync::OnceLock<Notifier>,
+}
+
+/// What [`Registry::set_notifier`] installs.
+pub type Notifier = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The credentials of a workshop before and after [`Registry::reload`].
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    /// What this node had cached (`None` if nothing).
+    pub before: Option<Arc<Credentials>>,
+    /// What the store holds now (`None`: the workshop is gone).
+    pub now: Option<Arc<Credentials>>,
 }
 
 /// Errors of the credential registry.
@@ -181,7 +196,50 @@ impl Registry {
             store,
             cache: DashMap::new(),
             gone: DashMap::new(),
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Installs what is told of every change of stored credentials (once; later calls are
+    /// ignored).
+    pub fn set_notifier(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// Tells the notifier that `workshop`'s stored credentials changed (or were deleted).
+    pub fn announce(&self, workshop: &str) {
+        if let Some(notify) = self.notifier.get() {
+            notify(workshop);
+        }
+    }
+
+    /// Reads `workshop`'s credentials from the store again, bypassing the cache, and caches
+    /// them (another node changed them). A workshop no longer stored is revoked here.
+    pub async fn reload(&self, workshop: &str) -> Result<Reloaded, AuthError> {
+        let before = self.cache.get(workshop).map(|c| c.0.clone());
+        let now = match self.store.get_meta(&creds_key(workshop)).await? {
+            Some(bytes) => Some(Arc::new(
+                serde_json::from_slice::<Credentials>(&bytes)
+                    .map_err(|_| AuthError::Corrupt(workshop.to_string()))?,
+            )),
+            None => None,
+        };
+        match &now {
+            Some(creds) => self.remember(creds.clone()),
+            None if before.is_some() => self.revoke(workshop),
+            None => {}
+        }
+        Ok(Reloaded { before, now })
+    }
+
+    /// Drops `workshop`'s cached credentials: the next use reads the store.
+    pub fn forget(&self, workshop: &str) {
+        self.cache.remove(workshop);
+    }
+
+    /// Ids of the workshops whose credentials this node has cached.
+    pub fn cached_workshops(&self) -> Vec<String> {
+        self.cache.iter().map(|e| e.key().clone()).collect()
     }
 
     /// The credentials of `workshop`, if it exists.
@@ -238,7 +296,9 @@ impl Registry {
         self.store
             .put_meta(&creds_key(&creds.workshop), bytes)
             .await?;
+        let workshop = creds.workshop.clone();
         self.remember(Arc::new(creds));
+        self.announce(&workshop);
         Ok(())
     }
 

@@ -23,6 +23,7 @@ mod boards;
 mod export;
 mod join;
 mod links;
+pub(crate) use links::close_sessions;
 #[cfg(test)]
 mod ts;
 mod workshops;

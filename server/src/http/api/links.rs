@@ -120,7 +120,7 @@ async fn renew(
 }
 
 /// Closes (4001) the connections to workshop `wid` opened with a role `which` selects.
-async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
+pub(crate) async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
     let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()
