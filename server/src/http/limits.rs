@@ -294,14 +294,19 @@ pub async fn throttle_write(
     metrics: &Metrics,
 ) -> Result<(), CloseReason> {
     let mut take = WriteTake::new(bytes);
+    let mut waited = false;
     loop {
         match budget.take(addr, &mut take) {
             Ok(()) => {
-                *waiting_since = None;
+                // Only a message that did not have to wait ends a run of waiting.
+                if !waited {
+                    *waiting_since = None;
+                }
                 return Ok(());
             }
             Err((wait, Scope::Global)) => {
                 metrics.reject("global_write_rate");
+                waited = true;
                 tokio::time::sleep(wait.clamp(Duration::from_millis(1), grace)).await;
             }
             Err((wait, Scope::Address)) => {
@@ -315,6 +320,7 @@ pub async fn throttle_write(
                         "your address is writing too fast, slow down",
                     ));
                 }
+                waited = true;
                 tokio::time::sleep(wait.clamp(Duration::from_millis(1), grace)).await;
             }
         }
