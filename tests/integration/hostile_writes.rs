@@ -262,24 +262,31 @@ async fn eventually_ws(addr: SocketAddr, url: &str) -> TestResult<Ws> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_being_checked_are_capped_per_address() -> TestResult {
     const CAP: usize = 3;
-    let server = TestServer::start_with(|c| c.max_upgrades_per_addr = CAP).await?;
+    let server = TestServer::start_with(|c| {
+        c.max_upgrades_per_addr = CAP;
+        c.open_docs = false;
+    })
+    .await?;
     let addr = server.addr();
     // A workshop whose credentials the store is slow to give: its upgrades stay being checked.
     let wid = "w-held-upgrades";
     let gate = faults::hold_meta_reads(&format!("workshop-credentials:{wid}"));
     let url = format!("ws://{addr}/ws/{wid}?token=whatever");
-    let mut pending = Vec::new();
-    for _ in 0..CAP {
+    // One more than the cap at once: the first to be answered is the one refused.
+    let mut pending = tokio::task::JoinSet::new();
+    for _ in 0..=CAP {
         let url = url.clone();
-        pending.push(tokio::spawn(
-            async move { ws_from(HOSTILE, addr, &url).await },
-        ));
+        pending.spawn(async move { ws_from(HOSTILE, addr, &url).await });
     }
-    eventually("the held upgrades to be refused a fourth", WAIT, || {
-        let url = url.clone();
-        async move { matches!(ws_from(HOSTILE, addr, &url).await, Ok(Err(429))) }
-    })
-    .await?;
+    let first = within("the first answer", WAIT, pending.join_next())
+        .await?
+        .ok_or_else(|| TestError::Server("no upgrade task".into()))?
+        .map_err(|e| TestError::Server(format!("upgrade task: {e}")))??;
+    assert_eq!(
+        first.err(),
+        Some(429),
+        "past the cap of upgrades being checked"
+    );
     // Another address is not concerned.
     let w = Workshop::create(addr, "five-columns", "Bilan", "2026-05-09").await?;
     let (status, _) = upgrade(&w.ws_url(&w.id, &w.participant), &[]).await?;
@@ -288,10 +295,8 @@ async fn upgrades_being_checked_are_capped_per_address() -> TestResult {
     assert!(m.value("palabre_rejected_total{reason=\"too_many_upgrades_addr\"}") >= 1.0);
     // Released, the checks finish (an unknown workshop: 403) and free their places.
     gate.release();
-    for p in pending {
-        let outcome = p
-            .await
-            .map_err(|e| TestError::Server(format!("upgrade task: {e}")))??;
+    while let Some(done) = pending.join_next().await {
+        let outcome = done.map_err(|e| TestError::Server(format!("upgrade task: {e}")))??;
         assert_eq!(outcome.err(), Some(403));
     }
     let other = format!("ws://{addr}/ws/w-other?token=whatever");
