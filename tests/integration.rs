@@ -63,6 +63,9 @@ mod hostile_boards;
 #[path = "integration/hostile_presence.rs"]
 mod hostile_presence;
 
+#[path = "integration/hostile_writes.rs"]
+mod hostile_writes;
+
 #[path = "../server/src/store/testdb.rs"]
 mod testdb;
 

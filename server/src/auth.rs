@@ -149,9 +149,6 @@ fn code_key(code: &str) -> String {
     format!("join-code:{code}")
 }
 
-/// How long a cached credential is trusted before it is read again from the store: a deleted
-/// workshop's secrets leave memory at most this long after.
-const CACHE_TTL: Duration = Duration::from_secs(600);
 /// Cached credentials at most; past it, stale and expired entries go first, then any.
 const CACHE_MAX: usize = 10_000;
 
@@ -159,6 +156,10 @@ const CACHE_MAX: usize = 10_000;
 pub struct Registry {
     store: Arc<dyn Store>,
     cache: DashMap<String, (Arc<Credentials>, Instant)>,
+    /// How long a cached credential is trusted before it is read again from the store; expired
+    /// entries are swept ([`Registry::sweep`]), so a workshop deleted elsewhere (another node,
+    /// the operator) leaves this process's memory at most about this long after.
+    ttl: Duration,
     /// Workshops being or having been deleted: their links stop working at once.
     gone: DashMap<String, ()>,
     /// Told the workshop id after its stored credentials changed (a cluster node tells the
@@ -190,11 +191,12 @@ pub enum AuthError {
 }
 
 impl Registry {
-    /// A registry over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// A registry over `store`, caching credentials for `ttl`.
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Registry {
             store,
             cache: DashMap::new(),
+            ttl,
             gone: DashMap::new(),
             notifier: std::sync::OnceLock::new(),
         }
@@ -248,11 +250,12 @@ impl Registry {
             return Ok(None);
         }
         if let Some(c) = self.cache.get(workshop) {
-            if c.1.elapsed() < CACHE_TTL {
+            if c.1.elapsed() < self.ttl {
                 return Ok(Some(c.0.clone()));
             }
         }
         let Some(bytes) = self.store.get_meta(&creds_key(workshop)).await? else {
+            self.cache.remove(workshop);
             return Ok(None);
         };
         let creds: Credentials =
@@ -264,7 +267,7 @@ impl Registry {
 
     fn remember(&self, creds: Arc<Credentials>) {
         if self.cache.len() >= CACHE_MAX {
-            self.cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            self.sweep();
         }
         if self.cache.len() >= CACHE_MAX {
             // Still full of fresh entries: drop an arbitrary half; they are read again on demand.
@@ -276,6 +279,17 @@ impl Registry {
         }
         self.cache
             .insert(creds.workshop.clone(), (creds, Instant::now()));
+    }
+
+    /// Drops every cached credential older than the TTL (the server calls it periodically).
+    pub fn sweep(&self) {
+        let ttl = self.ttl;
+        self.cache.retain(|_, (_, at)| at.elapsed() < ttl);
+    }
+
+    /// How long credentials stay cached.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// Cached credentials (for tests and `/metrics`).

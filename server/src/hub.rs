@@ -417,6 +417,14 @@ impl Hub {
         entry.is_some_and(|e| e.tx.try_send(RoomMsg::RemotePresence { update }).is_ok())
     }
 
+    /// Whether `doc_id` is in memory (joining it needs no read from the store).
+    pub fn is_loaded(&self, doc_id: &DocId) -> bool {
+        self.inner
+            .rooms
+            .get(doc_id)
+            .is_some_and(|e| !e.tx.is_closed())
+    }
+
     /// Ids of the documents currently loaded.
     pub fn loaded(&self) -> Vec<DocId> {
         self.inner.rooms.iter().map(|e| e.key().clone()).collect()
