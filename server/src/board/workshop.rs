@@ -512,6 +512,14 @@ pub fn set_projected(workshop: &Doc, bid: Option<&str>) -> Result<(), BoardError
     Ok(())
 }
 
+/// Records that the participant link and join code were renewed at `now_ms`: screens that keep
+/// their own link (the projector) watch this field and fetch the new public join info.
+pub fn mark_links_renewed(workshop: &Doc, now_ms: i64) {
+    let mut txn = workshop.transact_mut();
+    let meta = root_mut(&mut txn, workshop_root::META);
+    set_int(&mut txn, &meta, field::LINKS_RENEWED, now_ms);
+}
+
 /// The votes-per-person limit of a board (0 = unlimited), to pass to `grid::vote`.
 pub fn votes_per_person(workshop: &Doc, bid: &str) -> u32 {
     let txn = workshop.transact();

@@ -388,8 +388,9 @@ async fn links(State(state): State<AppState>, caller: Caller) -> Result<Json<Lin
     Ok(Json(links_of(&creds)))
 }
 
-/// `POST /api/workshops/{wid}/rotate` (facilitator): new participant and viewer secrets and
-/// join code; everyone connected with the old ones is disconnected.
+/// `POST /api/workshops/{wid}/rotate` (facilitator): a new participant secret and join code;
+/// participants connected with the old one are disconnected (4001). The viewer secret stays and
+/// the workshop doc's `linksRenewed` is set, so a projector anywhere fetches the new code itself.
 async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Links>, ApiError> {
     caller.allow(&state, &[Role::Facilitator])?;
     let wid = caller.wid;
@@ -404,13 +405,19 @@ async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Li
         .put(creds.clone())
         .await
         .map_err(ApiError::internal)?;
-    close_sessions(&state, &wid, |role| role != Role::Facilitator).await;
+    close_sessions(&state, &wid, |role| role == Role::Participant).await;
+    let now = now_ms();
+    state
+        .hub
+        .edit(&doc(&wid)?, move |doc| board::mark_links_renewed(doc, now))
+        .await?;
     tracing::info!(workshop = %wid, "links rotated");
     Ok(Json(links_of(&creds)))
 }
 
-/// `POST /api/workshops/{wid}/rotate-facilitator` (facilitator): a new facilitator secret;
-/// every connection opened with the old one is closed (4001), this caller's included.
+/// `POST /api/workshops/{wid}/rotate-facilitator` (facilitator): new facilitator and viewer
+/// secrets (the links only the facilitator holds); every connection opened with the old ones is
+/// closed (4001), this caller's included.
 async fn rotate_facilitator(
     State(state): State<AppState>,
     caller: Caller,
@@ -428,7 +435,7 @@ async fn rotate_facilitator(
         .put(creds.clone())
         .await
         .map_err(ApiError::internal)?;
-    close_sessions(&state, &wid, |role| role == Role::Facilitator).await;
+    close_sessions(&state, &wid, |role| role != Role::Participant).await;
     tracing::info!(workshop = %wid, "facilitator link rotated");
     Ok(Json(links_of(&creds)))
 }
