@@ -147,8 +147,9 @@ test('the facilitator turns the projector’s pages; another machine’s project
   // Pause: the page holds, shown "Page n/N ⏸", on the facilitator's controls too.
   await fac.page.getByTestId('page-pause').click();
   await expect(indicator).toHaveAttribute('data-paused', 'true');
-  await expect(indicator).toContainText('⏸');
-  await expect(fac.page.getByTestId('fac-page')).toContainText('⏸');
+  await expect(indicator.getByTestId('page-paused-icon')).toBeVisible();
+  await expect(indicator).toContainText('rotation arrêtée'); // for screen readers
+  await expect(fac.page.getByTestId('fac-page')).toContainText('rotation arrêtée');
   const held = await pageOf(remote.page);
   await remote.page.waitForTimeout(13_000); // longer than one rotation period
   expect(await pageOf(remote.page)).toBe(held);
