@@ -55,6 +55,8 @@ export const facFr = {
   'fac.pagePause': 'Arrêter la rotation',
   'fac.pagePlay': 'Reprendre la rotation',
   'proj.pagePaused': 'rotation arrêtée',
+  'proj.empty': 'Rien pour l’instant : les contributions des téléphones apparaîtront ici.',
+  'proj.noVotes': 'Pas encore de vote : le classement apparaîtra ici.',
   'fac.dragHandle': 'Glisser « {text} »',
   'fac.dragTouchHint': 'Sur un écran tactile, glissez une note par sa poignée ⠿.',
 };
@@ -113,6 +115,8 @@ export const facEn: Record<keyof typeof facFr, string> = {
   'fac.pagePause': 'Stop the rotation',
   'fac.pagePlay': 'Resume the rotation',
   'proj.pagePaused': 'rotation stopped',
+  'proj.empty': 'Nothing yet: what the phones send will appear here.',
+  'proj.noVotes': 'No votes yet: the ranking will appear here.',
   'fac.dragHandle': 'Drag “{text}”',
   'fac.dragTouchHint': 'On a touch screen, drag a note by its ⠿ handle.',
 };
