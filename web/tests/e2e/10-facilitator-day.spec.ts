@@ -75,7 +75,16 @@ test('notes dragged with a finger land where they are dropped, on every screen',
   expect(columns.length).toBe(5);
   const [first, , , , last] = columns as [string, string, string, string, string];
 
+  // An empty board says so on the projector; the facilitator's phone previews the whole board.
+  await expect(projector.page.getByTestId('proj-empty')).toBeVisible();
+  const preview = await fac.page.locator('.preview-inner').boundingBox();
+  expect(preview !== null && preview.x >= 0 && preview.x + preview.width <= 412, 'the preview fits the phone').toBe(true);
+
   for (const text of ['Alpha : plus de temps', 'Bravo : un local', 'Charlie : des bénévoles']) await addNote(phone.page, text);
+  await expect(projector.page.getByTestId('proj-empty')).toHaveCount(0);
+  // One full column beside four empty ones: no title runs into the next.
+  const heads = await projector.page.getByTestId('proj-column').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.left, r.right]));
+  for (let i = 1; i < heads.length; i++) expect(heads[i]![0]!, `column ${i + 1} starts after column ${i} ends`).toBeGreaterThan(heads[i - 1]![1]!);
   await expect.poll(() => projectedColumn(projector.page, first)).toEqual(['Alpha : plus de temps', 'Bravo : un local', 'Charlie : des bénévoles']);
 
   // Within a column: Charlie's handle, dropped above Alpha.
