@@ -542,7 +542,11 @@ async fn the_facilitator_link_can_be_rotated_and_its_old_holders_are_shown_out()
         !viewer.is_empty() && viewer != w.viewer,
         "the projector link is the facilitator's too"
     );
-    assert_eq!(secret("participant"), w.participant, "the room keeps its link");
+    assert_eq!(
+        secret("participant"),
+        w.participant,
+        "the room keeps its link"
+    );
     for (who, c) in [("facilitator", &old_facilitator), ("viewer", &old_viewer)] {
         let closed = c.wait_closed().await?;
         assert_eq!(closed.code, Some(4001), "{who}: {closed:?}");
