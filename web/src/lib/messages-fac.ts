@@ -57,6 +57,7 @@ export const facFr = {
   'proj.pagePaused': 'rotation arrêtée',
   'proj.empty': 'Rien pour l’instant : les contributions des téléphones apparaîtront ici.',
   'proj.noVotes': 'Pas encore de vote : le classement apparaîtra ici.',
+  'proj.noProblem': 'La personne qui apporte son problème le présente ; l’animation l’écrit ici.',
   'fac.dragHandle': 'Glisser « {text} »',
   'fac.dragTouchHint': 'Sur un écran tactile, glissez une note par sa poignée ⠿.',
 };
@@ -117,6 +118,7 @@ export const facEn: Record<keyof typeof facFr, string> = {
   'proj.pagePaused': 'rotation stopped',
   'proj.empty': 'Nothing yet: what the phones send will appear here.',
   'proj.noVotes': 'No votes yet: the ranking will appear here.',
+  'proj.noProblem': 'The person who brings the problem presents it; the facilitator writes it here.',
   'fac.dragHandle': 'Drag “{text}”',
   'fac.dragTouchHint': 'On a touch screen, drag a note by its ⠿ handle.',
 };
