@@ -110,6 +110,15 @@ impl Credentials {
         }
     }
 
+    /// The secret that grants `role`.
+    pub fn secret_of(&self, role: Role) -> &str {
+        match role {
+            Role::Facilitator => &self.facilitator,
+            Role::Participant => &self.participant,
+            Role::Viewer => &self.viewer,
+        }
+    }
+
     /// The role `token` grants, compared in constant time so timing reveals nothing.
     pub fn role_of(&self, token: &str) -> Option<Role> {
         let t = token.as_bytes();
