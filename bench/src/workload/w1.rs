@@ -98,12 +98,12 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
     let doc = "bench-w1";
     ctx.target.prepare(doc).await?;
     let sink = Arc::new(LatencySink::default());
-    let url = ctx.target.url(doc);
     let options: Vec<ClientOptions> = ctx
         .client_ids()
         .take(sizes.clients)
-        .map(|client_id| ClientOptions {
-            url: url.clone(),
+        .enumerate()
+        .map(|(i, client_id)| ClientOptions {
+            url: ctx.target.url_of(doc, i),
             mode: ctx.target.mode,
             client_id,
             latency: Some(sink.clone()),
