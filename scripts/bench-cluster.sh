@@ -73,7 +73,7 @@ REDIS_PID=$!
 for _ in $(seq 100); do redis-cli -p "$REDISPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 fresh_db() {
-    psql -h 127.0.0.1 -p "$PGPORT" -U palabre -d postgres -q -v ON_ERROR_STOP=1 \
+    PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$PGPORT" -U palabre -d postgres -q -v ON_ERROR_STOP=1 \
         -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null
     echo "postgres://palabre@127.0.0.1:$PGPORT/$1"
 }
