@@ -4,7 +4,7 @@ CARGO ?= cargo
 NPM ?= npm
 WEB_SOURCES := $(shell find web/src web/sw web/public web/index.html web/package.json web/vite.config.ts web/svelte.config.js web/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: run test test-rust test-web lint web bench bench-full fuzz clean-data
+.PHONY: run test test-rust test-web lint web bench bench-full bench-cluster fuzz clean-data
 
 ## Build what is missing (web client, release server) and serve with the embedded storage.
 run: web/dist/index.html
@@ -46,6 +46,10 @@ bench:
 
 bench-full:
 	scripts/bench.sh --full
+
+## Issue 14: W1 over a 3-node cluster (one PostgreSQL, one Redis) beside one node, W4 on PostgreSQL.
+bench-cluster:
+	scripts/bench-cluster.sh
 
 ## Fuzz the protocol decoders for a bounded time (needs cargo-fuzz; see scripts/fuzz.sh).
 fuzz:

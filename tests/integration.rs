@@ -81,6 +81,9 @@ mod cluster_faults;
 #[path = "integration/cluster_shared.rs"]
 mod cluster_shared;
 
+#[path = "integration/cluster_guesses.rs"]
+mod cluster_guesses;
+
 #[path = "integration/rgpd.rs"]
 mod rgpd;
 

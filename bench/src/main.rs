@@ -115,7 +115,8 @@ enum Cmd {
 
 #[derive(Args)]
 struct Common {
-    /// WebSocket URL of a doc, `{doc}` standing for its id, e.g. ws://127.0.0.1:8080/ws/{doc}.
+    /// WebSocket URL of a doc, `{doc}` standing for its id, e.g. ws://127.0.0.1:8080/ws/{doc};
+    /// several, comma-separated, spread W1's clients over a cluster's nodes (round robin).
     #[arg(long)]
     url: String,
     /// `crdt` for document servers, `relay` for the bare relay.
@@ -127,9 +128,10 @@ struct Common {
     /// Server name used in results and file names.
     #[arg(long, default_value = "server")]
     server: String,
-    /// Server process id, to measure its CPU and memory.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Server process id, to measure its CPU and memory; several (comma-separated) for a
+    /// cluster's nodes, whose CPU and memory are summed.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
     /// Run id shared by all results of one run [default: now].
     #[arg(long)]
     run_id: Option<String>,
@@ -154,7 +156,8 @@ impl Common {
                 create_url: self.create_url.clone(),
             },
             server: self.server.clone(),
-            server_pid: self.server_pid,
+            server_pid: self.server_pid.first().copied(),
+            other_pids: self.server_pid.iter().skip(1).copied().collect(),
             run_id: self.run_id.clone().unwrap_or_else(|| {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -117,7 +117,7 @@ pub fn splice(doc: &str, section: &str) -> String {
     }
 }
 
-const ORDER: [&str; 7] = [
+const ORDER: [&str; 9] = [
     "relay",
     "y-websocket",
     "y-sweet",
@@ -125,6 +125,8 @@ const ORDER: [&str; 7] = [
     "palabre-strict",
     "palabre-strict-web",
     "palabre-strict-web-eager",
+    "palabre-pg",
+    "palabre-cluster",
 ];
 
 fn rank(server: &str) -> usize {
@@ -144,6 +146,8 @@ fn label(server: &str) -> &str {
         "palabre-relaxed" => "Palabre relaxed",
         "palabre-strict-web" => "Palabre strict, web-like clients",
         "palabre-strict-web-eager" => "Palabre strict, web clients before issue 9",
+        "palabre-pg" => "Palabre strict on PostgreSQL, 1 node",
+        "palabre-cluster" => "Palabre cluster, 3 nodes (PostgreSQL + Redis)",
         other => other,
     }
 }

@@ -71,9 +71,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// The WebSocket URL of `doc`.
+    /// The WebSocket URL of `doc` (on the first node, when there are several).
     pub fn url(&self, doc: &str) -> String {
-        self.url_template.replace("{doc}", doc)
+        self.url_of(doc, 0)
+    }
+
+    /// The WebSocket URL of `doc` for the `i`-th client: templates separated by commas are
+    /// the nodes of a cluster, taken in turn.
+    pub fn url_of(&self, doc: &str, i: usize) -> String {
+        let nodes: Vec<&str> = self.url_template.split(',').collect();
+        nodes
+            .get(i % nodes.len().max(1))
+            .copied()
+            .unwrap_or(&self.url_template)
+            .replace("{doc}", doc)
     }
 
     /// Creates `doc` on servers that need it before a WebSocket can join.
@@ -144,6 +155,8 @@ pub struct Ctx {
     pub server: String,
     /// Its process id, to sample CPU and memory.
     pub server_pid: Option<u32>,
+    /// The other nodes of a cluster: their CPU and memory are added to the server's.
+    pub other_pids: Vec<u32>,
     /// Shared by every result of one `bench.sh` run, so the report compares like with like.
     pub run_id: String,
     /// Full sizes (`make bench-full`) rather than quick ones.
@@ -175,10 +188,17 @@ impl Ctx {
     }
 
     fn server_sample(&self) -> Result<Option<ProcessSample>, WorkloadError> {
-        match self.server_pid {
-            Some(pid) => Ok(Some(self.proc.process(Some(pid))?)),
-            None => Ok(None),
+        let Some(pid) = self.server_pid else {
+            return Ok(None);
+        };
+        let mut sample = self.proc.process(Some(pid))?;
+        for other in &self.other_pids {
+            let more = self.proc.process(Some(*other))?;
+            sample.cpu_s += more.cpu_s;
+            sample.rss_kb += more.rss_kb;
+            sample.hwm_kb += more.hwm_kb;
         }
+        Ok(Some(sample))
     }
 
     /// Client ids unique within a run, starting at a random 31-bit base like Yjs's random ids.
@@ -472,6 +492,7 @@ mod tests {
             },
             server: "relay".into(),
             server_pid: Some(std::process::id()),
+            other_pids: Vec::new(),
             run_id: "test".into(),
             full: false,
             client: crate::client::Behaviour::Plain,
@@ -609,6 +630,7 @@ mod tests {
             },
             server: "test-crdt".into(),
             server_pid: None,
+            other_pids: Vec::new(),
             run_id: "test".into(),
             full: false,
             client: crate::client::Behaviour::Plain,

@@ -97,11 +97,11 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
     let doc = "bench-w1";
     ctx.target.prepare(doc).await?;
     let sink = Arc::new(LatencySink::default());
-    let url = ctx.target.url(doc);
     let options: Vec<ClientOptions> = ctx
         .client_ids()
         .take(sizes.clients)
-        .map(|client_id| drive::measured(ctx, &url, client_id, &sink))
+        .enumerate()
+        .map(|(i, client_id)| drive::measured(ctx, &ctx.target.url_of(doc, i), client_id, &sink))
         .collect();
     eprintln!("w1: connecting {} clients", sizes.clients);
     let clients = connect_many(options, 64, Duration::from_secs(60)).await;

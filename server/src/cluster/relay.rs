@@ -1,5 +1,5 @@
-//! The relay task: reads the streams of the docs open on this node and applies other nodes'
-//! updates, gap-free.
+//! The relay task: reads the streams of the docs open on this node (and of the workshop docs
+//! of its boards, `follow.rs`) and applies other nodes' updates, gap-free.
 //!
 //! Position per doc: the last entry id read. A position is only trusted while nothing could
 //! have been lost since it was taken; otherwise the doc is *resynced*: take the stream's
@@ -114,9 +114,7 @@ impl Relay {
                 }
                 self.status.redis_up.store(0, Relaxed);
                 // Whatever was read before may be all that was: read the store again.
-                for position in self.docs.values_mut() {
-                    *position = None;
-                }
+                self.docs.values_mut().for_each(|position| *position = None);
                 tokio::time::sleep(RETRY).await;
             }
         }
@@ -124,18 +122,14 @@ impl Relay {
 
     fn on_control(&mut self, message: Control) {
         let change = match message {
-            Control::Opened(doc) => {
-                let locks = self.hub.locks();
-                self.follow.opened(doc, |wid| locks.knows(wid))
-            }
+            Control::Opened(doc) => self.follow.opened(doc, |wid| self.hub.locks().knows(wid)),
             Control::Closed(doc) => self.follow.closed(&doc),
         };
         for doc in change.drop {
             self.docs.remove(&doc);
         }
         for doc in change.follow {
-            // A doc (re)opened is resynced: its load and its first read are not atomic.
-            self.docs.insert(doc, None);
+            self.docs.insert(doc, None); // resynced first: its load and first read are not atomic
         }
         self.status
             .docs_followed
@@ -329,16 +323,14 @@ impl Relay {
     /// Loads workshop doc `doc` in the background if it is read on behalf of boards open
     /// here: loading reads PostgreSQL, and the workshop policy publishes the current locks.
     fn load_implied(&self, doc: &DocId) {
-        if !self.follow.is_implied(doc) {
-            return;
+        if self.follow.is_implied(doc) {
+            let (hub, doc) = (self.hub.clone(), doc.clone());
+            tokio::spawn(async move {
+                if let Err(error) = hub.read(&doc, |_| ()).await {
+                    tracing::warn!(doc = %doc, %error, "cannot load a workshop doc for its boards' locks");
+                }
+            });
         }
-        let hub = self.hub.clone();
-        let doc = doc.clone();
-        tokio::spawn(async move {
-            if let Err(error) = hub.read(&doc, |_| ()).await {
-                tracing::warn!(doc = %doc, %error, "cannot load a workshop doc for its boards' locks");
-            }
-        });
     }
 
     /// Compares each stream's trimmed head (`max-deleted-entry-id`) with the position.
