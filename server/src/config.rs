@@ -149,7 +149,7 @@ pub struct Config {
     pub max_unauthenticated_per_addr: usize,
 
     /// Document update bytes per second one client address may write, over all its
-    /// connections and docs; past it its connections are throttled, then closed (1008).
+    /// connections and docs; past it its connections are throttled, then closed (1013).
     #[arg(long, env = "PALABRE_ADDR_WRITE_BYTES_PER_SEC", default_value_t = 256 << 10)]
     pub addr_write_bytes_per_sec: u32,
 

@@ -283,8 +283,10 @@ impl WriteBudget {
 }
 
 /// Waits until `bytes` of updates from `addr` fit the write budget: not reading is the throttle.
-/// A connection whose address has kept it waiting for longer than `grace` is closed (1008);
-/// waiting for everyone's budget never closes a connection (it is not this client's doing).
+/// A connection whose address has kept it waiting for longer than `grace` is closed with 1013
+/// (try again later: the web client reconnects, where 1008 would stop it, and a phone behind
+/// the same NAT as a hostile writer has done nothing wrong); waiting for everyone's budget
+/// never closes a connection (it is not this client's doing).
 pub async fn throttle_write(
     budget: &WriteBudget,
     addr: IpAddr,
@@ -316,8 +318,8 @@ pub async fn throttle_write(
                 if now.saturating_duration_since(since) > grace {
                     metrics.reject("addr_write_flood");
                     return Err(CloseReason::new(
-                        1008,
-                        "your address is writing too fast, slow down",
+                        1013,
+                        "your address is writing too fast, retry later",
                     ));
                 }
                 waited = true;
