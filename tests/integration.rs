@@ -78,6 +78,9 @@ mod cluster_sync;
 #[path = "integration/cluster_faults.rs"]
 mod cluster_faults;
 
+#[path = "integration/cluster_shared.rs"]
+mod cluster_shared;
+
 #[path = "integration/rgpd.rs"]
 mod rgpd;
 

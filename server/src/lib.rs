@@ -202,9 +202,7 @@ pub async fn run_when_ready(
     });
     let (fanout, relay) = cluster::fan_out(&config, &metrics)?;
     let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone(), policies, fanout);
-    if let Some(relay) = relay {
-        relay.start(hub.clone(), store.clone());
-    }
+    let shared = relay.map(|relay| relay.start(hub.clone(), store.clone()));
     let limits = http::serve::ServeLimits {
         header_timeout: config.header_timeout,
         max_connections: http::serve::fit_to_fd_limit(config.max_connections),
@@ -226,6 +224,9 @@ pub async fn run_when_ready(
         Arc::new(config),
         store.clone(),
     );
+    if let Some(shared) = shared {
+        shared.attach(&state);
+    }
     let app = http::app(state.clone());
     // Retention runs at start-up (before the first request is served) and then hourly.
     http::api::retention_sweep(&state).await;

@@ -30,9 +30,9 @@ use yrs::{Map, StateVector, Transact};
 
 use super::w1::percent;
 use super::{
-    close_all, connect_many, require_synced, wait_until, Ctx, Outcome, Record, WorkloadError,
+    close_all, connect_many, drive, require_synced, wait_until, Ctx, Outcome, Record, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink, Renewal};
+use crate::client::{ClientOptions, Command, LatencySink};
 use crate::stats::{summarize, Latency};
 use crate::wire::Message;
 
@@ -110,15 +110,7 @@ pub async fn run(ctx: &Ctx, sizes: AttackSizes, attack: Attack) -> Result<Record
     let filler_id = ids.next().unwrap_or(1);
     let options: Vec<ClientOptions> = std::iter::once(filler_id)
         .chain(ids.take(sizes.clients))
-        .map(|client_id| ClientOptions {
-            url: url.clone(),
-            mode: ctx.target.mode,
-            client_id,
-            latency: Some(sink.clone()),
-            acks: None,
-            renewal: Renewal::Spread,
-            behaviour: ctx.client,
-        })
+        .map(|client_id| drive::measured(ctx, &url, client_id, &sink))
         .collect();
     let clients = connect_many(options, 32, Duration::from_secs(60)).await;
     let (clients, _) = require_synced(clients, 0.9)?;
@@ -204,25 +196,14 @@ async fn phase(
     let ticks = sizes.seconds * 5;
     let mut drivers = Vec::new();
     for (w, handle) in clients.iter().skip(1).take(writers).enumerate() {
-        let commands = handle.commands.clone();
-        let sent = sent.clone();
         let offset = Duration::from_millis(200 * w as u64 / writers.max(1) as u64);
-        drivers.push(tokio::spawn(async move {
-            for k in 0..ticks {
-                tokio::time::sleep_until(t0 + offset + Duration::from_millis(200 * k)).await;
-                let (reply, written) = oneshot::channel();
-                let cmd = Command::Write {
-                    notes: 1,
-                    reply: Some(reply),
-                };
-                if commands.send(cmd).await.is_err() {
-                    break;
-                }
-                if written.await.is_ok() {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
+        drivers.push(drive::paced(
+            handle.commands.clone(),
+            sent.clone(),
+            t0 + offset,
+            Duration::from_millis(200),
+            ticks,
+        ));
     }
     for d in drivers {
         let _ = d.await;

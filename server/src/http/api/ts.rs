@@ -5,7 +5,10 @@
 
 use ts_rs::{Config, TS};
 
-use super::{BoardSummary, Created, Joined, Links, Order, Secrets, Shown};
+use super::boards::Order;
+use super::join::Joined;
+use super::links::{Links, Secrets};
+use super::workshops::{BoardSummary, Created, Shown};
 use crate::auth::Role;
 use crate::board::templates::BoardSpec;
 use crate::board::WorkshopParams;
