@@ -149,7 +149,7 @@ pub struct Config {
     pub max_unauthenticated_per_addr: usize,
 
     /// Document update bytes per second one client address may write, over all its
-    /// connections and docs; past it its connections are throttled, then closed (1008).
+    /// connections and docs; past it its connections are throttled, then closed (1013).
     #[arg(long, env = "PALABRE_ADDR_WRITE_BYTES_PER_SEC", default_value_t = 256 << 10)]
     pub addr_write_bytes_per_sec: u32,
 
@@ -168,7 +168,7 @@ pub struct Config {
 
     /// Documents that are not in memory one client address may open per minute (each is read
     /// from the store and becomes a room).
-    #[arg(long, env = "PALABRE_DOC_OPENS_PER_MIN", default_value_t = 60)]
+    #[arg(long, env = "PALABRE_DOC_OPENS_PER_MIN", default_value_t = 120)]
     pub doc_opens_per_min: u32,
 
     /// How long workshop credentials stay cached in memory before they are read again; expired
@@ -315,7 +315,7 @@ impl Config {
             addr_write_burst_bytes: 8 << 20,
             write_bytes_per_sec: 16 << 20,
             write_burst_bytes: 64 << 20,
-            doc_opens_per_min: 60,
+            doc_opens_per_min: 120,
             credential_ttl: Duration::from_secs(600),
             create_token: None,
             create_per_hour: 30,

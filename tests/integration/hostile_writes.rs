@@ -123,7 +123,7 @@ async fn one_address_writing_across_reconnects_and_docs_is_held_to_its_budget() 
             None
         })
         .await;
-        if let Ok(Some(1008)) = closed {
+        if let Ok(Some(1013)) = closed {
             flood_closes += 1;
         }
     }
@@ -135,7 +135,7 @@ async fn one_address_writing_across_reconnects_and_docs_is_held_to_its_budget() 
     );
     assert!(
         flood_closes > 0,
-        "a connection kept waiting is closed (1008)"
+        "a connection kept waiting is closed (1013)"
     );
     // What the server took from that address: at most its burst plus its rate over the run
     // (an upper bound: a slower machine only widens it), plus one message in flight per doc.

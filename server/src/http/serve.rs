@@ -222,3 +222,29 @@ pub fn fit_to_fd_limit(wanted: usize) -> usize {
         Err(_) => wanted,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_its_places_back_and_trusted_proxies_are_recognised() {
+        let counts: Arc<DashMap<IpAddr, usize>> = Arc::default();
+        let a: IpAddr = [203, 0, 113, 7].into();
+        let first = addr_place(&counts, a, 2).expect("first place");
+        let _second = addr_place(&counts, a, 2).expect("second place");
+        assert!(addr_place(&counts, a, 2).is_none(), "the address is full");
+        assert!(addr_place(&counts, [203, 0, 113, 8].into(), 2).is_some());
+        drop(first);
+        assert!(addr_place(&counts, a, 2).is_some(), "a place came back");
+
+        let proxies: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        assert!(is_proxy(&proxies, [10, 1, 2, 3].into()));
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().expect("v6");
+        assert!(
+            is_proxy(&proxies, mapped),
+            "IPv4-mapped peers are matched as IPv4"
+        );
+        assert!(!is_proxy(&proxies, a));
+    }
+}
