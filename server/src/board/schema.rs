@@ -122,6 +122,9 @@ names! {
         FOCUS = "focus";
         DISPLAY = "display";
         JOIN_PANEL = "joinPanel";
+        HIDDEN = "hidden";
+        ANONYMOUS = "anonymous";
+        REVEALING = "revealing";
     }
 }
 
