@@ -14,7 +14,9 @@ pub const MAX_LEN: usize = 128;
 pub enum DocIdError {
     /// Empty, longer than [`MAX_LEN`], a character outside `[A-Za-z0-9._-~]`, or a `~` anywhere
     /// but once between a board and a device.
-    #[error("document ids are 1-128 characters of A-Z a-z 0-9 . _ - (and `~` once, after a board)")]
+    #[error(
+        "document ids are 1-128 characters of A-Z a-z 0-9 . _ - (and `~` once, after a board)"
+    )]
     Invalid,
 }
 
@@ -157,6 +159,18 @@ impl PartialEq for DocId {
 }
 
 impl Eq for DocId {}
+
+impl PartialOrd for DocId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DocId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.raw.cmp(&other.raw)
+    }
+}
 
 impl std::hash::Hash for DocId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

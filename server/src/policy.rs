@@ -27,11 +27,11 @@ use std::sync::Arc;
 
 use yrs::Doc;
 
+pub use held::{HeldCounts, HeldPolicy, NOT_YOURS};
 pub use kinds::{
     BoardPolicy, OpenPolicy, WorkshopPolicy, LOCKED, NOT_ON_AGENDA, NO_ROLE, OVER_QUOTA, REMOVED,
     VIEWER, WORKSHOP_DOC,
 };
-pub use held::{HeldCounts, HeldPolicy, NOT_YOURS};
 pub use locks::{Locks, Standing};
 pub use usage::Usage;
 

@@ -10,8 +10,8 @@ use serde::Serialize;
 use yrs::{Doc, Map, Transact};
 
 use super::fields::{
-    bool_of, entries, map_of, new_map, new_text, order_key_at, root, root_mut, set_int,
-    set_str, sorted_keys, str_of,
+    bool_of, entries, map_of, new_map, new_text, order_key_at, root, root_mut, set_int, set_str,
+    sorted_keys, str_of,
 };
 use super::schema::{board_root, check_id, field, new_item_id, palette_colour, BoardKind};
 use super::BoardError;

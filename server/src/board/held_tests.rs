@@ -102,7 +102,10 @@ fn a_revealed_icebreaker_note_is_the_servers_own_item() {
     );
     // Every block of the note was written by the server's client.
     let sv = txn.state_vector();
-    assert!(sv.get(&yrs::block::ClientID::new(4242)) == 0, "the phone's client id reached the board");
+    assert!(
+        sv.get(&yrs::block::ClientID::new(4242)) == 0,
+        "the phone's client id reached the board"
+    );
     assert!(sv.get(&yrs::block::ClientID::new(77)) > 0);
 }
 
@@ -126,7 +129,14 @@ fn a_grid_reveal_keeps_the_author_only_when_not_anonymous() {
     .expect("toggle");
     write_revealed(&grid, "b1", &n, "DEVICE", T).expect("reveal");
     let fields = note_fields(&grid, "b1");
-    for f in ["authorId", "authorName", "authorOrg", "column", "colour", "votes"] {
+    for f in [
+        "authorId",
+        "authorName",
+        "authorOrg",
+        "column",
+        "colour",
+        "votes",
+    ] {
         assert!(fields.contains(&f.to_string()), "{f} missing: {fields:?}");
     }
     set_holding(

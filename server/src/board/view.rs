@@ -162,6 +162,13 @@ pub struct GridView {
     pub columns: Vec<ColumnView>,
     /// Groups in order.
     pub groups: Vec<GroupView>,
+    /// Notes still held back by their writers (board-schema §6), not in the board doc.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A grid column.
@@ -349,6 +356,19 @@ pub struct IcebreakerNoteView {
     pub text: String,
     /// When (ms).
     pub created_at: i64,
+}
+
+/// Adds the notes still held back on each board (board id → count, as the server counted its
+/// held docs) to the view: unrevealed papers of an icebreaker, unrevealed notes of a grid.
+pub fn add_held(view: &mut WorkshopView, held: &std::collections::HashMap<String, u32>) {
+    for board in &mut view.boards {
+        let n = held.get(&board.id).copied().unwrap_or(0);
+        match &mut board.content {
+            BoardContent::Icebreaker(ice) => ice.hidden = ice.hidden.saturating_add(n),
+            BoardContent::Grid(grid) => grid.held = grid.held.saturating_add(n),
+            _ => {}
+        }
+    }
 }
 
 /// Reads a workshop doc and the board docs given as (doc id, doc). Each doc is read in one
@@ -603,7 +623,11 @@ fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
             notes: orphans,
         });
     }
-    GridView { columns, groups }
+    GridView {
+        columns,
+        groups,
+        held: 0,
+    }
 }
 
 /// Most levels of sub-points under one note (writers refuse deeper; readers flatten).

@@ -22,6 +22,7 @@ use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
 mod admin;
+mod held;
 #[cfg(test)]
 mod ts;
 
@@ -55,6 +56,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}/{file}", get(export))
         .route("/api/join/{code}", get(join))
         .merge(admin::routes())
+        .merge(held::routes())
 }
 
 fn now_ms() -> i64 {
@@ -567,6 +569,11 @@ async fn workshop_view<T: Send + 'static>(
             (board::encode_doc(d), board::workshop::board_doc_ids(d))
         })
         .await?;
+    let bids: Vec<String> = board_ids
+        .iter()
+        .filter_map(|id| DocId::parse(id).ok()?.board().map(str::to_string))
+        .collect();
+    let held = held::held_totals(state, wid, &bids).await?;
     let mut boards = Vec::new();
     for doc_id in board_ids {
         let bytes = state.hub.read(&doc(&doc_id)?, board::encode_doc).await?;
@@ -578,7 +585,9 @@ async fn workshop_view<T: Send + 'static>(
             .into_iter()
             .map(|(id, bytes)| Ok((id, board::doc_from_update(&bytes)?)))
             .collect::<Result<Vec<_>, BoardError>>()?;
-        Ok(render(&board::read_workshop(&workshop, &boards)))
+        let mut view = board::read_workshop(&workshop, &boards);
+        board::view::add_held(&mut view, &held);
+        Ok(render(&view))
     })
     .await
     .map_err(ApiError::internal)?;

@@ -35,7 +35,12 @@ fn refuse(reason: &'static str) -> Verdict {
 }
 
 /// Applies the workshop's storage quota around a role's verdict on an update of `len` bytes.
-pub(super) fn within_quota(usage: Option<&Usage>, wid: &str, len: usize, verdict: Verdict) -> Verdict {
+pub(super) fn within_quota(
+    usage: Option<&Usage>,
+    wid: &str,
+    len: usize,
+    verdict: Verdict,
+) -> Verdict {
     let Some(usage) = usage else {
         return verdict;
     };

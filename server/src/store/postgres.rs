@@ -325,7 +325,7 @@ impl Store for PostgresStore {
             let client = pool?.get().await.map_err(|e| pool_error(&e))?;
             let rows = client
                 .query(
-                    "SELECT doc FROM docs WHERE starts_with(doc, $1) \
+                    "SELECT doc FROM docs WHERE starts_with(doc, $1) AND snapshot IS NOT NULL \
                      UNION SELECT doc FROM updates WHERE starts_with(doc, $1) \
                      ORDER BY 1 LIMIT $2",
                     &[&prefix, &limit],

@@ -138,7 +138,7 @@ fn list_docs(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<String>> {
     };
     let limit = i64::try_from(crate::store::LIST_DOCS_MAX).unwrap_or(i64::MAX);
     conn.prepare_cached(
-        "SELECT doc FROM docs WHERE doc >= ?1 AND doc < ?2 \
+        "SELECT doc FROM docs WHERE doc >= ?1 AND doc < ?2 AND snapshot IS NOT NULL \
          UNION SELECT DISTINCT doc FROM updates WHERE doc >= ?1 AND doc < ?2 \
          ORDER BY 1 LIMIT ?3",
     )?

@@ -84,6 +84,9 @@ export const FIELD = {
   FOCUS: 'focus',
   DISPLAY: 'display',
   JOIN_PANEL: 'joinPanel',
+  HIDDEN: 'hidden',
+  ANONYMOUS: 'anonymous',
+  REVEALING: 'revealing',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */
