@@ -25,14 +25,16 @@ export function sha256(data: Uint8Array): Uint8Array {
   const w = new Uint32Array(64);
   for (let off = 0; off < padded.length; off += 64) {
     for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
+    const W = (i: number): number => w[i] ?? 0;
     for (let i = 16; i < 64; i++) {
-      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+      const s0 = rotr(W(i - 15), 7) ^ rotr(W(i - 15), 18) ^ (W(i - 15) >>> 3);
+      const s1 = rotr(W(i - 2), 17) ^ rotr(W(i - 2), 19) ^ (W(i - 2) >>> 10);
+      w[i] = (W(i - 16) + s0 + W(i - 7) + s1) >>> 0;
     }
-    let [a, b, c, d, e, f, g, k] = h;
+    const H = (i: number): number => h[i] ?? 0;
+    let [a, b, c, d, e, f, g, k] = [H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)];
     for (let i = 0; i < 64; i++) {
-      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>> 0;
+      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + (K[i] ?? 0) + W(i)) >>> 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
       k = g;
       g = f;
@@ -43,14 +45,9 @@ export function sha256(data: Uint8Array): Uint8Array {
       b = a;
       a = (t1 + t2) >>> 0;
     }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += k;
+    [a, b, c, d, e, f, g, k].forEach((x, i) => {
+      h[i] = (H(i) + x) >>> 0;
+    });
   }
   const out = new Uint8Array(32);
   const ov = new DataView(out.buffer);
