@@ -174,3 +174,151 @@ impl WritePolicy for HeldPolicy {
         self.counts.set(&self.id, held_count(doc));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::held::{add_held, HeldNote};
+    use crate::device::{derive, DeviceId};
+    use crate::policy::{Peer, PeerState, Policies};
+
+    const LIMITS: Limits = Limits {
+        workshop_quota_bytes: u64::MAX,
+        max_doc_bytes: 1000,
+        max_items: 3,
+    };
+
+    fn alice() -> DeviceId {
+        derive("w", "alice-secret-00000000").expect("secret")
+    }
+
+    fn held_doc() -> DocId {
+        DocId::held_of("w", "b1", alice().as_str()).expect("id")
+    }
+
+    fn verdict(
+        policy: &dyn WritePolicy,
+        role: Role,
+        device: Option<DeviceId>,
+        doc: &Doc,
+        msg: Judged<'_>,
+    ) -> Verdict {
+        let peer = Peer {
+            conn: 1,
+            role: Some(role),
+            device,
+        };
+        let mut state = PeerState::default();
+        policy.judge(
+            Context {
+                peer: &peer,
+                state: &mut state,
+                doc,
+                doc_bytes: 10,
+            },
+            msg,
+        )
+    }
+
+    fn metric(v: &Verdict) -> &'static str {
+        match v {
+            Verdict::Accept => "accept",
+            Verdict::AcceptThenCheck(_) => "checked",
+            Verdict::Refuse(r) => r.metric,
+            Verdict::Ignore => "ignore",
+            Verdict::Close(_) => "close",
+        }
+    }
+
+    const UPDATE: Judged<'static> = Judged::Update { bytes: &[1, 2, 3] };
+
+    #[test]
+    fn only_the_device_in_the_id_and_the_facilitator_write_and_nobody_announces_presence() {
+        let policies = Policies::new(LIMITS);
+        policies.locks().publish_agenda("w", ["b1".to_string()]);
+        let p = policies.for_doc(&held_doc(), DocKind::Held);
+        assert_eq!(p.kind(), DocKind::Held);
+        let doc = Doc::new();
+        let bob = derive("w", "bob-secret-0000000000").expect("secret");
+        let cases = [
+            (Role::Facilitator, None, "accept"),
+            (Role::Participant, Some(alice()), "checked"),
+            (Role::Participant, Some(bob), "held_denied"),
+            (Role::Participant, None, "held_denied"),
+            (Role::Viewer, Some(alice()), "write_denied"),
+        ];
+        for (role, device, want) in cases {
+            let v = verdict(&*p, role, device.clone(), &doc, UPDATE);
+            assert_eq!(metric(&v), want, "{role:?} {device:?}");
+            let presence = verdict(&*p, role, device, &doc, Judged::Awareness { len: 9 });
+            assert_eq!(metric(&presence), "ignore");
+        }
+    }
+
+    #[test]
+    fn the_boards_agenda_and_lock_apply_and_notes_are_capped() {
+        let policies = Policies::new(LIMITS);
+        let p = policies.for_doc(&held_doc(), DocKind::Held);
+        let doc = Doc::new();
+        let v = verdict(&*p, Role::Participant, Some(alice()), &doc, UPDATE);
+        assert_eq!(metric(&v), "not_on_agenda");
+        policies.locks().publish_agenda("w", ["b1".to_string()]);
+        policies.locks().publish("w", [("b1".to_string(), true)]);
+        let v = verdict(&*p, Role::Participant, Some(alice()), &doc, UPDATE);
+        assert_eq!(metric(&v), "write_denied");
+        policies.locks().publish("w", [("b1".to_string(), false)]);
+
+        for i in 0..3 {
+            let note = HeldNote {
+                id: format!("n{i}"),
+                text: "x".into(),
+                ..HeldNote::default()
+            };
+            add_held(&doc, &note, 1).expect("add");
+        }
+        let Verdict::AcceptThenCheck(check) =
+            verdict(&*p, Role::Participant, Some(alice()), &Doc::new(), UPDATE)
+        else {
+            panic!("a writer's update is checked");
+        };
+        // Three notes fit (max_items); the fourth does not.
+        assert!(check(&doc).is_ok());
+        let before_full = Doc::new();
+        let Verdict::AcceptThenCheck(check) =
+            verdict(&*p, Role::Participant, Some(alice()), &before_full, UPDATE)
+        else {
+            panic!("a writer's update is checked");
+        };
+        let note = HeldNote {
+            id: "n3".into(),
+            text: "x".into(),
+            ..HeldNote::default()
+        };
+        add_held(&doc, &note, 1).expect("add");
+        assert_eq!(check(&doc).err().map(|r| r.metric), Some("too_many_items"));
+    }
+
+    #[test]
+    fn counts_are_published_per_board_without_texts() {
+        let policies = Policies::new(LIMITS);
+        let p = policies.for_doc(&held_doc(), DocKind::Held);
+        let doc = Doc::new();
+        for id in ["a", "b"] {
+            let note = HeldNote {
+                id: id.into(),
+                text: "secret".into(),
+                ..HeldNote::default()
+            };
+            add_held(&doc, &note, 1).expect("add");
+        }
+        p.changed(&doc);
+        let board = DocId::board_of("w", "b1").expect("id");
+        assert_eq!(policies.held().total(&board), 2);
+        let other = DocId::held_of("w", "b1", "other-device").expect("id");
+        policies.held().set(&other, 3);
+        assert_eq!(policies.held().total(&board), 5);
+        policies.held().set(&other, 0);
+        assert_eq!(policies.held().total(&board), 2);
+        assert!(!policies.held().is_complete(&board));
+    }
+}
