@@ -551,3 +551,67 @@ async fn a_hidden_signed_grid_reveals_notes_with_their_writer_as_author() -> Tes
     assert_eq!(s(field::TEXT), "une idée signée");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_reveal_cut_short_by_a_failed_commit_is_finished_by_the_next_once() -> TestResult {
+    let server = TestServer::start().await?;
+    let (w, bid) = workshop(&server, "icebreaker").await?;
+    let board = format!("{}.{bid}", w.id);
+    let alice = TestClient::connect(&phone_url(&w, &held_id(&w, &bid, ALICE)?, ALICE)).await?;
+    edit_doc(&alice, |d| {
+        held::add_held(d, &paper("r1", "premier"), 1)?;
+        held::add_held(d, &paper("r2", "second"), 2)
+    })?
+    .map_err(model)?;
+    wait_server_has(
+        &w.ws_url(&held_id(&w, &bid, ALICE)?, &w.facilitator),
+        &alice,
+    )
+    .await?;
+
+    // Step (1) is durable, then the board's commit fails: nothing is copied yet.
+    palabre::store::faults::fail_appends(&board, 1);
+    let path = held_path(&w, &bid, "/reveal");
+    let body = json!({ "all": true });
+    let r = send_json(w.addr, "POST", &path, Some(&w.facilitator), Some(&body)).await?;
+    assert!(r.status >= 500, "a failed commit answered {}", r.status);
+    let marked = list(&w, &bid).await?;
+    assert_eq!(marked.len(), 2);
+    assert!(
+        marked.iter().all(|n| n["revealing"].is_string()),
+        "{marked:?}"
+    );
+
+    // Once the store takes writes again, the same reveal finishes: each paper once, same ids.
+    eventually("the storage fault to clear", WAIT, || async {
+        crate::harness::http_get(w.addr, "/healthz")
+            .await
+            .is_ok_and(|(status, _)| status == 200)
+    })
+    .await?;
+    let chosen: Vec<String> = marked
+        .iter()
+        .filter_map(|n| n["revealing"].as_str().map(str::to_string))
+        .collect();
+    let mut done = 0;
+    for _ in 0..20 {
+        let r = send_json(w.addr, "POST", &path, Some(&w.facilitator), Some(&body)).await?;
+        if r.status == 200 {
+            done = r.json()?["done"].as_u64().unwrap_or(0);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(done, 2);
+    let notes = board_notes(&server_doc(&w, &board).await?);
+    let mut ids: Vec<String> = notes.iter().map(|n| n.0.clone()).collect();
+    ids.sort();
+    let mut want = chosen.clone();
+    want.sort();
+    assert_eq!(
+        ids, want,
+        "each paper is on the board once, under the id chosen first"
+    );
+    assert!(list(&w, &bid).await?.is_empty());
+    Ok(())
+}
