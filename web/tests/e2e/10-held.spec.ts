@@ -73,3 +73,31 @@ test('three phones write papers, the projector shows only the count, the facilit
   await expect(first.getByTestId('note')).toHaveCount(0);
   await closeAll(fac, projector, ...phones);
 });
+
+test('a grid hidden while writing keeps each note on its phone until the facilitator reveals it, signed', async ({ browser }) => {
+  const created = await createWorkshop('journee-bilan');
+  const grid = board(created, 'grid');
+  const fac = await openFacilitator(browser, created);
+  await project(fac.page, grid.title);
+  await fac.page.getByTestId('toggle-hidden').check();
+  const projector = await openProjector(browser, created);
+  const phone = await openPhone(browser, created, 'Lina', 'Centre social');
+  const other = await openPhone(browser, created, 'Marc', 'Mairie');
+  await expect(phone.page.getByTestId('held-hint')).toBeVisible();
+  await addNote(phone.page, 'Une idée encore masquée');
+  await expect(phone.page.getByTestId('held-mine')).toHaveCount(1);
+  await expect(phone.page.getByTestId('held-mine').getByTestId('private')).toBeVisible();
+  await expect(projector.page.getByTestId('held-count')).toContainText('1 note(s) masquée(s)');
+  await expect(projector.page.getByTestId('proj-note')).toHaveCount(0);
+  await expect(other.page.getByTestId('held-mine')).toHaveCount(0);
+  expect(await projector.page.content()).not.toContain('encore masquée');
+  expect(await other.page.content()).not.toContain('encore masquée');
+
+  await expect(fac.page.getByTestId('held-note')).toHaveCount(1);
+  await fac.page.getByTestId('held-reveal-all').click();
+  await expect(projector.page.getByTestId('proj-note')).toHaveCount(1);
+  await expect(projector.page.getByTestId('proj-note')).toContainText('Lina');
+  await expect(phone.page.getByTestId('held-mine')).toHaveCount(0);
+  await expect(other.page.getByTestId('note').filter({ hasText: 'encore masquée' })).toHaveCount(1);
+  await closeAll(fac, projector, phone, other);
+});
