@@ -2,6 +2,7 @@
 //! helpers to connect and close many clients.
 
 pub mod attack;
+pub mod drive;
 pub mod w1;
 pub mod w2;
 pub mod w3;

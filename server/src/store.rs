@@ -6,6 +6,7 @@
 
 #[cfg(feature = "test-hooks")]
 pub mod faults;
+mod group_commit;
 pub mod postgres;
 pub mod sqlite;
 

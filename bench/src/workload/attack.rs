@@ -7,7 +7,12 @@
 //! - `stray`: clients writing 16 KiB notes into ever new doc ids (disk pressure; on a workshop's
 //!   docs Palabre refuses these at upgrade, on open docs it stores them);
 //! - `slowloris`: hundreds of TCP connections that send an HTTP request one header byte at a time.
+//!
+//! The attackers connect from [`ATTACKER_IP`], the honest clients from 127.0.0.1: on the internet
+//! an attacker is another address than the workshops it hurts, and the server's per-address
+//! budgets must tell them apart here too (Linux routes all of 127.0.0.0/8 to loopback).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +30,14 @@ use yrs::{Map, StateVector, Transact};
 
 use super::w1::percent;
 use super::{
-    close_all, connect_many, require_synced, wait_until, Ctx, Outcome, Record, WorkloadError,
+    close_all, connect_many, drive, require_synced, wait_until, Ctx, Outcome, Record, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink, Renewal};
+use crate::client::{ClientOptions, Command, LatencySink};
 use crate::stats::{summarize, Latency};
 use crate::wire::Message;
+
+/// Where the attackers' connections come from.
+pub const ATTACKER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
 /// Which attack runs in the second phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -102,15 +110,7 @@ pub async fn run(ctx: &Ctx, sizes: AttackSizes, attack: Attack) -> Result<Record
     let filler_id = ids.next().unwrap_or(1);
     let options: Vec<ClientOptions> = std::iter::once(filler_id)
         .chain(ids.take(sizes.clients))
-        .map(|client_id| ClientOptions {
-            url: url.clone(),
-            mode: ctx.target.mode,
-            client_id,
-            latency: Some(sink.clone()),
-            acks: None,
-            renewal: Renewal::Spread,
-            behaviour: ctx.client,
-        })
+        .map(|client_id| drive::measured(ctx, &url, client_id, &sink))
         .collect();
     let clients = connect_many(options, 32, Duration::from_secs(60)).await;
     let (clients, _) = require_synced(clients, 0.9)?;
@@ -196,25 +196,14 @@ async fn phase(
     let ticks = sizes.seconds * 5;
     let mut drivers = Vec::new();
     for (w, handle) in clients.iter().skip(1).take(writers).enumerate() {
-        let commands = handle.commands.clone();
-        let sent = sent.clone();
         let offset = Duration::from_millis(200 * w as u64 / writers.max(1) as u64);
-        drivers.push(tokio::spawn(async move {
-            for k in 0..ticks {
-                tokio::time::sleep_until(t0 + offset + Duration::from_millis(200 * k)).await;
-                let (reply, written) = oneshot::channel();
-                let cmd = Command::Write {
-                    notes: 1,
-                    reply: Some(reply),
-                };
-                if commands.send(cmd).await.is_err() {
-                    break;
-                }
-                if written.await.is_ok() {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
+        drivers.push(drive::paced(
+            handle.commands.clone(),
+            sent.clone(),
+            t0 + offset,
+            Duration::from_millis(200),
+            ticks,
+        ));
     }
     for d in drivers {
         let _ = d.await;
@@ -236,21 +225,29 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     Some((&rest[..slash], &rest[slash..]))
 }
 
+/// A TCP connection to `host` (`host:port`) from [`ATTACKER_IP`], with a 4 KiB receive buffer
+/// when `small_buffer`.
+async fn attacker_tcp(host: &str, small_buffer: bool) -> std::io::Result<TcpStream> {
+    let addr = tokio::net::lookup_host(host)
+        .await?
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| std::io::Error::other(format!("{host}: no IPv4 address")))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // Off loopback 127.0.0.2 does not exist: fall back to the default source address.
+    if addr.ip().is_loopback() {
+        socket.bind(SocketAddr::new(ATTACKER_IP, 0))?;
+    }
+    if small_buffer {
+        socket.set_recv_buffer_size(4096)?;
+    }
+    socket.connect(addr).await
+}
+
 /// A WebSocket opened by hand with a 4 KiB receive buffer, never read after the upgrade.
 async fn raw_upgrade(url: &str) -> std::io::Result<TcpStream> {
     let bad = || std::io::Error::other(format!("not a ws:// URL: {url}"));
     let (host, path) = split_url(url).ok_or_else(bad)?;
-    let addr = tokio::net::lookup_host(host)
-        .await?
-        .next()
-        .ok_or_else(bad)?;
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_recv_buffer_size(4096)?;
-    let mut stream = socket.connect(addr).await?;
+    let mut stream = attacker_tcp(host, true).await?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -296,7 +293,11 @@ async fn stray_writes(template: &str, who: usize, sent: &AtomicU64) -> anyhow::R
     let body = "s".repeat(16 * 1024);
     for n in 0u64.. {
         let url = template.replace("{doc}", &format!("bench-stray-{who}-{n}"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        let host = split_url(&url)
+            .map(|(h, _)| h.to_string())
+            .ok_or_else(|| anyhow::anyhow!("not a ws:// URL: {url}"))?;
+        let tcp = attacker_tcp(&host, false).await?;
+        let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp).await?;
         let doc = yrs::Doc::new();
         let notes = doc.get_or_insert_map("notes");
         for i in 0..20 {
@@ -318,7 +319,7 @@ async fn slowloris(url: &str, sent: &AtomicU64) -> std::io::Result<()> {
     let bad = || std::io::Error::other(format!("not a ws:// URL: {url}"));
     let (host, _) = split_url(url).ok_or_else(bad)?;
     loop {
-        let mut stream = TcpStream::connect(host).await?;
+        let mut stream = attacker_tcp(host, false).await?;
         stream
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
             .await?;

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{
-    close_all, connect_many, dropped, require_synced, wait_until, Ctx, Outcome, Record, Resources,
-    Window, WorkloadError,
+    close_all, connect_many, drive, dropped, require_synced, wait_until, Ctx, Outcome, Record,
+    Resources, Window, WorkloadError,
 };
-use crate::client::{Behaviour, ClientOptions, Command, LatencySink, Renewal};
+use crate::client::{Behaviour, ClientOptions, LatencySink};
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W1 run.
@@ -102,15 +101,7 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
     let options: Vec<ClientOptions> = ctx
         .client_ids()
         .take(sizes.clients)
-        .map(|client_id| ClientOptions {
-            url: url.clone(),
-            mode: ctx.target.mode,
-            client_id,
-            latency: Some(sink.clone()),
-            acks: None,
-            renewal: Renewal::Spread,
-            behaviour: ctx.client,
-        })
+        .map(|client_id| drive::measured(ctx, &url, client_id, &sink))
         .collect();
     eprintln!("w1: connecting {} clients", sizes.clients);
     let clients = connect_many(options, 64, Duration::from_secs(60)).await;
@@ -127,26 +118,14 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
     let t0 = Instant::now() + Duration::from_millis(200);
     let mut drivers = Vec::with_capacity(writers);
     for (w, handle) in clients.iter().step_by(stride).take(writers).enumerate() {
-        let commands = handle.commands.clone();
-        let sent = sent.clone();
         let phase = Duration::from_secs_f64(w as f64 / writers as f64);
-        let seconds = sizes.seconds;
-        drivers.push(tokio::spawn(async move {
-            for k in 0..seconds {
-                tokio::time::sleep_until(t0 + phase + Duration::from_secs(k)).await;
-                let (reply, written) = oneshot::channel();
-                let cmd = Command::Write {
-                    notes: 1,
-                    reply: Some(reply),
-                };
-                if commands.send(cmd).await.is_err() {
-                    break;
-                }
-                if written.await.is_ok() {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
+        drivers.push(drive::paced(
+            handle.commands.clone(),
+            sent.clone(),
+            t0 + phase,
+            Duration::from_secs(1),
+            sizes.seconds,
+        ));
     }
     eprintln!(
         "w1: {writers} writers × 1 note/s for {} s to {connected} clients",

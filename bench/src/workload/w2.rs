@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::w1::percent;
 use super::{
-    close_all, connect_many, dropped, require_synced, wait_until, Ctx, Outcome, Record, Resources,
-    Window, WorkloadError,
+    close_all, connect_many, drive, dropped, require_synced, wait_until, Ctx, Outcome, Record,
+    Resources, Window, WorkloadError,
 };
-use crate::client::{ClientOptions, Command, LatencySink, Renewal};
+use crate::client::LatencySink;
 use crate::stats::{summarize, Latency};
 
 /// Sizes of a W2 run.
@@ -111,15 +110,7 @@ pub async fn run(ctx: &Ctx, sizes: W2Sizes) -> Result<Record, WorkloadError> {
         ctx.target.prepare(&doc).await?;
         let url = ctx.target.url(&doc);
         for _ in 0..sizes.clients_per_doc {
-            options.push(ClientOptions {
-                url: url.clone(),
-                mode: ctx.target.mode,
-                client_id: ids.next().unwrap_or(1),
-                latency: Some(sink.clone()),
-                acks: None,
-                renewal: Renewal::Spread,
-                behaviour: ctx.client,
-            });
+            options.push(drive::measured(ctx, &url, ids.next().unwrap_or(1), &sink));
         }
     }
     let connections = options.len();
@@ -153,26 +144,14 @@ pub async fn run(ctx: &Ctx, sizes: W2Sizes) -> Result<Record, WorkloadError> {
     let t0 = Instant::now() + Duration::from_millis(200);
     let mut drivers = Vec::with_capacity(writer_count);
     for (w, handle) in writers.into_iter().enumerate() {
-        let commands = handle.commands.clone();
-        let sent = sent.clone();
         let phase = Duration::from_secs_f64(w as f64 / writer_count.max(1) as f64);
-        let seconds = sizes.seconds;
-        drivers.push(tokio::spawn(async move {
-            for k in 0..seconds {
-                tokio::time::sleep_until(t0 + phase + Duration::from_secs(k)).await;
-                let (reply, written) = oneshot::channel();
-                let cmd = Command::Write {
-                    notes: 1,
-                    reply: Some(reply),
-                };
-                if commands.send(cmd).await.is_err() {
-                    break;
-                }
-                if written.await.is_ok() {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
+        drivers.push(drive::paced(
+            handle.commands.clone(),
+            sent.clone(),
+            t0 + phase,
+            Duration::from_secs(1),
+            sizes.seconds,
+        ));
     }
     eprintln!(
         "w2: {connected} connected, {writer_count} writers × 1 note/s for {} s",

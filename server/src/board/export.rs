@@ -11,6 +11,7 @@
 //! Post-it authors are left out of the Markdown and HTML reports, like in the seed report; CSV and
 //! JSON carry them. Icebreaker notes appear only once revealed (see the schema).
 
+mod blocks;
 mod csv;
 mod html;
 pub mod labels;

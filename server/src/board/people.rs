@@ -7,11 +7,15 @@ use yrs::{Doc, Map, Transact, TransactionMut};
 
 use super::fields::{
     check_label, check_len, delete_item, entries, item, map_of, new_map, order_key_at, root_mut,
-    set_int, set_str, str_of,
+    set_str, str_of,
 };
 use super::schema::{check_id, field, workshop_root};
 use super::templates::MAX_TITLE;
 use super::{BoardError, WorkshopTemplate};
+
+mod listing;
+
+pub use listing::{accept_request, dismiss_request, request_listing, ListingRequest};
 
 /// Most people, groups or pending requests one workshop holds.
 pub const MAX_PEOPLE: usize = 500;
@@ -42,7 +46,11 @@ pub(crate) fn init_groups(txn: &mut TransactionMut, template: WorkshopTemplate) 
     root_mut(txn, workshop_root::REQUESTS);
 }
 
-fn check_room(txn: &TransactionMut, root: &yrs::MapRef, id: &str) -> Result<(), BoardError> {
+pub(super) fn check_room(
+    txn: &TransactionMut,
+    root: &yrs::MapRef,
+    id: &str,
+) -> Result<(), BoardError> {
     if map_of(txn, root, id).is_none() && root.len(txn) as usize >= MAX_PEOPLE {
         return Err(BoardError::InvalidField {
             field: "id",
@@ -120,7 +128,7 @@ pub struct ParticipantInput {
     pub phone: bool,
 }
 
-fn check_person(name: &str, role: &str, organisation: &str) -> Result<(), BoardError> {
+pub(super) fn check_person(name: &str, role: &str, organisation: &str) -> Result<(), BoardError> {
     check_label("name", name, MAX_TITLE)?;
     check_len("role", role, MAX_TITLE)?;
     check_len("organisation", organisation, MAX_TITLE)
@@ -167,70 +175,6 @@ pub fn move_participant(workshop: &Doc, id: &str, index: usize) -> Result<(), Bo
         id,
         index,
     )
-}
-
-/// A phone asking to be listed among the people present.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListingRequest {
-    /// The phone's participant (voter) id; becomes the participant id once accepted.
-    pub id: String,
-    /// Name as the person typed it.
-    pub name: String,
-    /// Role.
-    #[serde(default)]
-    pub role: String,
-    /// Organisation.
-    #[serde(default)]
-    pub organisation: String,
-}
-
-/// Records (or renews) a phone's request to be listed; the facilitator accepts it.
-pub fn request_listing(
-    workshop: &Doc,
-    r: &ListingRequest,
-    created_at: i64,
-) -> Result<(), BoardError> {
-    check_id(&r.id)?;
-    check_person(&r.name, &r.role, &r.organisation)?;
-    let mut txn = workshop.transact_mut();
-    let root = root_mut(&mut txn, workshop_root::REQUESTS);
-    check_room(&txn, &root, &r.id)?;
-    let m = match map_of(&txn, &root, &r.id) {
-        Some(m) => m,
-        None => new_map(&mut txn, &root, &r.id),
-    };
-    set_str(&mut txn, &m, field::NAME, r.name.trim());
-    set_str(&mut txn, &m, field::ROLE, r.role.trim());
-    set_str(&mut txn, &m, field::ORGANISATION, r.organisation.trim());
-    set_int(&mut txn, &m, field::CREATED_AT, created_at);
-    Ok(())
-}
-
-/// Accepts a request: the person joins the list in `group`, the request goes away.
-pub fn accept_request(workshop: &Doc, id: &str, group: &str) -> Result<(), BoardError> {
-    let request = {
-        let mut txn = workshop.transact_mut();
-        let root = root_mut(&mut txn, workshop_root::REQUESTS);
-        let m = item(&txn, &root, "request", id)?;
-        let r = ParticipantInput {
-            id: id.to_owned(),
-            name: str_of(&txn, &m, field::NAME),
-            role: str_of(&txn, &m, field::ROLE),
-            organisation: str_of(&txn, &m, field::ORGANISATION),
-            group: group.to_owned(),
-            phone: true,
-        };
-        root.remove(&mut txn, id);
-        r
-    };
-    upsert_participant(workshop, &request)
-}
-
-/// Dismisses a request without listing the person.
-pub fn dismiss_request(workshop: &Doc, id: &str) -> Result<(), BoardError> {
-    let mut txn = workshop.transact_mut();
-    let root = root_mut(&mut txn, workshop_root::REQUESTS);
-    delete_item(&mut txn, &root, "request", id)
 }
 
 /// An organisation's name folded for comparison: case, accents, spaces and punctuation ignored

@@ -1,20 +1,27 @@
 //! A consistent plain-data view of a workshop and its boards, read leniently (bad data is skipped
 //! or defaulted). Serialised with serde_json it is the JSON export.
+//!
+//! This file holds the workshop level (meta, people, control, the agenda) and the dispatch by
+//! board kind; each kind's view and reader live in `view/grid.rs` (grids: columns, groups,
+//! sub-points) and `view/kinds.rs` (timeline, accelerator, interview, icebreaker).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 use yrs::{Doc, MapRef, ReadTxn, Transact};
 
-use super::fields::{
-    author_of, bool_of, counts_of, entries, int_of, map_of, root, sorted_keys, str_of,
-};
-use super::schema::{
-    board_root, field, palette_colour, split_doc_id, workshop_root, Author, BoardKind,
-    ParticipantGroup, Stage,
-};
+use super::fields::{bool_of, entries, int_of, map_of, root, sorted_keys, str_of};
+use super::schema::{board_root, field, split_doc_id, workshop_root, BoardKind, ParticipantGroup};
 use super::workshop::{agenda_entries, EmptyBoards};
 
+mod grid;
+mod kinds;
+
+pub use grid::{ColumnView, GridView, GroupView, NoteView, MAX_SUBPOINT_DEPTH};
+pub use kinds::{
+    AcceleratorView, AnswerGroupView, AnswerView, CardView, IcebreakerNoteView, IcebreakerView,
+    InterviewView, ItemView, QuestionView, TimelineView,
+};
 /// A whole workshop day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -153,209 +160,6 @@ pub enum BoardContent {
     Icebreaker(IcebreakerView),
     /// The board doc was not given, or holds another kind of board.
     Missing,
-}
-
-/// A grid: columns in order, each with its notes in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct GridView {
-    /// Columns in order; a trailing column with an empty id holds notes whose column is gone.
-    pub columns: Vec<ColumnView>,
-    /// Groups in order.
-    pub groups: Vec<GroupView>,
-    /// Notes still held back by their writers (board-schema §6), not in the board doc.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub held: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-/// A grid column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ColumnView {
-    /// Column id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Palette colour.
-    pub colour: String,
-    /// Notes in order.
-    pub notes: Vec<NoteView>,
-}
-
-/// A group of notes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GroupView {
-    /// Group id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-}
-
-/// A post-it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NoteView {
-    /// Note id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Palette colour (the column's when the note has none).
-    pub colour: String,
-    /// Group id, when grouped (and the group exists).
-    pub group: Option<String>,
-    /// The note this one is a sub-point of (when that note exists on the board).
-    pub parent: Option<String>,
-    /// Total dot votes.
-    pub votes: u32,
-    /// Dot votes per voter id.
-    pub voters: BTreeMap<String, u32>,
-    /// Who wrote it.
-    pub author: Author,
-    /// When (ms).
-    pub created_at: i64,
-}
-
-/// A timeline: cards in date order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct TimelineView {
-    /// Cards sorted by sort key (undated last), creation time, id.
-    pub cards: Vec<CardView>,
-}
-
-/// A timeline card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CardView {
-    /// Card id.
-    pub id: String,
-    /// Free label.
-    pub when: String,
-    /// Sortable date.
-    pub sort_key: String,
-    /// Title.
-    pub title: String,
-    /// Person.
-    pub person: String,
-    /// Person's organisation.
-    pub organisation: String,
-    /// Quote.
-    pub quote: String,
-    /// Who typed it.
-    pub author: Author,
-    /// When (ms).
-    pub created_at: i64,
-}
-
-/// An accelerator.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AcceleratorView {
-    /// Who brings the problem.
-    pub owner: String,
-    /// Their organisation.
-    pub owner_org: String,
-    /// Short question.
-    pub question: String,
-    /// Context.
-    pub context: String,
-    /// Problem as stated.
-    pub statement: String,
-    /// Stage 1: clarifying questions.
-    pub questions: Vec<ItemView>,
-    /// Stage 2: reformulation.
-    pub reformulation: String,
-    /// Stage 3: ideas.
-    pub ideas: Vec<ItemView>,
-    /// Stage 4: action plan.
-    pub actions: Vec<ItemView>,
-}
-
-/// An accelerator item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemView {
-    /// Item id.
-    pub id: String,
-    /// Question, idea, or what to do.
-    pub text: String,
-    /// Who does it (actions).
-    pub who: String,
-    /// Next step (actions).
-    pub next: String,
-    /// Who wrote it.
-    pub author: Author,
-    /// When (ms).
-    pub created_at: i64,
-}
-
-/// Cross-interviews: answers by question, then by group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct InterviewView {
-    /// Questions in order.
-    pub questions: Vec<QuestionView>,
-}
-
-/// A question and its answers per group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuestionView {
-    /// Question id.
-    pub id: String,
-    /// Question text.
-    pub text: String,
-    /// Every group in order, with its answers (possibly none).
-    pub groups: Vec<AnswerGroupView>,
-}
-
-/// A group's answers to one question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AnswerGroupView {
-    /// Group id.
-    pub id: String,
-    /// Group name.
-    pub name: String,
-    /// Who ran the group ("animé par"), `""` when not said.
-    pub lead: String,
-    /// Answers in order.
-    pub answers: Vec<AnswerView>,
-}
-
-/// An interview answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AnswerView {
-    /// Answer id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Who wrote it.
-    pub author: Author,
-    /// When (ms).
-    pub created_at: i64,
-}
-
-/// An icebreaker: only revealed notes are part of the view.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct IcebreakerView {
-    /// The question asked.
-    pub prompt: String,
-    /// Revealed notes in order.
-    pub notes: Vec<IcebreakerNoteView>,
-    /// How many notes are still hidden.
-    pub hidden: u32,
-}
-
-/// A revealed anonymous note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IcebreakerNoteView {
-    /// Note id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// When (ms).
-    pub created_at: i64,
 }
 
 /// Adds the notes still held back on each board (board id → count, as the server counted its
@@ -526,7 +330,7 @@ fn read_control<T: ReadTxn>(txn: &T, c: &MapRef) -> ControlView {
 }
 
 /// Items of `root` satisfying `keep`, sorted by (order, id).
-fn in_order<T: ReadTxn>(
+pub(super) fn in_order<T: ReadTxn>(
     txn: &T,
     root: &MapRef,
     keep: impl Fn(&MapRef) -> bool,
@@ -547,277 +351,10 @@ pub fn read_board(doc: &Doc, kind: BoardKind, control: &ControlView) -> BoardCon
         return BoardContent::Missing;
     }
     match kind {
-        BoardKind::Grid => BoardContent::Grid(read_grid(&txn)),
-        BoardKind::Timeline => BoardContent::Timeline(read_timeline(&txn)),
-        BoardKind::Accelerator => BoardContent::Accelerator(read_accelerator(&txn)),
-        BoardKind::Interview => BoardContent::Interview(read_interview(&txn)),
-        BoardKind::Icebreaker => BoardContent::Icebreaker(read_icebreaker(&txn, control)),
-    }
-}
-
-fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
-    let groups: Vec<GroupView> = root(txn, board_root::GROUPS)
-        .map(|g| {
-            in_order(txn, &g, |_| true)
-                .into_iter()
-                .map(|(id, m)| GroupView {
-                    title: str_of(txn, &m, field::TITLE),
-                    id,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut columns: Vec<ColumnView> = root(txn, board_root::COLUMNS)
-        .map(|c| {
-            in_order(txn, &c, |_| true)
-                .into_iter()
-                .map(|(id, m)| ColumnView {
-                    title: str_of(txn, &m, field::TITLE),
-                    colour: palette_colour(&str_of(txn, &m, field::COLOUR), "grey").to_owned(),
-                    notes: Vec::new(),
-                    id,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut orphans = Vec::new();
-    let note_ids: BTreeSet<String> = root(txn, board_root::NOTES)
-        .map(|n| entries(txn, &n).into_iter().map(|(id, _)| id).collect())
-        .unwrap_or_default();
-    if let Some(notes) = root(txn, board_root::NOTES) {
-        // Notes sort by (order, id) globally, so each column receives its notes in order.
-        for (id, m) in in_order(txn, &notes, |_| true) {
-            let column = str_of(txn, &m, field::COLUMN);
-            let target = columns.iter_mut().find(|c| c.id == column);
-            let default_colour = target.as_ref().map_or("yellow", |c| c.colour.as_str());
-            let colour = palette_colour(&str_of(txn, &m, field::COLOUR), default_colour);
-            let group = Some(str_of(txn, &m, field::GROUP))
-                .filter(|g| groups.iter().any(|known| &known.id == g));
-            let voters = counts_of(txn, &m, field::VOTES);
-            let parent =
-                Some(str_of(txn, &m, field::PARENT)).filter(|p| *p != id && note_ids.contains(p));
-            let note = NoteView {
-                text: str_of(txn, &m, field::TEXT),
-                colour: colour.to_owned(),
-                group,
-                parent,
-                votes: voters.values().copied().fold(0u32, u32::saturating_add),
-                voters,
-                author: author_of(txn, &m),
-                created_at: int_of(txn, &m, field::CREATED_AT),
-                id,
-            };
-            match target {
-                Some(c) => c.notes.push(note),
-                None => orphans.push(note),
-            }
-        }
-    }
-    untangle_parents(&mut orphans, &mut columns);
-    if !orphans.is_empty() {
-        columns.push(ColumnView {
-            id: String::new(),
-            // Reports name it in their language ("Sans colonne").
-            title: String::new(),
-            colour: "grey".to_owned(),
-            notes: orphans,
-        });
-    }
-    GridView {
-        columns,
-        groups,
-        held: 0,
-    }
-}
-
-/// Most levels of sub-points under one note (writers refuse deeper; readers flatten).
-pub const MAX_SUBPOINT_DEPTH: usize = 8;
-
-/// Sub-points form a forest: a note whose chain of parents loops (two clients nesting notes
-/// under each other at once) or runs too deep is shown as a note of its own.
-fn untangle_parents(orphans: &mut [NoteView], columns: &mut [ColumnView]) {
-    let parent_of: std::collections::HashMap<String, Option<String>> = columns
-        .iter()
-        .flat_map(|c| &c.notes)
-        .chain(orphans.iter())
-        .map(|n| (n.id.clone(), n.parent.clone()))
-        .collect();
-    let rooted = |id: &str| {
-        let mut at = parent_of.get(id).cloned().flatten();
-        for _ in 0..MAX_SUBPOINT_DEPTH {
-            match at {
-                None => return true,
-                Some(p) if p == id => return false,
-                Some(p) => at = parent_of.get(&p).cloned().flatten(),
-            }
-        }
-        false
-    };
-    for note in columns
-        .iter_mut()
-        .flat_map(|c| c.notes.iter_mut())
-        .chain(orphans.iter_mut())
-    {
-        if note.parent.is_some() && !rooted(&note.id) {
-            note.parent = None;
-        }
-    }
-}
-
-fn read_timeline<T: ReadTxn>(txn: &T) -> TimelineView {
-    let Some(cards) = root(txn, board_root::CARDS) else {
-        return TimelineView::default();
-    };
-    let mut cards: Vec<CardView> = entries(txn, &cards)
-        .into_iter()
-        .map(|(id, m)| CardView {
-            when: str_of(txn, &m, field::WHEN),
-            // Cards written by other clients or older boards may carry no key.
-            sort_key: super::dates::card_key(
-                &str_of(txn, &m, field::SORT_KEY),
-                &str_of(txn, &m, field::WHEN),
-            ),
-            title: str_of(txn, &m, field::TITLE),
-            person: str_of(txn, &m, field::PERSON),
-            organisation: str_of(txn, &m, field::ORGANISATION),
-            quote: str_of(txn, &m, field::QUOTE),
-            author: author_of(txn, &m),
-            created_at: int_of(txn, &m, field::CREATED_AT),
-            id,
-        })
-        .collect();
-    cards.sort_by(|a, b| {
-        (a.sort_key.is_empty(), &a.sort_key, a.created_at, &a.id).cmp(&(
-            b.sort_key.is_empty(),
-            &b.sort_key,
-            b.created_at,
-            &b.id,
-        ))
-    });
-    TimelineView { cards }
-}
-
-fn read_accelerator<T: ReadTxn>(txn: &T) -> AcceleratorView {
-    let meta = root(txn, board_root::META);
-    let get = |key: &str| {
-        meta.as_ref()
-            .map(|m| str_of(txn, m, key))
-            .unwrap_or_default()
-    };
-    let items = root(txn, board_root::ITEMS);
-    let stage_items = |stage: Stage| -> Vec<ItemView> {
-        let Some(items) = &items else {
-            return Vec::new();
-        };
-        in_order(txn, items, |m| {
-            Stage::parse(&str_of(txn, m, field::STAGE)) == Some(stage)
-        })
-        .into_iter()
-        .map(|(id, m)| ItemView {
-            text: str_of(txn, &m, field::TEXT),
-            who: str_of(txn, &m, field::WHO),
-            next: str_of(txn, &m, field::NEXT),
-            author: author_of(txn, &m),
-            created_at: int_of(txn, &m, field::CREATED_AT),
-            id,
-        })
-        .collect()
-    };
-    AcceleratorView {
-        owner: get(field::OWNER),
-        owner_org: get(field::OWNER_ORG),
-        question: get(field::QUESTION),
-        context: get(field::CONTEXT),
-        statement: get(field::STATEMENT),
-        questions: stage_items(Stage::Questions),
-        reformulation: get(field::REFORMULATION),
-        ideas: stage_items(Stage::Ideas),
-        actions: stage_items(Stage::Actions),
-    }
-}
-
-fn read_interview<T: ReadTxn>(txn: &T) -> InterviewView {
-    let list = |name: &str, label: &str| -> Vec<(String, String)> {
-        root(txn, name)
-            .map(|r| {
-                in_order(txn, &r, |_| true)
-                    .into_iter()
-                    .map(|(id, m)| (id, str_of(txn, &m, label)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let questions = list(board_root::QUESTIONS, field::TEXT);
-    let groups = list(board_root::GROUPS, field::NAME);
-    let leads = list(board_root::GROUPS, field::LEAD);
-    let answers: Vec<(String, String, AnswerView)> = root(txn, board_root::ANSWERS)
-        .map(|r| {
-            in_order(txn, &r, |_| true)
-                .into_iter()
-                .map(|(id, m)| {
-                    (
-                        str_of(txn, &m, field::QUESTION),
-                        str_of(txn, &m, field::GROUP),
-                        AnswerView {
-                            text: str_of(txn, &m, field::TEXT),
-                            author: author_of(txn, &m),
-                            created_at: int_of(txn, &m, field::CREATED_AT),
-                            id,
-                        },
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    InterviewView {
-        questions: questions
-            .into_iter()
-            .map(|(qid, text)| QuestionView {
-                groups: groups
-                    .iter()
-                    .zip(&leads)
-                    .map(|((gid, name), (_, lead))| AnswerGroupView {
-                        id: gid.clone(),
-                        name: name.clone(),
-                        lead: lead.clone(),
-                        answers: answers
-                            .iter()
-                            .filter(|(q, g, _)| *q == qid && g == gid)
-                            .map(|(_, _, a)| a.clone())
-                            .collect(),
-                    })
-                    .collect(),
-                id: qid,
-                text,
-            })
-            .collect(),
-    }
-}
-
-fn read_icebreaker<T: ReadTxn>(txn: &T, control: &ControlView) -> IcebreakerView {
-    let prompt = root(txn, board_root::META)
-        .map(|m| str_of(txn, &m, field::PROMPT))
-        .unwrap_or_default();
-    let Some(notes) = root(txn, board_root::NOTES) else {
-        return IcebreakerView {
-            prompt,
-            ..IcebreakerView::default()
-        };
-    };
-    let all = in_order(txn, &notes, |_| true);
-    let total = all.len();
-    let notes: Vec<IcebreakerNoteView> = all
-        .into_iter()
-        .filter(|(id, _)| control.reveal_all || control.revealed.contains(id))
-        .map(|(id, m)| IcebreakerNoteView {
-            text: str_of(txn, &m, field::TEXT),
-            created_at: int_of(txn, &m, field::CREATED_AT),
-            id,
-        })
-        .collect();
-    IcebreakerView {
-        prompt,
-        hidden: u32::try_from(total - notes.len()).unwrap_or(u32::MAX),
-        notes,
+        BoardKind::Grid => BoardContent::Grid(grid::read_grid(&txn)),
+        BoardKind::Timeline => BoardContent::Timeline(kinds::read_timeline(&txn)),
+        BoardKind::Accelerator => BoardContent::Accelerator(kinds::read_accelerator(&txn)),
+        BoardKind::Interview => BoardContent::Interview(kinds::read_interview(&txn)),
+        BoardKind::Icebreaker => BoardContent::Icebreaker(kinds::read_icebreaker(&txn, control)),
     }
 }

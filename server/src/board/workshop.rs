@@ -1,5 +1,6 @@
-//! The workshop doc: creating a workshop from a template, its meta, participants, agenda of
-//! boards and the facilitator's control state.
+//! The workshop doc: creating a workshop from a template, and its agenda of boards (add,
+//! remove, move, rename). Its meta and per-board notes live in `workshop/meta.rs`, the
+//! facilitator's control state in `workshop/control.rs`, its people in `people.rs`.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,15 @@ use super::schema::{
 use super::templates::{init_board, BoardSpec, WorkshopTemplate, MAX_TITLE};
 use super::BoardError;
 
+mod control;
+mod meta;
+
 pub use super::people::{remove_participant, upsert_participant, ParticipantInput};
+pub use control::{
+    set_locked, set_note_revealed, set_projected, set_reveal_all, set_timer, set_votes_per_person,
+    votes_per_person,
+};
+pub use meta::{set_board_notes, set_meta, EmptyBoards, MetaPatch};
 
 /// Longest method or objectives text accepted.
 pub const MAX_LONG_TEXT: usize = 20_000;
@@ -203,7 +212,7 @@ fn add_board_txn(
     })
 }
 
-fn init_control(txn: &mut TransactionMut, c: &MapRef) {
+pub(super) fn init_control(txn: &mut TransactionMut, c: &MapRef) {
     c.insert(txn, field::LOCKED, false);
     c.insert(txn, field::REVEAL_ALL, false);
     new_map(txn, c, field::REVEALED);
@@ -291,235 +300,6 @@ pub fn board_doc_ids(workshop: &Doc) -> Vec<String> {
         .filter(|(_, bid)| check_id(bid).is_ok())
         .map(|(_, bid)| board_doc_id(&wid, &bid))
         .collect()
-}
-
-/// Changes to the workshop's meta fields; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetaPatch {
-    /// New title.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// New date.
-    #[serde(default)]
-    pub date: Option<String>,
-    /// New place.
-    #[serde(default)]
-    pub place: Option<String>,
-    /// New objectives, one per entry.
-    #[serde(default)]
-    pub objectives: Option<Vec<String>>,
-    /// New link to an external notes document (`""` removes it).
-    #[serde(default)]
-    pub notes_url: Option<String>,
-    /// Whether reports show or leave out activities where nothing was noted.
-    #[serde(default)]
-    pub empty_boards: Option<EmptyBoards>,
-}
-
-/// What reports do with an activity where nothing was noted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EmptyBoards {
-    /// Shown once, with a line saying nothing was noted.
-    #[default]
-    Show,
-    /// Left out of the report.
-    Omit,
-}
-
-impl EmptyBoards {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EmptyBoards::Show => "show",
-            EmptyBoards::Omit => "omit",
-        }
-    }
-
-    /// Reads a stored name; anything else is `Show`.
-    pub fn parse_lenient(s: &str) -> Self {
-        if s == "omit" {
-            EmptyBoards::Omit
-        } else {
-            EmptyBoards::Show
-        }
-    }
-}
-
-/// Whether a link to a notes document is acceptable: empty, or an http(s) URL.
-fn check_url(url: &str) -> Result<(), BoardError> {
-    let u = url.trim();
-    let lower = u.to_ascii_lowercase();
-    if u.is_empty() || lower.starts_with("https://") || lower.starts_with("http://") {
-        check_len("notesUrl", u, 2_000)
-    } else {
-        Err(BoardError::InvalidField {
-            field: "notesUrl",
-            reason: "must be an http(s) link",
-        })
-    }
-}
-
-/// Updates the workshop's title, date, place or objectives.
-pub fn set_meta(workshop: &Doc, patch: &MetaPatch) -> Result<(), BoardError> {
-    if let Some(t) = &patch.title {
-        check_label("title", t, MAX_TITLE)?;
-    }
-    for (name, v) in [("date", &patch.date), ("place", &patch.place)] {
-        if let Some(v) = v {
-            check_len(name, v, MAX_TITLE)?;
-        }
-    }
-    if let Some(u) = &patch.notes_url {
-        check_url(u)?;
-    }
-    let objectives = patch.objectives.as_ref().map(|o| o.join("\n"));
-    if let Some(o) = &objectives {
-        check_len("objectives", o, MAX_LONG_TEXT)?;
-    }
-    let mut txn = workshop.transact_mut();
-    let meta = root_mut(&mut txn, workshop_root::META);
-    let fields = [
-        (field::TITLE, &patch.title),
-        (field::DATE, &patch.date),
-        (field::PLACE, &patch.place),
-        (field::NOTES_URL, &patch.notes_url),
-    ];
-    for (key, value) in fields {
-        if let Some(v) = value {
-            set_str(&mut txn, &meta, key, v.trim());
-        }
-    }
-    if let Some(o) = &objectives {
-        set_text(&mut txn, &meta, field::OBJECTIVES, o);
-    }
-    if let Some(e) = patch.empty_boards {
-        set_str(&mut txn, &meta, field::REPORT_EMPTY, e.as_str());
-    }
-    Ok(())
-}
-
-/// Rewrites an activity's synthesis (Markdown source) or side remarks, merging with concurrent
-/// edits: what the facilitator and note-takers typed during the discussion.
-pub fn set_board_notes(
-    workshop: &Doc,
-    bid: &str,
-    synthesis: Option<&str>,
-    remarks: Option<&str>,
-) -> Result<(), BoardError> {
-    for (name, v) in [("synthesis", synthesis), ("remarks", remarks)] {
-        if let Some(v) = v {
-            check_len(name, v, MAX_LONG_TEXT)?;
-        }
-    }
-    let mut txn = workshop.transact_mut();
-    let agenda = root_mut(&mut txn, workshop_root::AGENDA);
-    let entry = item(&txn, &agenda, "board", bid)?;
-    if let Some(v) = synthesis {
-        set_text(&mut txn, &entry, field::SYNTHESIS, v);
-    }
-    if let Some(v) = remarks {
-        set_text(&mut txn, &entry, field::REMARKS, v);
-    }
-    Ok(())
-}
-
-/// The control map of board `bid`. A board without one (only in a damaged doc, since
-/// `add_board` creates it with the agenda entry) gets a fresh one.
-fn control_of(txn: &mut TransactionMut, bid: &str) -> Result<MapRef, BoardError> {
-    let agenda = root_mut(txn, workshop_root::AGENDA);
-    item(txn, &agenda, "board", bid)?;
-    let control = root_mut(txn, workshop_root::CONTROL);
-    match map_of(txn, &control, bid) {
-        Some(c) => Ok(c),
-        None => {
-            let c = new_map(txn, &control, bid);
-            init_control(txn, &c);
-            Ok(c)
-        }
-    }
-}
-
-/// Locks or unlocks a board.
-pub fn set_locked(workshop: &Doc, bid: &str, locked: bool) -> Result<(), BoardError> {
-    let mut txn = workshop.transact_mut();
-    let c = control_of(&mut txn, bid)?;
-    c.insert(&mut txn, field::LOCKED, locked);
-    Ok(())
-}
-
-/// Reveals (or hides again) every icebreaker note of a board at once.
-pub fn set_reveal_all(workshop: &Doc, bid: &str, all: bool) -> Result<(), BoardError> {
-    let mut txn = workshop.transact_mut();
-    let c = control_of(&mut txn, bid)?;
-    c.insert(&mut txn, field::REVEAL_ALL, all);
-    Ok(())
-}
-
-/// Reveals one icebreaker note, or hides it again.
-pub fn set_note_revealed(
-    workshop: &Doc,
-    bid: &str,
-    note_id: &str,
-    revealed: bool,
-) -> Result<(), BoardError> {
-    check_id(note_id)?;
-    let mut txn = workshop.transact_mut();
-    let c = control_of(&mut txn, bid)?;
-    let map = match map_of(&txn, &c, field::REVEALED) {
-        Some(m) => m,
-        None => new_map(&mut txn, &c, field::REVEALED),
-    };
-    if revealed {
-        map.insert(&mut txn, note_id, true);
-    } else {
-        map.remove(&mut txn, note_id);
-    }
-    Ok(())
-}
-
-/// Sets the end of the board's countdown (ms since the epoch); `0` removes the timer.
-pub fn set_timer(workshop: &Doc, bid: &str, end_ms: i64) -> Result<(), BoardError> {
-    if end_ms < 0 {
-        return Err(BoardError::InvalidField {
-            field: "timerEnd",
-            reason: "must not be negative",
-        });
-    }
-    let mut txn = workshop.transact_mut();
-    let c = control_of(&mut txn, bid)?;
-    set_int(&mut txn, &c, field::TIMER_END, end_ms);
-    Ok(())
-}
-
-/// Sets how many dot votes each person may place on a board; `0` = unlimited.
-pub fn set_votes_per_person(workshop: &Doc, bid: &str, votes: u32) -> Result<(), BoardError> {
-    let mut txn = workshop.transact_mut();
-    let c = control_of(&mut txn, bid)?;
-    set_int(&mut txn, &c, field::VOTES_PER_PERSON, i64::from(votes));
-    Ok(())
-}
-
-/// Projects a board (`None` = nothing projected).
-pub fn set_projected(workshop: &Doc, bid: Option<&str>) -> Result<(), BoardError> {
-    let mut txn = workshop.transact_mut();
-    if let Some(bid) = bid {
-        let agenda = root_mut(&mut txn, workshop_root::AGENDA);
-        item(&txn, &agenda, "board", bid)?;
-    }
-    let meta = root_mut(&mut txn, workshop_root::META);
-    set_str(&mut txn, &meta, field::PROJECTED, bid.unwrap_or(""));
-    Ok(())
-}
-
-/// The votes-per-person limit of a board (0 = unlimited), to pass to `grid::vote`.
-pub fn votes_per_person(workshop: &Doc, bid: &str) -> u32 {
-    let txn = workshop.transact();
-    super::fields::root(&txn, workshop_root::CONTROL)
-        .and_then(|c| map_of(&txn, &c, bid))
-        .map(|c| super::fields::int_of(&txn, &c, field::VOTES_PER_PERSON))
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0)
 }
 
 /// Every (board id, agenda entry) pair, for callers that need to look at raw entries.

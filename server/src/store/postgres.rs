@@ -10,6 +10,7 @@
 //! a log into a snapshot, runs on the blocking pool. Nothing here blocks the executor.
 
 mod compact;
+mod direct;
 mod schema;
 mod writer;
 
@@ -23,16 +24,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
+use super::group_commit::{self, Queue};
 use super::sqlite::stats::Counters;
 use super::{Seq, Store, StoreError, StoreStats, StoredDoc};
 
 /// Largest value PostgreSQL stores in one `bytea`.
 const MAX_VALUE_BYTES: usize = 1_000_000_000;
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +70,7 @@ pub struct PostgresStore {
 
 struct Inner {
     pool: Pool,
-    writes: mpsc::UnboundedSender<writer::Command>,
+    writes: Queue<writer::Op>,
     closed: Arc<AtomicBool>,
     counters: Arc<Counters>,
     /// Shown in logs and errors without the password.
@@ -139,14 +138,14 @@ impl PostgresStore {
         }
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let (writes, queue) = mpsc::unbounded_channel();
-        let writer = writer::Writer::new(
-            pool.clone(),
+        let (writes, queue) = Queue::new(Arc::clone(&closed));
+        tokio::spawn(group_commit::run(
+            writer::Writer::new(pool.clone()),
+            queue,
             config.max_batch,
             Arc::clone(&counters),
             Arc::clone(&closed),
-        );
-        tokio::spawn(writer.run(queue));
+        ));
         tracing::info!(
             target = %target,
             version = schema::SCHEMA_VERSION,
@@ -177,34 +176,10 @@ impl PostgresStore {
             if inner.closed.swap(true, Ordering::AcqRel) {
                 return Err(StoreError::Closed);
             }
-            let (reply, done) = oneshot::channel();
-            inner
-                .writes
-                .send(writer::Command::Shutdown { reply })
-                .map_err(|_| StoreError::Closed)?;
-            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            let outcome = inner.writes.shutdown().await;
             inner.pool.close();
             tracing::info!("PostgreSQL store closed");
             outcome
-        })
-    }
-
-    fn write<T: Send + 'static>(
-        &self,
-        command: impl FnOnce(Reply<T>) -> writer::Command,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .writes
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
         })
     }
 
@@ -221,7 +196,7 @@ impl Store for PostgresStore {
     fn load(&self, doc: &str) -> BoxFuture<'static, Result<StoredDoc, StoreError>> {
         let pool = self.pool();
         let doc = doc.to_owned();
-        Box::pin(async move { load(&pool?, &doc).await })
+        Box::pin(async move { direct::load(&pool?, &doc).await })
     }
 
     fn append(&self, doc: &str, update: Bytes) -> BoxFuture<'static, Result<Seq, StoreError>> {
@@ -229,11 +204,9 @@ impl Store for PostgresStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Append {
-            doc,
-            data: update,
-            reply,
-        })
+        self.inner
+            .writes
+            .append(writer::Op::Append { doc, data: update })
     }
 
     fn compact(
@@ -254,64 +227,25 @@ impl Store for PostgresStore {
 
     fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Delete { doc, reply })
+        self.inner.writes.write(writer::Op::Delete { doc })
     }
 
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
         let pool = self.pool();
         let key = key.to_owned();
-        Box::pin(async move {
-            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
-            let row = client
-                .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
-                .await
-                .map_err(|e| db_error(&e))?;
-            Ok(row.map(|row| row.get(0)))
-        })
+        Box::pin(async move { direct::get_meta(&pool?, &key).await })
     }
 
     fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let pool = self.pool();
         let wid = wid.to_owned();
-        Box::pin(async move {
-            let mut client = pool?.get().await.map_err(|e| pool_error(&e))?;
-            let tx = client.transaction().await.map_err(|e| db_error(&e))?;
-            // `{wid}` and `{wid}.{bid}`: ids never hold a '.', so the prefix is exact.
-            let boards = format!("{wid}.");
-            for table in ["updates", "docs"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE doc = $1 OR starts_with(doc, $2)"),
-                    &[&wid, &boards],
-                )
-                .await
-                .map_err(|e| db_error(&e))?;
-            }
-            // Records naming the workshop: keyed `…:{wid}`, or holding its id (join codes).
-            let suffix = format!(":{wid}");
-            tx.execute(
-                "DELETE FROM meta WHERE right(key, length($1)) = $1 OR value = $2",
-                &[&suffix, &wid.as_bytes()],
-            )
-            .await
-            .map_err(|e| db_error(&e))?;
-            tx.commit().await.map_err(|e| db_error(&e))
-        })
+        Box::pin(async move { direct::delete_workshop(&pool?, &wid).await })
     }
 
     fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
         let pool = self.pool();
         let prefix = prefix.to_owned();
-        Box::pin(async move {
-            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
-            let rows = client
-                .query(
-                    "SELECT key FROM meta WHERE starts_with(key, $1)",
-                    &[&prefix],
-                )
-                .await
-                .map_err(|e| db_error(&e))?;
-            Ok(rows.iter().map(|row| row.get(0)).collect())
-        })
+        Box::pin(async move { direct::meta_keys(&pool?, &prefix).await })
     }
 
     fn list_docs(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
@@ -339,24 +273,7 @@ impl Store for PostgresStore {
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         let pool = self.pool();
         let wid = wid.to_owned();
-        Box::pin(async move {
-            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
-            let prefix = format!("{wid}.");
-            // `starts_with`, not a range on text: a range depends on the database's collation.
-            let row = client
-                .query_one(
-                    "SELECT \
-                       (SELECT COALESCE(SUM(octet_length(snapshot)), 0)::bigint FROM docs \
-                          WHERE doc = $1 OR starts_with(doc, $2)) + \
-                       (SELECT COALESCE(SUM(octet_length(data)), 0)::bigint FROM updates \
-                          WHERE doc = $1 OR starts_with(doc, $2))",
-                    &[&wid, &prefix],
-                )
-                .await
-                .map_err(|e| db_error(&e))?;
-            let total: i64 = row.get(0);
-            Ok(u64::try_from(total).unwrap_or(0))
-        })
+        Box::pin(async move { direct::workshop_bytes(&pool?, &wid).await })
     }
 
     fn put_meta(&self, key: &str, value: Vec<u8>) -> BoxFuture<'static, Result<(), StoreError>> {
@@ -364,11 +281,11 @@ impl Store for PostgresStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let key = key.to_owned();
-        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+        self.inner.writes.write(writer::Op::PutMeta { key, value })
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.write(|reply| writer::Command::Flush { reply })
+        self.inner.writes.flush()
     }
 
     fn stats(&self) -> StoreStats {
@@ -378,51 +295,6 @@ impl Store for PostgresStore {
     fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         PostgresStore::shutdown(self)
     }
-}
-
-/// Snapshot and log in one repeatable-read transaction, so a compaction committed between the
-/// two queries cannot make the log miss entries the snapshot does not hold.
-///
-/// Every remaining log row is returned, not only those above `snapshot_seq`: a row is deleted
-/// only by the transaction that folds it into the snapshot, so a row still present is one the
-/// snapshot may lack (Yjs updates are idempotent: loading one twice is harmless).
-async fn load(pool: &Pool, doc: &str) -> Result<StoredDoc, StoreError> {
-    let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| db_error(&e))?;
-    let head = tx
-        .query_opt(
-            "SELECT snapshot, snapshot_seq FROM docs WHERE doc = $1",
-            &[&doc],
-        )
-        .await
-        .map_err(|e| db_error(&e))?;
-    let (snapshot, snapshot_seq) = match head {
-        Some(row) => (row.get::<_, Option<Vec<u8>>>(0), row.get::<_, i64>(1)),
-        None => (None, 0),
-    };
-    let rows = tx
-        .query(
-            "SELECT seq, data FROM updates WHERE doc = $1 ORDER BY seq",
-            &[&doc],
-        )
-        .await
-        .map_err(|e| db_error(&e))?;
-    tx.commit().await.map_err(|e| db_error(&e))?;
-    let updates = rows
-        .into_iter()
-        .map(|row| Ok((to_seq(row.get::<_, i64>(0))?, row.get::<_, Vec<u8>>(1))))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(StoredDoc {
-        snapshot,
-        snapshot_seq: to_seq(snapshot_seq)?,
-        updates,
-    })
 }
 
 fn check_size(what: &str, len: usize) -> Result<(), StoreError> {

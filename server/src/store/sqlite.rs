@@ -6,9 +6,11 @@
 //! reader ([`reader`]) serves loads from the last committed state. Futures handed out by
 //! [`SqliteStore`] only await a oneshot, so nothing here ever blocks the async executor.
 //!
-//! Over 400 lines: opening (pragmas, schema versions), the command plumbing to both threads and
-//! the `Store` impl are one unit; the threads themselves live in `reader.rs` and `writer.rs`.
+//! Opening the file (pragmas, integrity, schema versions) lives in `open.rs`, the threads in
+//! `reader.rs` and `writer.rs`, the group commit they share with PostgreSQL in
+//! `store::group_commit`.
 
+mod open;
 mod reader;
 pub(crate) mod stats;
 mod writer;
@@ -20,53 +22,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tokio::sync::oneshot;
 
 pub use stats::{LatencyHistogram, StoreStats, COMMIT_LATENCY_BOUNDS};
 
+use super::group_commit::{self, submit, Queue};
 use super::{Seq, Store, StoreError, StoredDoc};
-
-/// Version of the schema this code writes, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
-
-/// Marks the file as Palabre's (`PRAGMA application_id`, "PALB").
-const APPLICATION_ID: i64 = 0x5041_4C42;
-
-/// How long a statement waits for a lock held by another connection (a backup tool, the
-/// checkpoint) before failing its batch with `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The WAL file is truncated back to this size after checkpoints, so one burst does not
-/// leave a huge file behind.
-const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+use open::{check_integrity, migrate, open_connection, open_reason};
 
 /// Largest value SQLite stores in one column with the bundled build's default limits.
 const MAX_VALUE_BYTES: usize = 1_000_000_000;
-
-const SCHEMA_V1: &str = "
-    CREATE TABLE docs (
-        doc TEXT PRIMARY KEY NOT NULL,
-        snapshot BLOB,
-        snapshot_seq INTEGER NOT NULL
-    );
-    CREATE TABLE updates (
-        doc TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (doc, seq)
-    ) WITHOUT ROWID;
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY NOT NULL,
-        value BLOB NOT NULL
-    );
-";
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// How to open a [`SqliteStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +77,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writes: mpsc::Sender<writer::Command>,
+    writes: Queue<writer::Op>,
     reads: mpsc::Sender<reader::Command>,
     /// Set by `shutdown` and by either worker thread when it ends (a store that lost one of
     /// its threads is closed as a whole); checked before queueing anything.
@@ -159,17 +127,23 @@ impl SqliteStore {
 
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(stats::Counters::default());
-        let (writes, write_queue) = mpsc::channel();
+        let (writes, write_queue) = Queue::new(Arc::clone(&closed));
         let (reads, read_queue) = mpsc::channel();
-        let writer = writer::Writer::new(
-            write_conn,
+        let writer = group_commit::run(
+            writer::Writer::new(write_conn),
+            write_queue,
             config.max_batch,
             Arc::clone(&counters),
             Arc::clone(&closed),
         );
+        // The thread's own single-threaded runtime only waits on the queue between batches:
+        // every SQLite call inside blocks this thread, never the server's executor.
+        let lane = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|error| fail(format!("cannot start the writer's runtime: {error}")))?;
         let writer_thread = std::thread::Builder::new()
             .name("palabre-store-writer".to_owned())
-            .spawn(move || writer.run(write_queue))
+            .spawn(move || lane.block_on(writer))
             .map_err(|error| fail(format!("cannot start the writer thread: {error}")))?;
         let reader_closed = Arc::clone(&closed);
         let reader_thread = std::thread::Builder::new()
@@ -222,12 +196,7 @@ impl SqliteStore {
             {
                 drop(stopped.await);
             }
-            let (reply, done) = oneshot::channel();
-            inner
-                .writes
-                .send(writer::Command::Shutdown { reply })
-                .map_err(|_| StoreError::Closed)?;
-            let outcome = done.await.map_err(|_| StoreError::Closed)?;
+            let outcome = inner.writes.shutdown().await;
             let threads = inner.threads.lock().ok().and_then(|mut guard| guard.take());
             if let Some(threads) = threads {
                 join(threads).await;
@@ -236,42 +205,12 @@ impl SqliteStore {
         })
     }
 
-    fn write<T: Send + 'static>(
-        &self,
-        command: impl FnOnce(Reply<T>) -> writer::Command,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        // Queued now rather than on first poll, so commands reach the log in call order.
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .writes
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
-        })
-    }
-
     fn read<T: Send + 'static>(
         &self,
-        command: impl FnOnce(Reply<T>) -> reader::Command,
+        command: impl FnOnce(group_commit::Reply<T>) -> reader::Command,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, outcome) = oneshot::channel();
-        let queued = if self.inner.closed.load(Ordering::Acquire) {
-            Err(StoreError::Closed)
-        } else {
-            self.inner
-                .reads
-                .send(command(reply))
-                .map_err(|_| StoreError::Closed)
-        };
-        Box::pin(async move {
-            queued?;
-            outcome.await.map_err(|_| StoreError::Closed)?
+        submit(&self.inner.closed, command, |c| {
+            self.inner.reads.send(c).is_ok()
         })
     }
 }
@@ -287,11 +226,9 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Append {
-            doc,
-            data: update,
-            reply,
-        })
+        self.inner
+            .writes
+            .append(writer::Op::Append { doc, data: update })
     }
 
     fn compact(
@@ -306,22 +243,21 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Compact {
+        self.inner.writes.write(writer::Op::Compact {
             doc,
             snapshot,
             upto,
-            reply,
         })
     }
 
     fn delete(&self, doc: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let doc = doc.to_owned();
-        self.write(|reply| writer::Command::Delete { doc, reply })
+        self.inner.writes.write(writer::Op::Delete { doc })
     }
 
     fn delete_workshop(&self, wid: &str) -> BoxFuture<'static, Result<(), StoreError>> {
         let wid = wid.to_owned();
-        self.write(|reply| writer::Command::DeleteWorkshop { wid, reply })
+        self.inner.writes.write(writer::Op::DeleteWorkshop { wid })
     }
 
     fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
@@ -344,11 +280,11 @@ impl Store for SqliteStore {
             return Box::pin(std::future::ready(Err(error)));
         }
         let key = key.to_owned();
-        self.write(|reply| writer::Command::PutMeta { key, value, reply })
+        self.inner.writes.write(writer::Op::PutMeta { key, value })
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.write(|reply| writer::Command::Flush { reply })
+        self.inner.writes.flush()
     }
 
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
@@ -405,97 +341,4 @@ fn check_seq(seq: Seq) -> Result<(), StoreError> {
 
 fn database_error(error: &rusqlite::Error) -> StoreError {
     StoreError::Database(error.to_string())
-}
-
-/// Opens a connection and applies the settings both threads need.
-fn open_connection(path: &Path, synchronous_full: bool) -> Result<Connection, String> {
-    let reason = |error: rusqlite::Error| open_reason(&error);
-    let conn = Connection::open(path).map_err(reason)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(reason)?;
-    // The first statement that reads the file: a non-database fails here with SQLITE_NOTADB.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(reason)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(format!("WAL mode unavailable (journal mode is {mode})"));
-    }
-    let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
-    conn.pragma_update(None, "synchronous", synchronous)
-        .map_err(reason)?;
-    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
-        .map_err(reason)?;
-    Ok(conn)
-}
-
-fn open_reason(error: &rusqlite::Error) -> String {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => {
-            format!("not a SQLite database, or its header is damaged ({error})")
-        }
-        Some(ErrorCode::DatabaseCorrupt) => format!("the database is corrupt ({error})"),
-        _ => error.to_string(),
-    }
-}
-
-/// Refuses a damaged database at startup rather than failing on whichever doc hits the damage.
-///
-/// `quick_check` reads every page once (seconds for gigabytes), which startup can afford.
-fn check_integrity(conn: &Connection) -> Result<(), String> {
-    let problems = (|| {
-        let mut statement = conn.prepare("PRAGMA quick_check(5)")?;
-        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
-    })()
-    .map_err(|error| open_reason(&error))?;
-    if problems.iter().all(|line| line == "ok") {
-        Ok(())
-    } else {
-        Err(format!("the database is corrupt: {}", problems.join("; ")))
-    }
-}
-
-/// Creates or upgrades the schema, recognising the file by `application_id`/`user_version`.
-fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let reason = |error: rusqlite::Error| open_reason(&error);
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(reason)?;
-    let application_id: i64 = tx
-        .pragma_query_value(None, "application_id", |row| row.get(0))
-        .map_err(reason)?;
-    let version: i64 = tx
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(reason)?;
-    if application_id != 0 && application_id != APPLICATION_ID {
-        return Err(format!(
-            "the file belongs to another application (application_id {application_id:#x})"
-        ));
-    }
-    match version {
-        0 => {
-            let tables: i64 = tx
-                .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
-                .map_err(reason)?;
-            if tables != 0 {
-                return Err(
-                    "a SQLite database that is not Palabre's (it already holds other tables)"
-                        .to_owned(),
-                );
-            }
-            tx.execute_batch(SCHEMA_V1).map_err(reason)?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)
-                .map_err(reason)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(reason)?;
-            tracing::info!(version = SCHEMA_VERSION, "created the storage schema");
-        }
-        SCHEMA_VERSION => {}
-        newer if newer > SCHEMA_VERSION => {
-            return Err(format!(
-                "written by a newer Palabre (schema version {newer}; this one knows up to {SCHEMA_VERSION})"
-            ));
-        }
-        other => return Err(format!("unknown schema version {other}")),
-    }
-    tx.commit().map_err(reason)
 }

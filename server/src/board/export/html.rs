@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::blocks::{Block, Item, Span};
 use super::labels::Labels;
-use super::report::{Block, Item, Report, Span};
+use super::report::Report;
 use super::text::{clean, one_line, text_lines};
 
 /// HTML-escapes text (also safe inside double- or single-quoted attributes).

@@ -1,7 +1,8 @@
 //! Markdown rendering of a [`Report`]: wiki-ready, every piece of users' text escaped so that it
 //! can never open a heading, a list, a link, raw HTML or a code span.
 
-use super::report::{Block, Item, Report, Span};
+use super::blocks::{Block, Item, Span};
+use super::report::Report;
 use super::text::{one_line, text_lines};
 
 /// One line of user text, escaped for Markdown wherever it sits on a line.

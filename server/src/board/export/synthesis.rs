@@ -5,7 +5,7 @@
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use super::report::{Block, Item, Span};
+use super::blocks::{Block, Item, Span};
 
 /// Most nesting kept (deeper lists are flattened into their parent).
 const MAX_DEPTH: usize = 8;

@@ -6,21 +6,13 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 
 use super::{now_ms, ApiError, ApiJson, AppState, Caller};
 use crate::auth::Role;
 use crate::board::people::{request_listing, ListingRequest};
 use crate::doc_id::DocId;
-
-/// Routes of this file (the workshop's own `DELETE` is routed with its `GET` in `api.rs`).
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/workshops/{wid}/retention", get(retention))
-        .route("/api/workshops/{wid}/requests", post(request))
-}
 
 /// `DELETE /api/workshops/{wid}` (facilitator): the workshop leaves the store; its links stop
 /// working at once.
@@ -52,6 +44,7 @@ pub(crate) async fn erase(state: &AppState, wid: &str) -> Result<(), ApiError> {
         .delete_workshop(wid)
         .await
         .map_err(ApiError::internal)?;
+    state.registry.announce(wid);
     tracing::info!(workshop = %wid, "workshop deleted");
     Ok(())
 }
@@ -59,7 +52,7 @@ pub(crate) async fn erase(state: &AppState, wid: &str) -> Result<(), ApiError> {
 /// When a workshop will be deleted by the retention rule.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Retention {
+pub(super) struct Retention {
     /// Days kept after the workshop's date; `null` when the server keeps workshops.
     retention_days: Option<u64>,
     /// The day it will be deleted (`yyyy-mm-dd`), `null` when never.
@@ -122,7 +115,7 @@ fn iso_day(julian: i32) -> Option<String> {
 }
 
 /// `GET /api/workshops/{wid}/retention` (any link): when the workshop will be deleted.
-async fn retention(
+pub(super) async fn retention(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Retention>, ApiError> {
@@ -135,7 +128,7 @@ async fn retention(
 
 /// `POST /api/workshops/{wid}/requests` (participant or facilitator) `{id, name, role,
 /// organisation}`: a phone asks to be listed; the facilitator sees it and accepts.
-async fn request(
+pub(super) async fn request(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<ListingRequest>,

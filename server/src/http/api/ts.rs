@@ -5,8 +5,11 @@
 
 use ts_rs::{Config, TS};
 
+use super::boards::Order;
 use super::held::{HeldCount, HeldDone, HeldEntry, HeldList, HeldRef, HeldRequest};
-use super::{BoardSummary, Created, Joined, Links, Order, Secrets, Shown};
+use super::join::Joined;
+use super::links::{Links, Secrets};
+use super::workshops::{BoardSummary, Created, Shown};
 use crate::auth::Role;
 use crate::board::held::{HeldNote, Holding};
 use crate::board::templates::BoardSpec;

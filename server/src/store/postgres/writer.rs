@@ -1,4 +1,5 @@
-//! The writer task: turns queued commands into group commits, one transaction per batch.
+//! The PostgreSQL engine of the group commit (`store::group_commit`): runs each batch in one
+//! transaction, on the writer task.
 //!
 //! Sequence numbers come from `docs.next_seq`, read and bumped under the doc row's lock
 //! (`SELECT … FOR UPDATE`), held until `COMMIT`. Two nodes appending to one doc therefore
@@ -8,159 +9,79 @@
 //! deadlock or serialization failure reported anyway is retried.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use deadpool_postgres::Pool;
-use tokio::sync::mpsc;
 use tokio_postgres::error::SqlState;
 
-use super::{db_error, pool_error, to_seq, Reply};
-use crate::store::sqlite::stats::Counters;
-use crate::store::{Seq, StoreError};
+use super::{db_error, pool_error, to_seq};
+use crate::store::group_commit::{Applied, Engine};
+use crate::store::StoreError;
 
 /// Attempts of one batch when PostgreSQL reports a deadlock or serialization failure.
 const ATTEMPTS: usize = 3;
 
-/// A request to the writer task, answered once the transaction holding it has committed.
-pub(super) enum Command {
-    /// Append one update; replies with its sequence number.
-    Append {
-        doc: String,
-        data: Bytes,
-        reply: Reply<Seq>,
-    },
+/// One write, as the writer task runs it.
+pub(super) enum Op {
+    /// Append one update (answered with its sequence number).
+    Append { doc: String, data: Bytes },
     /// Remove a doc's snapshot and log; its log starts again at 1.
-    Delete { doc: String, reply: Reply<()> },
+    Delete { doc: String },
     /// Insert or replace a metadata record.
-    PutMeta {
-        key: String,
-        value: Vec<u8>,
-        reply: Reply<()>,
-    },
-    /// Reply once everything queued before is durable.
-    Flush { reply: Reply<()> },
-    /// Commit what is queued before, then stop.
-    Shutdown { reply: Reply<()> },
-}
-
-impl Command {
-    fn fail(self, error: &StoreError) {
-        fn err<T>(error: &StoreError) -> Result<T, StoreError> {
-            Err(StoreError::Database(error.to_string()))
-        }
-        match self {
-            Command::Append { reply, .. } => drop(reply.send(err(error))),
-            Command::Delete { reply, .. }
-            | Command::PutMeta { reply, .. }
-            | Command::Flush { reply }
-            | Command::Shutdown { reply } => drop(reply.send(err(error))),
-        }
-    }
+    PutMeta { key: String, value: Vec<u8> },
 }
 
 pub(super) struct Writer {
     pool: Pool,
-    max_batch: usize,
-    counters: Arc<Counters>,
-    closed: Arc<AtomicBool>,
     /// Docs known to have a `docs` row (rows are never removed), so the insert that creates
     /// one runs only the first time this node writes a doc.
     known: HashSet<String>,
 }
 
 impl Writer {
-    pub(super) fn new(
-        pool: Pool,
-        max_batch: usize,
-        counters: Arc<Counters>,
-        closed: Arc<AtomicBool>,
-    ) -> Self {
+    pub(super) fn new(pool: Pool) -> Self {
         Self {
             pool,
-            max_batch: max_batch.max(1),
-            counters,
-            closed,
             known: HashSet::new(),
         }
     }
+}
 
-    /// Serves commands until [`Command::Shutdown`] or until every handle is gone.
-    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        while let Some(first) = commands.recv().await {
-            let mut batch = Vec::new();
-            let mut shutdown = None;
-            let mut next = Some(first);
-            while let Some(command) = next.take() {
-                if let Command::Shutdown { reply } = command {
-                    shutdown = Some(reply);
-                    break;
-                }
-                batch.push(command);
-                if batch.len() >= self.max_batch {
-                    break;
-                }
-                next = commands.try_recv().ok();
-            }
-            self.commit_batch(batch).await;
-            if let Some(reply) = shutdown {
-                self.closed.store(true, Ordering::Release);
-                drop(reply.send(Ok(())));
-                return;
-            }
-        }
-        self.closed.store(true, Ordering::Release);
-    }
+impl Engine for Writer {
+    type Op = Op;
 
-    async fn commit_batch(&mut self, batch: Vec<Command>) {
-        if batch.iter().all(|c| matches!(c, Command::Flush { .. })) {
-            for command in batch {
-                if let Command::Flush { reply } = command {
-                    drop(reply.send(Ok(())));
-                }
-            }
-            return;
-        }
-        let started = Instant::now();
-        let mut outcome = Err(Retry::Fatal(StoreError::Closed));
-        for attempt in 1..=ATTEMPTS {
-            outcome = self.apply(&batch).await;
-            match &outcome {
+    /// Retries the whole batch when PostgreSQL reports a deadlock or serialization failure.
+    async fn apply(&mut self, ops: &[&Op]) -> Result<Applied, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(ops).await {
                 Err(Retry::Transient(reason)) if attempt < ATTEMPTS => {
                     tracing::debug!(attempt, %reason, "group commit retried");
+                    attempt += 1;
                 }
-                _ => break,
-            }
-        }
-        match outcome {
-            Ok(applied) => {
-                self.counters
-                    .record_commit(started.elapsed(), applied.rows, applied.bytes, 0);
-                let mut seqs = applied.seqs.into_iter();
-                for command in batch {
-                    answer(command, &mut seqs);
-                }
-            }
-            Err(error) => {
-                let error = error.into_store_error();
-                self.counters.record_failed_batch();
-                tracing::warn!(commands = batch.len(), error = %error, "group commit failed and was rolled back");
-                for command in batch {
-                    command.fail(&error);
-                }
+                outcome => return outcome.map_err(Retry::into_store_error),
             }
         }
     }
 
+    fn rolled_back(&mut self, _ops: &[&Op]) {
+        // Nothing cached depends on the batch: `known` only grows once a commit returned, and
+        // sequence numbers live in the database.
+    }
+
+    async fn close(self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl Writer {
     /// One attempt at the whole batch in one transaction.
-    async fn apply(&mut self, batch: &[Command]) -> Result<Applied, Retry> {
+    async fn attempt(&mut self, batch: &[&Op]) -> Result<Applied, Retry> {
         let locked: BTreeSet<&str> = batch
             .iter()
-            .filter_map(|c| match c {
-                Command::Append { doc, .. } | Command::Delete { doc, .. } => Some(doc.as_str()),
-                _ => None,
+            .filter_map(|op| match op {
+                Op::Append { doc, .. } | Op::Delete { doc } => Some(doc.as_str()),
+                Op::PutMeta { .. } => None,
             })
             .collect();
         let mut client = self
@@ -201,9 +122,9 @@ impl Writer {
         }
         let mut applied = Applied::default();
         let mut pending = PendingAppends::default();
-        for command in batch {
-            match command {
-                Command::Append { doc, data, .. } => {
+        for op in batch {
+            match op {
+                Op::Append { doc, data } => {
                     let seq = next.entry(doc.clone()).or_insert(1);
                     pending.push(doc, *seq, data);
                     applied.seqs.push(to_seq(*seq).map_err(Retry::Fatal)?);
@@ -211,7 +132,7 @@ impl Writer {
                     applied.bytes += u64::try_from(data.len()).unwrap_or(u64::MAX);
                     *seq += 1;
                 }
-                Command::Delete { doc, .. } => {
+                Op::Delete { doc } => {
                     pending.insert(&tx).await?;
                     tx.execute("DELETE FROM updates WHERE doc = $1", &[doc])
                         .await
@@ -224,7 +145,7 @@ impl Writer {
                     .map_err(Retry::from)?;
                     next.insert(doc.clone(), 1);
                 }
-                Command::PutMeta { key, value, .. } => {
+                Op::PutMeta { key, value } => {
                     tx.execute(
                         "INSERT INTO meta (key, value) VALUES ($1, $2)
                          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -233,7 +154,6 @@ impl Writer {
                     .await
                     .map_err(Retry::from)?;
                 }
-                Command::Flush { .. } | Command::Shutdown { .. } => {}
             }
         }
         pending.insert(&tx).await?;
@@ -287,13 +207,6 @@ impl<'a> PendingAppends<'a> {
     }
 }
 
-#[derive(Default)]
-struct Applied {
-    seqs: Vec<Seq>,
-    rows: u64,
-    bytes: u64,
-}
-
 /// Why an attempt failed: worth another attempt, or not.
 enum Retry {
     Transient(String),
@@ -320,20 +233,5 @@ impl From<tokio_postgres::Error> for Retry {
             }
             _ => Retry::Fatal(db_error(&error)),
         }
-    }
-}
-
-fn answer(command: Command, seqs: &mut impl Iterator<Item = Seq>) {
-    match command {
-        Command::Append { reply, .. } => {
-            let outcome = seqs.next().ok_or_else(|| {
-                StoreError::Database("append committed without a sequence number".to_owned())
-            });
-            drop(reply.send(outcome));
-        }
-        Command::Delete { reply, .. }
-        | Command::PutMeta { reply, .. }
-        | Command::Flush { reply }
-        | Command::Shutdown { reply } => drop(reply.send(Ok(()))),
     }
 }

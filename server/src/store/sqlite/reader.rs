@@ -13,8 +13,8 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::writer::MarkClosedOnExit;
-use super::{database_error, Reply};
+use super::database_error;
+use crate::store::group_commit::{MarkClosedOnExit, Reply};
 use crate::store::{Seq, StoredDoc};
 
 /// A request to the reader thread.

@@ -46,9 +46,7 @@ fn entries(doc: &StoredDoc) -> Vec<(Seq, String)> {
 /// Runs raw SQL on the writer connection, inside a group commit.
 async fn exec(store: &SqliteStore, sql: &str) -> Result<(), StoreError> {
     let sql = sql.to_owned();
-    store
-        .write(|reply| writer::Command::Exec { sql, reply })
-        .await
+    store.inner.writes.write(writer::Op::Exec { sql }).await
 }
 
 #[tokio::test]

@@ -1,92 +1,41 @@
-//! The writer thread: sole owner of the write connection, turning queued commands into group commits.
+//! The SQLite engine of the group commit (`store::group_commit`): sole owner of the write
+//! connection, it runs each batch in one `IMMEDIATE` transaction on the writer thread.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
-use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::stats::Counters;
-use super::{database_error, Reply};
+use super::database_error;
+use crate::store::group_commit::{Applied, Engine};
 use crate::store::{Seq, StoreError};
 
-/// A request to the writer thread. Each carries the channel its outcome is sent on, which is
-/// only used once the transaction holding the command has committed (or failed).
-pub(super) enum Command {
-    /// Append one update to a doc's log; replies with its sequence number.
-    Append {
-        doc: String,
-        data: Bytes,
-        reply: Reply<Seq>,
-    },
+/// One write, as the writer thread runs it.
+pub(super) enum Op {
+    /// Append one update to a doc's log (answered with its sequence number).
+    Append { doc: String, data: Bytes },
     /// Replace a doc's snapshot and drop the log entries it covers.
     Compact {
         doc: String,
         snapshot: Vec<u8>,
         upto: Seq,
-        reply: Reply<()>,
     },
     /// Remove a doc's snapshot and log.
-    Delete { doc: String, reply: Reply<()> },
+    Delete { doc: String },
     /// Remove every doc of a workshop and the metadata records naming it.
-    DeleteWorkshop { wid: String, reply: Reply<()> },
+    DeleteWorkshop { wid: String },
     /// Insert or replace a metadata record.
-    PutMeta {
-        key: String,
-        value: Vec<u8>,
-        reply: Reply<()>,
-    },
-    /// Reply once everything queued before is durable.
-    Flush { reply: Reply<()> },
-    /// Commit what is queued before, checkpoint the WAL, close the connection and stop.
-    Shutdown { reply: Reply<()> },
+    PutMeta { key: String, value: Vec<u8> },
     /// Run raw SQL inside the next group commit (tests use it to provoke storage errors).
     #[cfg(test)]
-    Exec { sql: String, reply: Reply<()> },
+    Exec { sql: String },
 }
 
-impl Command {
-    fn writes(&self) -> bool {
-        match self {
-            Command::Flush { .. } | Command::Shutdown { .. } => false,
-            #[cfg(test)]
-            Command::Exec { .. } => true,
-            Command::Append { .. }
-            | Command::Compact { .. }
-            | Command::Delete { .. }
-            | Command::DeleteWorkshop { .. }
-            | Command::PutMeta { .. } => true,
-        }
-    }
-
+impl Op {
     fn doc(&self) -> Option<&str> {
         match self {
-            Command::Append { doc, .. }
-            | Command::Compact { doc, .. }
-            | Command::Delete { doc, .. } => Some(doc),
+            Op::Append { doc, .. } | Op::Compact { doc, .. } | Op::Delete { doc } => Some(doc),
             _ => None,
-        }
-    }
-
-    /// Answers the command with a database error.
-    fn fail(self, reason: &str) {
-        fn error<T>(reason: &str) -> Result<T, StoreError> {
-            Err(StoreError::Database(reason.to_owned()))
-        }
-        // A waiter that gave up (dropped its future) is not an error worth reporting.
-        match self {
-            Command::Append { reply, .. } => drop(reply.send(error(reason))),
-            Command::Compact { reply, .. }
-            | Command::Delete { reply, .. }
-            | Command::DeleteWorkshop { reply, .. }
-            | Command::PutMeta { reply, .. }
-            | Command::Flush { reply }
-            | Command::Shutdown { reply } => drop(reply.send(error(reason))),
-            #[cfg(test)]
-            Command::Exec { reply, .. } => drop(reply.send(error(reason))),
         }
     }
 }
@@ -94,120 +43,41 @@ impl Command {
 /// State owned by the writer thread.
 pub(super) struct Writer {
     conn: Connection,
-    max_batch: usize,
-    counters: Arc<Counters>,
-    closed: Arc<AtomicBool>,
     /// Next sequence number of each doc seen since open. Only updated after a commit, so a
     /// rolled-back batch leaves no gap and no reuse.
     next_seq: HashMap<String, Seq>,
 }
 
 impl Writer {
-    pub(super) fn new(
-        conn: Connection,
-        max_batch: usize,
-        counters: Arc<Counters>,
-        closed: Arc<AtomicBool>,
-    ) -> Self {
+    pub(super) fn new(conn: Connection) -> Self {
         Self {
             conn,
-            max_batch: max_batch.max(1),
-            counters,
-            closed,
             next_seq: HashMap::new(),
         }
     }
+}
 
-    /// Serves commands until [`Command::Shutdown`] or until every sender is gone.
-    ///
-    /// When the last store handle is dropped the channel disconnects only after the commands
-    /// already queued have been received, so they are still committed and answered.
-    pub(super) fn run(mut self, commands: Receiver<Command>) {
-        let _exit = MarkClosedOnExit(Arc::clone(&self.closed));
-        while let Ok(first) = commands.recv() {
-            let mut batch = Vec::new();
-            let mut shutdown = None;
-            let mut next = Some(first);
-            while let Some(command) = next.take() {
-                if let Command::Shutdown { reply } = command {
-                    shutdown = Some(reply);
-                    break;
-                }
-                batch.push(command);
-                if batch.len() >= self.max_batch {
-                    break;
-                }
-                // Empty or disconnected: either way the batch is complete.
-                next = commands.try_recv().ok();
-            }
-            self.commit_batch(batch);
-            if let Some(reply) = shutdown {
-                // Commands queued behind the shutdown are dropped with the receiver when this
-                // thread returns; their waiters see `StoreError::Closed`.
-                let outcome = self.close();
-                drop(reply.send(outcome));
-                return;
-            }
-        }
-        tracing::debug!("every store handle dropped; writer thread exits");
+impl Engine for Writer {
+    type Op = Op;
+
+    async fn apply(&mut self, ops: &[&Op]) -> Result<Applied, StoreError> {
+        let (applied, next_seq) =
+            apply(&mut self.conn, &self.next_seq, ops).map_err(|e| database_error(&e))?;
+        self.next_seq.extend(next_seq);
+        Ok(applied)
     }
 
-    fn commit_batch(&mut self, batch: Vec<Command>) {
-        if batch.is_empty() {
-            return;
-        }
-        if !batch.iter().any(Command::writes) {
-            // Only flushes: everything before them was committed by earlier batches.
-            for command in batch {
-                if let Command::Flush { reply } = command {
-                    drop(reply.send(Ok(())));
-                }
-            }
-            return;
-        }
-        let started = Instant::now();
-        match apply(&mut self.conn, &self.next_seq, &batch) {
-            Ok(applied) => {
-                let latency = started.elapsed();
-                self.counters.record_commit(
-                    latency,
-                    applied.rows,
-                    applied.bytes,
-                    applied.compactions,
-                );
-                self.next_seq.extend(applied.next_seq);
-                tracing::trace!(
-                    commands = batch.len(),
-                    latency_us = latency.as_micros(),
-                    "group commit"
-                );
-                let mut seqs = applied.seqs.into_iter();
-                for command in batch {
-                    answer(command, &mut seqs);
-                }
-            }
-            Err(error) => {
-                self.counters.record_failed_batch();
-                tracing::warn!(
-                    commands = batch.len(),
-                    error = %error,
-                    "group commit failed and was rolled back"
-                );
-                let reason = error.to_string();
-                for command in batch {
-                    // Re-read these docs' next seq from disk next time: after an I/O error
-                    // inside COMMIT, SQLite may yet find the batch's WAL frames valid, and a
-                    // cached seq would then collide with a stored one forever.
-                    if let Some(doc) = command.doc() {
-                        self.next_seq.remove(doc);
-                    }
-                    command.fail(&reason);
-                }
-            }
+    fn rolled_back(&mut self, ops: &[&Op]) {
+        // Re-read these docs' next seq from disk next time: after an I/O error inside COMMIT,
+        // SQLite may yet find the batch's WAL frames valid, and a cached seq would then collide
+        // with a stored one forever.
+        for doc in ops.iter().filter_map(|op| op.doc()) {
+            self.next_seq.remove(doc);
         }
     }
 
-    fn close(self) -> Result<(), StoreError> {
+    /// Checkpoints the WAL into the main file and closes the connection.
+    async fn close(self) -> Result<(), StoreError> {
         let checkpoint = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
@@ -228,51 +98,37 @@ impl Writer {
     }
 }
 
-/// What a committed batch produced.
-struct Applied {
-    /// Sequence numbers of the batch's appends, in order.
-    seqs: Vec<Seq>,
-    /// Next sequence numbers of the docs the batch touched, to publish after the commit.
-    next_seq: HashMap<String, Seq>,
-    rows: u64,
-    bytes: u64,
-    compactions: u64,
-}
-
 /// Runs every command of a batch in one `IMMEDIATE` transaction and commits it.
 ///
 /// Any error rolls the whole batch back (the `Transaction` rolls back on drop): the errors that
 /// can happen here (busy, disk full, I/O) concern the database, not one command, because the
 /// handle validates arguments before they are queued.
+///
+/// Returns, beside what the batch produced, the next sequence numbers of the docs it touched,
+/// to publish only after the commit.
 fn apply(
     conn: &mut Connection,
     committed_next: &HashMap<String, Seq>,
-    batch: &[Command],
-) -> rusqlite::Result<Applied> {
+    batch: &[&Op],
+) -> rusqlite::Result<(Applied, HashMap<String, Seq>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut applied = Applied {
-        seqs: Vec::new(),
-        next_seq: HashMap::new(),
-        rows: 0,
-        bytes: 0,
-        compactions: 0,
-    };
-    for command in batch {
-        match command {
-            Command::Append { doc, data, .. } => {
-                let seq = next_seq(&tx, committed_next, &applied.next_seq, doc)?;
+    let mut applied = Applied::default();
+    let mut touched: HashMap<String, Seq> = HashMap::new();
+    for op in batch {
+        match op {
+            Op::Append { doc, data } => {
+                let seq = next_seq(&tx, committed_next, &touched, doc)?;
                 tx.prepare_cached("INSERT INTO updates (doc, seq, data) VALUES (?1, ?2, ?3)")?
                     .execute(params![doc, seq, &data[..]])?;
-                applied.next_seq.insert(doc.clone(), seq.saturating_add(1));
+                touched.insert(doc.clone(), seq.saturating_add(1));
                 applied.seqs.push(seq);
                 applied.rows += 1;
                 applied.bytes += u64::try_from(data.len()).unwrap_or(u64::MAX);
             }
-            Command::Compact {
+            Op::Compact {
                 doc,
                 snapshot,
                 upto,
-                ..
             } => {
                 // A snapshot older than the stored one would lose entries it does not cover,
                 // so it is ignored; the entries it covers are already gone.
@@ -289,21 +145,19 @@ fn apply(
                 }
                 tx.prepare_cached("DELETE FROM updates WHERE doc = ?1 AND seq <= ?2")?
                     .execute(params![doc, upto])?;
-                let next = next_seq(&tx, committed_next, &applied.next_seq, doc)?;
-                applied
-                    .next_seq
-                    .insert(doc.clone(), next.max(upto.saturating_add(1)));
+                let next = next_seq(&tx, committed_next, &touched, doc)?;
+                touched.insert(doc.clone(), next.max(upto.saturating_add(1)));
                 applied.compactions += 1;
             }
-            Command::Delete { doc, .. } => {
+            Op::Delete { doc } => {
                 tx.prepare_cached("DELETE FROM docs WHERE doc = ?1")?
                     .execute(params![doc])?;
                 tx.prepare_cached("DELETE FROM updates WHERE doc = ?1")?
                     .execute(params![doc])?;
                 // A deleted doc is a new doc: its log starts again at 1.
-                applied.next_seq.insert(doc.clone(), 1);
+                touched.insert(doc.clone(), 1);
             }
-            Command::DeleteWorkshop { wid, .. } => {
+            Op::DeleteWorkshop { wid } => {
                 // `{wid}` and `{wid}.{bid}`: ids never hold a '.', so the prefix is exact.
                 let boards = format!("{wid}.");
                 let docs: Vec<String> = tx
@@ -319,7 +173,7 @@ fn apply(
                         .execute(params![doc])?;
                     tx.prepare_cached("DELETE FROM updates WHERE doc = ?1")?
                         .execute(params![doc])?;
-                    applied.next_seq.insert(doc, 1);
+                    touched.insert(doc, 1);
                 }
                 // Records naming the workshop: keyed `…:{wid}`, or holding its id (join codes,
                 // including rotated ones).
@@ -329,7 +183,7 @@ fn apply(
                 )?
                 .execute(params![suffix, wid.as_bytes()])?;
             }
-            Command::PutMeta { key, value, .. } => {
+            Op::PutMeta { key, value } => {
                 tx.prepare_cached(
                     "INSERT INTO meta (key, value) VALUES (?1, ?2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -337,12 +191,11 @@ fn apply(
                 .execute(params![key, value])?;
             }
             #[cfg(test)]
-            Command::Exec { sql, .. } => tx.execute_batch(sql)?,
-            Command::Flush { .. } | Command::Shutdown { .. } => {}
+            Op::Exec { sql } => tx.execute_batch(sql)?,
         }
     }
     tx.commit()?;
-    Ok(applied)
+    Ok((applied, touched))
 }
 
 /// The next sequence number of `doc`: from this batch, else from the committed cache, else
@@ -367,42 +220,4 @@ fn next_seq(
         .unwrap_or(0)
         .max(last_seq.unwrap_or(0))
         .saturating_add(1))
-}
-
-/// Sends a committed command's outcome to its waiter.
-fn answer(command: Command, seqs: &mut impl Iterator<Item = Seq>) {
-    let ok = || Ok(());
-    match command {
-        Command::Append { reply, .. } => {
-            let outcome = seqs.next().ok_or_else(|| {
-                StoreError::Database("append committed without a sequence number".to_owned())
-            });
-            drop(reply.send(outcome));
-        }
-        Command::Compact { reply, .. }
-        | Command::Delete { reply, .. }
-        | Command::DeleteWorkshop { reply, .. }
-        | Command::PutMeta { reply, .. }
-        | Command::Flush { reply }
-        | Command::Shutdown { reply } => drop(reply.send(ok())),
-        #[cfg(test)]
-        Command::Exec { reply, .. } => drop(reply.send(ok())),
-    }
-}
-
-/// Marks the store closed when the worker thread ends, whether it returns or panics, so later
-/// calls fail fast with `StoreError::Closed`; waiters of unanswered commands see their reply
-/// channel dropped, which the handle maps to the same error.
-pub(super) struct MarkClosedOnExit(pub(super) Arc<AtomicBool>);
-
-impl Drop for MarkClosedOnExit {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-        if std::thread::panicking() {
-            tracing::error!(
-                thread = std::thread::current().name().unwrap_or("store"),
-                "store worker thread panicked; the store is closed"
-            );
-        }
-    }
 }
