@@ -110,6 +110,15 @@ impl Credentials {
         }
     }
 
+    /// The secret that grants `role`.
+    pub fn secret_of(&self, role: Role) -> &str {
+        match role {
+            Role::Facilitator => &self.facilitator,
+            Role::Participant => &self.participant,
+            Role::Viewer => &self.viewer,
+        }
+    }
+
     /// The role `token` grants, compared in constant time so timing reveals nothing.
     pub fn role_of(&self, token: &str) -> Option<Role> {
         let t = token.as_bytes();
@@ -127,16 +136,19 @@ impl Credentials {
         }
     }
 
-    /// A new facilitator secret (the others stay).
+    /// New facilitator and viewer secrets: the links only the facilitator holds (their pages
+    /// and the projector's). The participant secret and the join code stay.
     pub fn rotate_facilitator(&mut self) {
-        self.facilitator = secret(&mut rand::rng());
+        let mut rng = rand::rng();
+        self.facilitator = secret(&mut rng);
+        self.viewer = secret(&mut rng);
     }
 
-    /// New participant and viewer secrets and a new join code; the facilitator's stays.
+    /// A new participant secret and join code: what the room sees (QR, code, handed-out link).
+    /// The viewer's stays, so a projector keeps its connection and shows the new code by itself.
     pub fn rotate(&mut self) {
         let mut rng = rand::rng();
         self.participant = secret(&mut rng);
-        self.viewer = secret(&mut rng);
         self.join_code = join_code(&mut rng);
     }
 }
@@ -379,14 +391,27 @@ mod tests {
     }
 
     #[test]
-    fn rotation_changes_participant_viewer_and_code_only() {
+    fn rotation_changes_participant_and_code_only() {
         let mut c = Credentials::generate("w1", 0);
         let old = c.clone();
         c.rotate();
         assert_eq!(c.facilitator, old.facilitator);
+        assert_eq!(c.viewer, old.viewer, "the projector keeps its link");
         assert_ne!(c.participant, old.participant);
-        assert_ne!(c.viewer, old.viewer);
+        assert_ne!(c.join_code, old.join_code);
         assert_eq!(c.role_of(&old.participant), None);
+    }
+
+    #[test]
+    fn facilitator_rotation_changes_facilitator_and_viewer_only() {
+        let mut c = Credentials::generate("w1", 0);
+        let old = c.clone();
+        c.rotate_facilitator();
+        assert_ne!(c.facilitator, old.facilitator);
+        assert_ne!(c.viewer, old.viewer);
+        assert_eq!(c.participant, old.participant);
+        assert_eq!(c.join_code, old.join_code);
+        assert_eq!(c.role_of(&old.viewer), None);
     }
 
     #[test]

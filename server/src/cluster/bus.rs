@@ -183,18 +183,19 @@ async fn reconcile(state: &AppState, wid: &str) {
             before: Some(before),
             now,
         }) => {
-            let (links, facilitator) = match &now {
-                Some(now) => (
-                    before.participant != now.participant || before.viewer != now.viewer,
-                    before.facilitator != now.facilitator,
-                ),
-                None => (true, true),
+            // Each role's connections close only when that role's secret changed (renewing
+            // the participant link keeps the projector's viewer link, for instance).
+            let changed = |role: Role| match &now {
+                Some(now) => before.secret_of(role) != now.secret_of(role),
+                None => true,
             };
-            if links || facilitator {
+            let closing = [Role::Facilitator, Role::Participant, Role::Viewer].map(changed);
+            if closing.iter().any(|c| *c) {
                 tracing::info!(workshop = %wid, "credentials changed on another node: closing the old links' connections");
                 crate::http::api::close_sessions(state, wid, |role| match role {
-                    Role::Facilitator => facilitator,
-                    Role::Participant | Role::Viewer => links,
+                    Role::Facilitator => closing[0],
+                    Role::Participant => closing[1],
+                    Role::Viewer => closing[2],
                 })
                 .await;
             }
