@@ -89,3 +89,6 @@ mod rgpd;
 
 #[path = "integration/phases.rs"]
 mod phases;
+
+#[path = "integration/held.rs"]
+mod held;

@@ -13,6 +13,8 @@
 //!   fixtures and tests build realistic boards with them; `discussion` likewise (sub-points of
 //!   grid notes, who ran an interview group);
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
+//! - [`held`]: contributions held back in a device's own doc until the facilitator reveals
+//!   them (icebreakers, hidden or anonymous grids), and the server's reveal writer;
 //! - [`census`]: what the write policies read (board locks, item counts);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
@@ -35,6 +37,7 @@ pub mod fixtures;
 pub(crate) mod gen_ts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod grid;
+pub mod held;
 #[cfg(any(test, feature = "test-support"))]
 pub mod icebreaker;
 #[cfg(any(test, feature = "test-support"))]

@@ -177,6 +177,11 @@ impl Hub {
         self.inner.policies.locks()
     }
 
+    /// Notes held per board, as the held docs' policies publish them (counts, never texts).
+    pub fn held_counts(&self) -> &crate::policy::HeldCounts {
+        self.inner.policies.held()
+    }
+
     /// Stored bytes per workshop, as the policies count them against the quota.
     pub fn usage(&self) -> &crate::policy::Usage {
         self.inner.policies.usage()

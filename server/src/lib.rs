@@ -132,13 +132,31 @@ pub async fn export_stored(
     }
     let workshop = room::doc_from_stored(wid, &stored);
     let mut boards = Vec::new();
+    // Notes still held back in their writers' held docs (board-schema §6): counted, not shown.
+    let mut held = std::collections::HashMap::new();
     for doc_id in board::workshop::board_doc_ids(&workshop) {
         let stored = store.load(&doc_id).await?;
         let doc = room::doc_from_stored(&doc_id, &stored);
+        if let Some(bid) = doc_id::DocId::parse(&doc_id)
+            .ok()
+            .and_then(|d| d.board().map(str::to_string))
+        {
+            let mut n = 0u32;
+            for held_id in store
+                .list_docs(&doc_id::DocId::held_prefix(wid, &bid))
+                .await?
+            {
+                let stored = store.load(&held_id).await?;
+                let count = board::held::held_count(&room::doc_from_stored(&held_id, &stored));
+                n = n.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
+            }
+            held.insert(bid, n);
+        }
         boards.push((doc_id, doc));
     }
     store.shutdown().await?;
-    let view = board::read_workshop(&workshop, &boards);
+    let mut view = board::read_workshop(&workshop, &boards);
+    board::view::add_held(&mut view, &held);
     Ok(format.render(&view))
 }
 

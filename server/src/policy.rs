@@ -15,6 +15,7 @@
 //! - *per-connection budgets*: the room keeps one [`PeerState`] per connection and hands it to
 //!   every judgement mutably; byte budgets and sync-step-1 rate limits are fields there.
 
+mod held;
 mod kinds;
 mod locks;
 #[cfg(test)]
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use yrs::Doc;
 
+pub use held::{HeldCounts, HeldPolicy, NOT_YOURS};
 pub use kinds::{
     BoardPolicy, OpenPolicy, WorkshopPolicy, LOCKED, NOT_ON_AGENDA, NO_ROLE, OVER_QUOTA, REMOVED,
     VIEWER, WORKSHOP_DOC,
@@ -174,6 +176,7 @@ pub struct Limits {
 pub struct Policies {
     locks: Arc<Locks>,
     usage: Arc<Usage>,
+    held: Arc<HeldCounts>,
     limits: Limits,
 }
 
@@ -183,6 +186,7 @@ impl Policies {
         Policies {
             locks: Arc::default(),
             usage: Arc::new(Usage::new(limits.workshop_quota_bytes)),
+            held: Arc::default(),
             limits,
         }
     }
@@ -197,6 +201,11 @@ impl Policies {
         &self.usage
     }
 
+    /// Notes held per board, as the held docs' policies publish them.
+    pub fn held(&self) -> &Arc<HeldCounts> {
+        &self.held
+    }
+
     /// The policy for doc `id` of kind `kind`.
     pub fn for_doc(&self, id: &DocId, kind: DocKind) -> Arc<dyn WritePolicy> {
         match kind {
@@ -206,6 +215,15 @@ impl Policies {
             DocKind::Board => Arc::new(
                 BoardPolicy::new(id.clone(), self.locks.clone(), self.limits)
                     .with_usage(self.usage.clone()),
+            ),
+            DocKind::Held => Arc::new(
+                HeldPolicy::new(
+                    id.clone(),
+                    self.locks.clone(),
+                    self.limits,
+                    self.held.clone(),
+                )
+                .with_usage(self.usage.clone()),
             ),
             DocKind::Open => Arc::new(OpenPolicy),
         }

@@ -21,6 +21,9 @@ pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
+/// Most doc ids one [`Store::list_docs`] answers with.
+pub const LIST_DOCS_MAX: usize = 10_000;
+
 /// Position of an update in one doc's log. Strictly increasing per doc.
 pub type Seq = u64;
 
@@ -86,6 +89,10 @@ pub trait Store: Send + Sync + 'static {
     /// Keys of the metadata records that start with `prefix` (the retention sweep lists the
     /// workshops).
     fn meta_keys(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
+
+    /// Ids of the docs starting with `prefix` that hold anything (a snapshot or log entries),
+    /// sorted, at most [`LIST_DOCS_MAX`] (the facilitator lists a board's held docs with it).
+    fn list_docs(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
 
     /// Reads a small metadata record (workshop registry, credentials), if present.
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>>;

@@ -50,3 +50,13 @@ pub fn item_count(board: &Doc) -> usize {
     .map(|m| m.len(&txn) as usize)
     .sum()
 }
+
+/// The kind a board doc says it is, if it says one this server knows.
+pub fn board_kind(board: &Doc) -> Option<crate::board::BoardKind> {
+    let txn = board.transact();
+    let meta = txn.get_map(crate::board::schema::board_root::META)?;
+    match meta.get(&txn, crate::board::schema::field::KIND) {
+        Some(yrs::Out::Any(yrs::Any::String(s))) => s.parse().ok(),
+        _ => None,
+    }
+}

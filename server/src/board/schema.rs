@@ -126,6 +126,9 @@ names! {
         PAGE = "page";
         PAGE_AT = "pageAt";
         PAGE_PAUSED = "pagePaused";
+        HIDDEN = "hidden";
+        ANONYMOUS = "anonymous";
+        REVEALING = "revealing";
     }
 }
 

@@ -162,6 +162,20 @@ pub enum BoardContent {
     Missing,
 }
 
+/// Adds the notes still held back on each board (board id → count, as the server counted its
+/// held docs) to the view: unrevealed papers of an icebreaker, unrevealed notes of a grid.
+pub fn add_held(view: &mut WorkshopView, held: &std::collections::HashMap<String, u32>) {
+    for board in &mut view.boards {
+        let n = held.get(&board.id).copied().unwrap_or(0);
+        match &mut board.content {
+            BoardContent::Icebreaker(ice) => ice.hidden = ice.hidden.saturating_add(n),
+            BoardContent::Grid(grid) => grid.held = grid.held.saturating_add(n),
+            _ => {}
+        }
+    }
+}
+
+/// Reads a workshop doc and the board docs given as (doc id, doc). Each doc is read in one
 /// transaction; boards missing from `boards` get [`BoardContent::Missing`].
 pub fn read_workshop(workshop: &Doc, boards: &[(String, Doc)]) -> WorkshopView {
     let txn = workshop.transact();

@@ -21,6 +21,7 @@ use crate::doc_id::DocId;
 mod admin;
 mod boards;
 mod export;
+mod held;
 mod join;
 mod links;
 pub(crate) use links::close_sessions;
@@ -62,6 +63,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/workshops/{wid}/requests", post(admin::request))
         .route("/api/workshops/{wid}/{file}", get(export::export))
         .route("/api/join/{code}", get(join::join))
+        .merge(held::routes())
 }
 
 fn now_ms() -> i64 {

@@ -116,10 +116,11 @@ pub(super) async fn upgrade(
             }
         },
     };
-    let (kind, role, session) = match authorize(&state, &doc, token.as_deref()).await {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
+    let (kind, role, session) =
+        match authorize(&state, &doc, token.as_deref(), device.as_ref()).await {
+            Ok(v) => v,
+            Err(e) => return e.into_response(),
+        };
     // A doc not in memory is read from the store and becomes a room: an address opening ever
     // new docs is slowed down, whatever its connections.
     if !state.hub.is_loaded(&doc) {
@@ -189,6 +190,7 @@ async fn authorize(
     state: &AppState,
     doc: &DocId,
     token: Option<&str>,
+    device: Option<&crate::device::DeviceId>,
 ) -> Result<(DocKind, Option<Role>, Option<Session>), ApiError> {
     let wid = doc.workshop();
     let is_workshop = state
@@ -214,15 +216,27 @@ async fn authorize(
     }
     let role = role_in(state, wid, token).await?;
     let kind = doc.kind_in_workshop();
-    if kind == DocKind::Board && !state.hub.locks().knows(wid) {
+    if kind == DocKind::Held {
+        // A device's held notes are read by that device and the facilitator only.
+        let mine = device.is_some_and(|d| Some(d.as_str()) == doc.device());
+        if role != Role::Facilitator && !(role == Role::Participant && mine) {
+            state.metrics.reject("held_denied");
+            return Err(ApiError::forbidden(crate::policy::NOT_YOURS));
+        }
+    }
+    if matches!(kind, DocKind::Board | DocKind::Held) && !state.hub.locks().knows(wid) {
         // A board's policy checks locks published by its workshop doc's policy: make sure that
         // room has been loaded once since start.
         let _ = state.hub.read(&doc.workshop_doc(), |_| ()).await;
     }
     super::refresh_usage(state, wid).await?;
     // Only real boards are served: a stray `{wid}.anything` would be a new doc on disk.
-    let standing = state.hub.locks().standing(doc);
-    if kind == DocKind::Board && role != Role::Facilitator && standing == Standing::Unknown {
+    let board = doc.board_doc().unwrap_or_else(|| doc.clone());
+    let standing = state.hub.locks().standing(&board);
+    if matches!(kind, DocKind::Board | DocKind::Held)
+        && role != Role::Facilitator
+        && standing == Standing::Unknown
+    {
         state.metrics.reject("not_on_agenda");
         return Err(ApiError::not_found(
             "no such board on this workshop's agenda",

@@ -1,4 +1,5 @@
-//! The three policies: a workshop's own doc, one of its boards, and a doc outside any workshop.
+//! Three of the policies: a workshop's own doc, one of its boards, and a doc outside any
+//! workshop (a board's held docs have theirs in `held.rs`).
 
 use std::sync::Arc;
 
@@ -34,7 +35,12 @@ fn refuse(reason: &'static str) -> Verdict {
 }
 
 /// Applies the workshop's storage quota around a role's verdict on an update of `len` bytes.
-fn within_quota(usage: Option<&Usage>, wid: &str, len: usize, verdict: Verdict) -> Verdict {
+pub(super) fn within_quota(
+    usage: Option<&Usage>,
+    wid: &str,
+    len: usize,
+    verdict: Verdict,
+) -> Verdict {
     let Some(usage) = usage else {
         return verdict;
     };

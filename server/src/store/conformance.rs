@@ -154,6 +154,37 @@ pub(crate) async fn meta_records_round_trip(store: &dyn Store) {
     );
 }
 
+/// `list_docs` names the docs under a prefix that hold anything, snapshot or log, sorted.
+pub(crate) async fn list_docs_by_prefix(store: &dyn Store) {
+    let a = Author::new(11);
+    for doc in [
+        "w.b~dev2", "w.b~dev1", "w.b", "w.bb~x", "w.c~dev1", "v.b~dev1",
+    ] {
+        store.append(doc, a.write(doc)).await.expect("append");
+    }
+    // A compacted doc has no log entries left, only its snapshot.
+    let seq = store
+        .append("w.b~dev3", a.write("dev3"))
+        .await
+        .expect("append");
+    store
+        .compact("w.b~dev3", a.snapshot(), seq)
+        .await
+        .expect("compact");
+    store.flush().await.expect("flush");
+    assert_eq!(
+        store.list_docs("w.b~").await.expect("list"),
+        ["w.b~dev1", "w.b~dev2", "w.b~dev3"]
+    );
+    assert!(store.list_docs("w.z~").await.expect("list").is_empty());
+    assert!(store.list_docs("").await.expect("list").is_empty());
+    store.delete("w.b~dev2").await.expect("delete");
+    assert_eq!(
+        store.list_docs("w.b~").await.expect("list"),
+        ["w.b~dev1", "w.b~dev3"]
+    );
+}
+
 /// Delete removes one doc entirely; a doc re-created after it starts a fresh log.
 pub(crate) async fn delete_removes_one_doc(store: &dyn Store) {
     let a = Author::new(4);

@@ -175,6 +175,10 @@ impl Store for FaultyStore {
         self.inner.meta_keys(prefix)
     }
 
+    fn list_docs(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        self.inner.list_docs(prefix)
+    }
+
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.inner.workshop_bytes(wid)
     }

@@ -248,6 +248,28 @@ impl Store for PostgresStore {
         Box::pin(async move { direct::meta_keys(&pool?, &prefix).await })
     }
 
+    fn list_docs(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let pool = self.pool();
+        let prefix = prefix.to_owned();
+        let limit = i64::try_from(crate::store::LIST_DOCS_MAX).unwrap_or(i64::MAX);
+        Box::pin(async move {
+            if prefix.is_empty() {
+                return Ok(Vec::new());
+            }
+            let client = pool?.get().await.map_err(|e| pool_error(&e))?;
+            let rows = client
+                .query(
+                    "SELECT doc FROM docs WHERE starts_with(doc, $1) AND snapshot IS NOT NULL \
+                     UNION SELECT doc FROM updates WHERE starts_with(doc, $1) \
+                     ORDER BY 1 LIMIT $2",
+                    &[&prefix, &limit],
+                )
+                .await
+                .map_err(|e| db_error(&e))?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
     fn workshop_bytes(&self, wid: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         let pool = self.pool();
         let wid = wid.to_owned();

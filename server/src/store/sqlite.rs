@@ -265,6 +265,11 @@ impl Store for SqliteStore {
         self.read(|reply| reader::Command::MetaKeys { prefix, reply })
     }
 
+    fn list_docs(&self, prefix: &str) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let prefix = prefix.to_owned();
+        self.read(|reply| reader::Command::ListDocs { prefix, reply })
+    }
+
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
         let key = key.to_owned();
         self.read(|reply| reader::Command::GetMeta { key, reply })

@@ -84,3 +84,127 @@ export type Joined = { workshopId: string, link: string, };
 
 /** What a link lets its holder do. */
 export type Role = "facilitator" | "participant" | "viewer";
+
+/** How a board holds its participants' new notes back. */
+export type Holding = {
+/**
+ * New notes go to the writer's held doc until the facilitator reveals them.
+ */
+hidden: boolean,
+/**
+ * Revealed notes carry no author.
+ */
+anonymous: boolean, };
+
+/** A note held back in its writer's held doc. */
+export type HeldNote = {
+/**
+ * Its id in the held doc (never reused in the board doc).
+ */
+id: string,
+/**
+ * What it says.
+ */
+text: string,
+/**
+ * A grid's column; `""` on an icebreaker.
+ */
+column: string,
+/**
+ * A grid's palette colour; `""` = the column's.
+ */
+colour: string,
+/**
+ * Name the writer gave (kept on reveal only when the board is not anonymous).
+ */
+authorName: string,
+/**
+ * Organisation the writer gave (same).
+ */
+authorOrg: string,
+/**
+ * Set by the server once a reveal started: the board note id it is copied to.
+ */
+revealing?: string, };
+
+/** A held note as the facilitator lists it. */
+export type HeldEntry = {
+/**
+ * The writer's device id (which notes share a writer; never who it is).
+ */
+device: string,
+/**
+ * Its id in the held doc (never reused in the board doc).
+ */
+id: string,
+/**
+ * What it says.
+ */
+text: string,
+/**
+ * A grid's column; `""` on an icebreaker.
+ */
+column: string,
+/**
+ * A grid's palette colour; `""` = the column's.
+ */
+colour: string,
+/**
+ * Name the writer gave (kept on reveal only when the board is not anonymous).
+ */
+authorName: string,
+/**
+ * Organisation the writer gave (same).
+ */
+authorOrg: string,
+/**
+ * Set by the server once a reveal started: the board note id it is copied to.
+ */
+revealing?: string, };
+
+/** `GET …/boards/{bid}/held` answer (facilitator). */
+export type HeldList = {
+/**
+ * How the board holds notes back.
+ */
+holding: Holding,
+/**
+ * The notes, grouped by device (a device's in its writer's order).
+ */
+notes: Array<HeldEntry>, };
+
+/** `GET …/boards/{bid}/held/count` answer (every role). */
+export type HeldCount = {
+/**
+ * Notes held back.
+ */
+held: number, };
+
+/** One held note a request names. */
+export type HeldRef = {
+/**
+ * Its writer's device id.
+ */
+device: string,
+/**
+ * Its id in the held doc.
+ */
+id: string, };
+
+/** `POST …/boards/{bid}/held/reveal` and `…/discard` body. */
+export type HeldRequest = {
+/**
+ * The notes named one by one.
+ */
+notes?: Array<HeldRef>,
+/**
+ * Every note held back on the board ("Tout dévoiler").
+ */
+all?: boolean, };
+
+/** `POST …/held/reveal` and `…/discard` answer. */
+export type HeldDone = {
+/**
+ * Notes revealed or discarded (notes their writer deleted meanwhile are not counted).
+ */
+done: number, };

@@ -6,6 +6,12 @@ import type {
   BoardSpec,
   BoardSummary,
   Created,
+  HeldCount,
+  HeldDone,
+  HeldEntry,
+  HeldList,
+  HeldRef,
+  HeldRequest,
   Joined,
   Links as LinksAnswer,
   Order,
@@ -17,7 +23,7 @@ import type {
 
 // The request and answer shapes are generated from the server's serde types (api.gen.ts);
 // these names are the ones the screens use.
-export type { BoardKind, Created, Role };
+export type { BoardKind, Created, HeldEntry, HeldList, HeldRef, Role };
 export type BoardRef = BoardSummary;
 /** One page link (or secret) per role. */
 export type Links = Secrets;
@@ -117,6 +123,24 @@ export const api = {
   /** A new facilitator secret; every screen opened with the old one is closed. */
   rotateFacilitator(wid: string, token: string): Promise<Rotated> {
     return call('POST', `/api/workshops/${enc(wid)}/rotate-facilitator`, token);
+  },
+  /** The notes held back on a board (facilitator): texts, never shown to anyone else. */
+  held(wid: string, token: string, bid: string): Promise<HeldList> {
+    return call('GET', `/api/workshops/${enc(wid)}/boards/${enc(bid)}/held`, token);
+  },
+  /** How many notes are held back on a board (every role: a count, no text). */
+  heldCount(wid: string, token: string, bid: string): Promise<HeldCount> {
+    return call('GET', `/api/workshops/${enc(wid)}/boards/${enc(bid)}/held/count`, token);
+  },
+  /** Reveals the named held notes, or all of them, as new notes written by the server. */
+  reveal(wid: string, token: string, bid: string, notes: HeldRef[] | 'all'): Promise<HeldDone> {
+    const body: HeldRequest = notes === 'all' ? { all: true } : { notes };
+    return call('POST', `/api/workshops/${enc(wid)}/boards/${enc(bid)}/held/reveal`, token, body);
+  },
+  /** Discards held notes: they leave their writer's phone and never reach anyone else. */
+  discard(wid: string, token: string, bid: string, notes: HeldRef[]): Promise<HeldDone> {
+    const body: HeldRequest = { notes };
+    return call('POST', `/api/workshops/${enc(wid)}/boards/${enc(bid)}/held/discard`, token, body);
   },
   /** Resolves a join code; when its network made too many wrong guesses, proves work first. */
   async join(typed: string): Promise<Joined> {

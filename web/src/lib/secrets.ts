@@ -38,6 +38,15 @@ export function takeSecret(wid: string, screen: Screen): string | null {
   return stored;
 }
 
+/** The secret a screen of this browser keeps for this workshop, without reading the address. */
+export function storedSecret(wid: string, screen: Screen): string | null {
+  try {
+    return storage()?.getItem(key(wid, screen)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function storeSecret(wid: string, screen: Screen, secret: string): void {
   storage()?.setItem(key(wid, screen), secret);
 }

@@ -66,6 +66,8 @@ pub struct Labels {
     pub no_papers: &'static str,
     /// Icebreaker notes not revealed.
     pub unrevealed: Plural,
+    /// Grid notes still held back by their writers.
+    pub held_notes: Plural,
     /// Dot votes of a note.
     pub votes: Plural,
     /// Who brings an accelerator's problem.
@@ -151,6 +153,10 @@ pub const FR: Labels = Labels {
     unrevealed: Plural {
         one: "papier non révélé",
         many: "papiers non révélés",
+    },
+    held_notes: Plural {
+        one: "note non dévoilée",
+        many: "notes non dévoilées",
     },
     votes: Plural {
         one: "vote",

@@ -17,6 +17,13 @@ pub struct GridView {
     pub columns: Vec<ColumnView>,
     /// Groups in order.
     pub groups: Vec<GroupView>,
+    /// Notes still held back by their writers (board-schema §6), not in the board doc.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A grid column.
@@ -134,7 +141,11 @@ pub(super) fn read_grid<T: ReadTxn>(txn: &T) -> GridView {
             notes: orphans,
         });
     }
-    GridView { columns, groups }
+    GridView {
+        columns,
+        groups,
+        held: 0,
+    }
 }
 
 /// Most levels of sub-points under one note (writers refuse deeper; readers flatten).

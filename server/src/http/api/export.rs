@@ -22,6 +22,17 @@ async fn workshop_view<T: Send + 'static>(
             (board::encode_doc(d), board::workshop::board_doc_ids(d))
         })
         .await?;
+    let bids: Vec<String> = board_ids
+        .iter()
+        .filter_map(|id| {
+            crate::doc_id::DocId::parse(id)
+                .ok()?
+                .board()
+                .map(str::to_string)
+        })
+        .collect();
+    // Notes still held back in their writers' held docs: counted, never shown (schema §6).
+    let held = super::held::held_totals(state, wid, &bids).await?;
     let mut boards = Vec::new();
     for doc_id in board_ids {
         let bytes = state.hub.read(&doc(&doc_id)?, board::encode_doc).await?;
@@ -33,7 +44,9 @@ async fn workshop_view<T: Send + 'static>(
             .into_iter()
             .map(|(id, bytes)| Ok((id, board::doc_from_update(&bytes)?)))
             .collect::<Result<Vec<_>, BoardError>>()?;
-        Ok(render(&board::read_workshop(&workshop, &boards)))
+        let mut view = board::read_workshop(&workshop, &boards);
+        board::view::add_held(&mut view, &held);
+        Ok(render(&view))
     })
     .await
     .map_err(ApiError::internal)?;

@@ -6,10 +6,12 @@
 use ts_rs::{Config, TS};
 
 use super::boards::Order;
+use super::held::{HeldCount, HeldDone, HeldEntry, HeldList, HeldRef, HeldRequest};
 use super::join::Joined;
 use super::links::{Links, Secrets};
 use super::workshops::{BoardSummary, Created, Shown};
 use crate::auth::Role;
+use crate::board::held::{HeldNote, Holding};
 use crate::board::templates::BoardSpec;
 use crate::board::WorkshopParams;
 
@@ -28,6 +30,14 @@ fn api_ts() -> String {
         ("`PUT /api/workshops/{wid}/boards/order` body.", Order::decl(&cfg)),
         ("`GET /api/join/{code}` answer.", Joined::decl(&cfg)),
         ("What a link lets its holder do.", Role::decl(&cfg)),
+        ("How a board holds its participants' new notes back.", Holding::decl(&cfg)),
+        ("A note held back in its writer's held doc.", HeldNote::decl(&cfg)),
+        ("A held note as the facilitator lists it.", HeldEntry::decl(&cfg)),
+        ("`GET …/boards/{bid}/held` answer (facilitator).", HeldList::decl(&cfg)),
+        ("`GET …/boards/{bid}/held/count` answer (every role).", HeldCount::decl(&cfg)),
+        ("One held note a request names.", HeldRef::decl(&cfg)),
+        ("`POST …/boards/{bid}/held/reveal` and `…/discard` body.", HeldRequest::decl(&cfg)),
+        ("`POST …/held/reveal` and `…/discard` answer.", HeldDone::decl(&cfg)),
     ];
     let mut out = String::from(
         "// GENERATED from the serde types of server/src/http/api.rs (and the board and auth types\n\

@@ -56,6 +56,7 @@ conformance!(appends_load_back_in_order);
 conformance!(compaction_keeps_later_entries);
 conformance!(meta_records_round_trip);
 conformance!(delete_removes_one_doc);
+conformance!(list_docs_by_prefix);
 conformance!(concurrent_appends_are_all_acknowledged);
 
 #[tokio::test]

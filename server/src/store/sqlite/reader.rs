@@ -34,6 +34,11 @@ pub(super) enum Command {
         prefix: String,
         reply: Reply<Vec<String>>,
     },
+    /// Ids of the docs starting with `prefix`.
+    ListDocs {
+        prefix: String,
+        reply: Reply<Vec<String>>,
+    },
     /// Sum the stored bytes of a workshop's docs.
     WorkshopBytes { wid: String, reply: Reply<u64> },
     /// Answer the reads queued before, then close the connection and stop.
@@ -72,6 +77,10 @@ pub(super) fn run(mut conn: Connection, commands: Receiver<Command>, closed: Arc
                             .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
                     })
                     .map_err(|error| database_error(&error));
+                drop(reply.send(outcome));
+            }
+            Command::ListDocs { prefix, reply } => {
+                let outcome = list_docs(&conn, &prefix).map_err(|e| database_error(&e));
                 drop(reply.send(outcome));
             }
             Command::WorkshopBytes { wid, reply } => {
@@ -113,6 +122,28 @@ fn load(conn: &mut Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
         snapshot_seq,
         updates,
     })
+}
+
+/// Docs with a snapshot or log entries whose id starts with `prefix`. Doc ids are ASCII, so
+/// the prefix's range `[prefix, prefix with its last byte + 1)` uses the primary keys.
+fn list_docs(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<String>> {
+    let hi = match prefix.as_bytes().last() {
+        Some(&b) if b < 0x7f && prefix.is_ascii() => {
+            let mut hi = prefix[..prefix.len() - 1].to_string();
+            hi.push(char::from(b + 1));
+            hi
+        }
+        // Not a doc id prefix: nothing can match (an empty prefix lists nothing either).
+        _ => return Ok(Vec::new()),
+    };
+    let limit = i64::try_from(crate::store::LIST_DOCS_MAX).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT doc FROM docs WHERE doc >= ?1 AND doc < ?2 AND snapshot IS NOT NULL \
+         UNION SELECT DISTINCT doc FROM updates WHERE doc >= ?1 AND doc < ?2 \
+         ORDER BY 1 LIMIT ?3",
+    )?
+    .query_map(params![prefix, hi, limit], |row| row.get(0))?
+    .collect()
 }
 
 /// Snapshots and log entries of `{wid}` and `{wid}.*`, in one read transaction. Doc ids are

@@ -753,6 +753,11 @@ mod conformance {
     }
 
     #[tokio::test]
+    async fn list_docs_by_prefix() {
+        run(|s| async move { suite::list_docs_by_prefix(&s).await }).await;
+    }
+
+    #[tokio::test]
     async fn meta_records_round_trip() {
         run(|s| async move { suite::meta_records_round_trip(&s).await }).await;
     }

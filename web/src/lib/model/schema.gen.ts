@@ -88,6 +88,9 @@ export const FIELD = {
   PAGE: 'page',
   PAGE_AT: 'pageAt',
   PAGE_PAUSED: 'pagePaused',
+  HIDDEN: 'hidden',
+  ANONYMOUS: 'anonymous',
+  REVEALING: 'revealing',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */

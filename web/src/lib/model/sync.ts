@@ -6,6 +6,7 @@ import { IndexeddbPersistence } from 'y-indexeddb';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
+import { deviceSecret } from '../device';
 import { childMap, type YMap } from './fields';
 import type { BoardRoot } from './schema.gen';
 
@@ -153,7 +154,11 @@ export class DocHandle {
       // The secret travels in Sec-WebSocket-Protocol, not in the URL (proxies log query
       // strings); the server answers with the plain "palabre" protocol. A secret that is not
       // a valid protocol token (a mangled link) falls back to the query, to be refused there.
-      ...(/^[A-Za-z0-9_-]+$/.test(token) ? { protocols: ['palabre', `palabre.token.${token}`] } : { params: { token } }),
+      // The device's secret rides the same way (server/src/device.rs): it proves which held
+      // notes and own items are this browser's.
+      ...(/^[A-Za-z0-9_-]+$/.test(token)
+        ? { protocols: ['palabre', `palabre.token.${token}`, `palabre.device.${deviceSecret()}`] }
+        : { params: { token, device: deviceSecret() } }),
       // Each tab holds its own role's secret: never relay edits between tabs.
       disableBc: true,
       maxBackoffTime: 2500,

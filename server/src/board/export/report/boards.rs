@@ -90,6 +90,12 @@ pub(super) fn grid(body: &mut Vec<Block>, grid: &GridView, labels: &Labels) {
         class: "columns".to_owned(),
         body: columns,
     });
+    if grid.held > 0 {
+        body.push(Block::Empty(format!(
+            "{}.",
+            labels.held_notes.of(grid.held)
+        )));
+    }
 }
 
 pub(super) fn timeline(body: &mut Vec<Block>, timeline: &TimelineView, labels: &Labels) {
