@@ -137,7 +137,10 @@ start_server() {
             PALABRE_LOG=warn "$PALABRE" serve --bind "127.0.0.1:$port" --data-dir "$data" \
                 --durability "${name#palabre-}" --open-docs \
                 --max-conns-per-addr 100000 --max-conns-per-doc 100000 --max-items 100000000 \
-                --updates-per-sec 1000000000 --update-burst 1000000000 >"$log" 2>&1 &
+                --updates-per-sec 1000000000 --update-burst 1000000000 \
+                --addr-write-bytes-per-sec 4000000000 --addr-write-burst-bytes 4000000000 \
+                --write-bytes-per-sec 4000000000 --write-burst-bytes 4000000000 \
+                --doc-opens-per-min 4000000000 >"$log" 2>&1 &
             TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}" "${client[@]}") ;;
         palabre-defended)
             # Issue 13's attacks run against the default limits, as deployed.

@@ -63,6 +63,9 @@ mod hostile_boards;
 #[path = "integration/hostile_presence.rs"]
 mod hostile_presence;
 
+#[path = "integration/hostile_writes.rs"]
+mod hostile_writes;
+
 #[path = "../server/src/store/testdb.rs"]
 mod testdb;
 
@@ -74,6 +77,9 @@ mod cluster_sync;
 
 #[path = "integration/cluster_faults.rs"]
 mod cluster_faults;
+
+#[path = "integration/cluster_shared.rs"]
+mod cluster_shared;
 
 #[path = "integration/rgpd.rs"]
 mod rgpd;

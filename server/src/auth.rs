@@ -6,7 +6,7 @@ mod guess;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use guess::{pow_zero_bits, Gate, GuessLimiter, GuessLimits};
+pub use guess::{pow_zero_bits, Gate, GuessLimiter, GuessLimits, SharedCounts, SharedGuesses};
 
 use base64::Engine as _;
 use dashmap::DashMap;
@@ -110,6 +110,15 @@ impl Credentials {
         }
     }
 
+    /// The secret that grants `role`.
+    pub fn secret_of(&self, role: Role) -> &str {
+        match role {
+            Role::Facilitator => &self.facilitator,
+            Role::Participant => &self.participant,
+            Role::Viewer => &self.viewer,
+        }
+    }
+
     /// The role `token` grants, compared in constant time so timing reveals nothing.
     pub fn role_of(&self, token: &str) -> Option<Role> {
         let t = token.as_bytes();
@@ -127,16 +136,19 @@ impl Credentials {
         }
     }
 
-    /// A new facilitator secret (the others stay).
+    /// New facilitator and viewer secrets: the links only the facilitator holds (their pages
+    /// and the projector's). The participant secret and the join code stay.
     pub fn rotate_facilitator(&mut self) {
-        self.facilitator = secret(&mut rand::rng());
+        let mut rng = rand::rng();
+        self.facilitator = secret(&mut rng);
+        self.viewer = secret(&mut rng);
     }
 
-    /// New participant and viewer secrets and a new join code; the facilitator's stays.
+    /// A new participant secret and join code: what the room sees (QR, code, handed-out link).
+    /// The viewer's stays, so a projector keeps its connection and shows the new code by itself.
     pub fn rotate(&mut self) {
         let mut rng = rand::rng();
         self.participant = secret(&mut rng);
-        self.viewer = secret(&mut rng);
         self.join_code = join_code(&mut rng);
     }
 }
@@ -149,9 +161,6 @@ fn code_key(code: &str) -> String {
     format!("join-code:{code}")
 }
 
-/// How long a cached credential is trusted before it is read again from the store: a deleted
-/// workshop's secrets leave memory at most this long after.
-const CACHE_TTL: Duration = Duration::from_secs(600);
 /// Cached credentials at most; past it, stale and expired entries go first, then any.
 const CACHE_MAX: usize = 10_000;
 
@@ -159,8 +168,27 @@ const CACHE_MAX: usize = 10_000;
 pub struct Registry {
     store: Arc<dyn Store>,
     cache: DashMap<String, (Arc<Credentials>, Instant)>,
+    /// How long a cached credential is trusted before it is read again from the store; expired
+    /// entries are swept ([`Registry::sweep`]), so a workshop deleted elsewhere (another node,
+    /// the operator) leaves this process's memory at most about this long after.
+    ttl: Duration,
     /// Workshops being or having been deleted: their links stop working at once.
     gone: DashMap<String, ()>,
+    /// Told the workshop id after its stored credentials changed (a cluster node tells the
+    /// other nodes, `cluster::credentials`); unset on a single node.
+    notifier: std::sync::OnceLock<Notifier>,
+}
+
+/// What [`Registry::set_notifier`] installs.
+pub type Notifier = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The credentials of a workshop before and after [`Registry::reload`].
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    /// What this node had cached (`None` if nothing).
+    pub before: Option<Arc<Credentials>>,
+    /// What the store holds now (`None`: the workshop is gone).
+    pub now: Option<Arc<Credentials>>,
 }
 
 /// Errors of the credential registry.
@@ -175,13 +203,57 @@ pub enum AuthError {
 }
 
 impl Registry {
-    /// A registry over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// A registry over `store`, caching credentials for `ttl`.
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Registry {
             store,
             cache: DashMap::new(),
+            ttl,
             gone: DashMap::new(),
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Installs what is told of every change of stored credentials (once; later calls are
+    /// ignored).
+    pub fn set_notifier(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// Tells the notifier that `workshop`'s stored credentials changed (or were deleted).
+    pub fn announce(&self, workshop: &str) {
+        if let Some(notify) = self.notifier.get() {
+            notify(workshop);
+        }
+    }
+
+    /// Reads `workshop`'s credentials from the store again, bypassing the cache, and caches
+    /// them (another node changed them). A workshop no longer stored is revoked here.
+    pub async fn reload(&self, workshop: &str) -> Result<Reloaded, AuthError> {
+        let before = self.cache.get(workshop).map(|c| c.0.clone());
+        let now = match self.store.get_meta(&creds_key(workshop)).await? {
+            Some(bytes) => Some(Arc::new(
+                serde_json::from_slice::<Credentials>(&bytes)
+                    .map_err(|_| AuthError::Corrupt(workshop.to_string()))?,
+            )),
+            None => None,
+        };
+        match &now {
+            Some(creds) => self.remember(creds.clone()),
+            None if before.is_some() => self.revoke(workshop),
+            None => {}
+        }
+        Ok(Reloaded { before, now })
+    }
+
+    /// Drops `workshop`'s cached credentials: the next use reads the store.
+    pub fn forget(&self, workshop: &str) {
+        self.cache.remove(workshop);
+    }
+
+    /// Ids of the workshops whose credentials this node has cached.
+    pub fn cached_workshops(&self) -> Vec<String> {
+        self.cache.iter().map(|e| e.key().clone()).collect()
     }
 
     /// The credentials of `workshop`, if it exists.
@@ -190,11 +262,12 @@ impl Registry {
             return Ok(None);
         }
         if let Some(c) = self.cache.get(workshop) {
-            if c.1.elapsed() < CACHE_TTL {
+            if c.1.elapsed() < self.ttl {
                 return Ok(Some(c.0.clone()));
             }
         }
         let Some(bytes) = self.store.get_meta(&creds_key(workshop)).await? else {
+            self.cache.remove(workshop);
             return Ok(None);
         };
         let creds: Credentials =
@@ -206,7 +279,7 @@ impl Registry {
 
     fn remember(&self, creds: Arc<Credentials>) {
         if self.cache.len() >= CACHE_MAX {
-            self.cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            self.sweep();
         }
         if self.cache.len() >= CACHE_MAX {
             // Still full of fresh entries: drop an arbitrary half; they are read again on demand.
@@ -218,6 +291,17 @@ impl Registry {
         }
         self.cache
             .insert(creds.workshop.clone(), (creds, Instant::now()));
+    }
+
+    /// Drops every cached credential older than the TTL (the server calls it periodically).
+    pub fn sweep(&self) {
+        let ttl = self.ttl;
+        self.cache.retain(|_, (_, at)| at.elapsed() < ttl);
+    }
+
+    /// How long credentials stay cached.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// Cached credentials (for tests and `/metrics`).
@@ -238,7 +322,9 @@ impl Registry {
         self.store
             .put_meta(&creds_key(&creds.workshop), bytes)
             .await?;
+        let workshop = creds.workshop.clone();
         self.remember(Arc::new(creds));
+        self.announce(&workshop);
         Ok(())
     }
 
@@ -305,14 +391,27 @@ mod tests {
     }
 
     #[test]
-    fn rotation_changes_participant_viewer_and_code_only() {
+    fn rotation_changes_participant_and_code_only() {
         let mut c = Credentials::generate("w1", 0);
         let old = c.clone();
         c.rotate();
         assert_eq!(c.facilitator, old.facilitator);
+        assert_eq!(c.viewer, old.viewer, "the projector keeps its link");
         assert_ne!(c.participant, old.participant);
-        assert_ne!(c.viewer, old.viewer);
+        assert_ne!(c.join_code, old.join_code);
         assert_eq!(c.role_of(&old.participant), None);
+    }
+
+    #[test]
+    fn facilitator_rotation_changes_facilitator_and_viewer_only() {
+        let mut c = Credentials::generate("w1", 0);
+        let old = c.clone();
+        c.rotate_facilitator();
+        assert_ne!(c.facilitator, old.facilitator);
+        assert_ne!(c.viewer, old.viewer);
+        assert_eq!(c.participant, old.participant);
+        assert_eq!(c.join_code, old.join_code);
+        assert_eq!(c.role_of(&old.viewer), None);
     }
 
     #[test]

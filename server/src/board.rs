@@ -57,8 +57,8 @@ pub use schema::{Author, BoardKind, ParticipantGroup, Stage};
 pub use templates::{BoardTemplate, WorkshopTemplate};
 pub use view::{read_workshop, BoardContent, BoardView, WorkshopView};
 pub use workshop::{
-    add_board, move_board, new_workshop, remove_board, rename_board, NewBoard, NewWorkshop,
-    WorkshopParams,
+    add_board, mark_links_renewed, move_board, new_workshop, remove_board, rename_board, NewBoard,
+    NewWorkshop, WorkshopParams,
 };
 
 /// Why a board operation was refused.

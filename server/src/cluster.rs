@@ -14,6 +14,9 @@
 //! publish), it catches up from PostgreSQL — the store's state minus what the room already
 //! has — before relaying anything newer.
 
+mod bus;
+mod follow;
+mod guesses;
 mod publish;
 mod relay;
 
@@ -137,6 +140,7 @@ impl ClusterStatus {
 pub struct RedisFanOut {
     control: mpsc::UnboundedSender<Control>,
     outgoing: mpsc::Sender<Outgoing>,
+    presence: mpsc::Sender<bus::PresenceOut>,
     dirty: Arc<Dirty>,
     status: Arc<ClusterStatus>,
 }
@@ -184,6 +188,7 @@ pub struct Starter {
     client: redis::Client,
     control: mpsc::UnboundedReceiver<Control>,
     outgoing: mpsc::Receiver<Outgoing>,
+    presence: mpsc::Receiver<bus::PresenceOut>,
     dirty: Arc<Dirty>,
     status: Arc<ClusterStatus>,
 }
@@ -203,10 +208,12 @@ impl RedisFanOut {
         });
         let (control_tx, control) = mpsc::unbounded_channel();
         let (outgoing_tx, outgoing) = mpsc::channel(OUTGOING_QUEUE);
+        let (presence_tx, presence) = mpsc::channel(bus::PRESENCE_QUEUE);
         let dirty = Arc::new(Dirty::default());
         let fanout = Arc::new(RedisFanOut {
             control: control_tx,
             outgoing: outgoing_tx,
+            presence: presence_tx,
             dirty: Arc::clone(&dirty),
             status: Arc::clone(&status),
         });
@@ -216,6 +223,7 @@ impl RedisFanOut {
                 client,
                 control,
                 outgoing,
+                presence,
                 dirty,
                 status,
             },
@@ -252,6 +260,13 @@ impl FanOut for RedisFanOut {
     fn closed(&self, doc: &DocId) {
         let _ = self.control.send(Control::Closed(doc.clone()));
     }
+
+    fn presence(&self, doc: &DocId, update: &yrs::sync::awareness::AwarenessUpdate) {
+        // Lossy: a full queue drops it; renewals follow every few seconds.
+        let _ = self
+            .presence
+            .try_send((doc.clone(), crate::protocol::encode_awareness(update)));
+    }
 }
 
 /// The fan-out `config` asks for: through Redis with `--redis` (its status registered in
@@ -273,13 +288,50 @@ pub fn fan_out(
 }
 
 impl Starter {
-    /// Spawns the publisher and the relay reader; they run until the process exits.
-    pub fn start(self, hub: Hub, store: Arc<dyn Store>) {
+    /// Spawns the publisher, the relay reader and the pub/sub publisher; they run until the
+    /// process exits. The returned handle wires the rest once the HTTP state exists.
+    pub fn start(self, hub: Hub, store: Arc<dyn Store>) -> Shared {
+        let node = self.status.node().to_owned();
         let publisher =
             publish::Publisher::new(self.client.clone(), self.dirty, Arc::clone(&self.status));
         tokio::spawn(publisher.run(self.outgoing));
-        let reader = relay::Relay::new(self.client, hub, store, self.status);
+        let reader = relay::Relay::new(self.client.clone(), hub, store, self.status);
         tokio::spawn(reader.run(self.control));
+        let (credentials, changed) = mpsc::unbounded_channel();
+        tokio::spawn(bus::publish(
+            self.client.clone(),
+            node.clone(),
+            self.presence,
+            changed,
+        ));
+        Shared {
+            client: self.client,
+            node,
+            credentials,
+        }
+    }
+}
+
+/// What makes credentials, guess limits and presence hold cluster-wide, once attached to the
+/// HTTP state (see [`bus`] and [`guesses`]).
+pub struct Shared {
+    client: redis::Client,
+    node: String,
+    credentials: mpsc::UnboundedSender<String>,
+}
+
+impl Shared {
+    /// Tells other nodes of this node's credential changes, follows theirs and presence, and
+    /// counts join-code failures in Redis.
+    pub fn attach(self, state: &crate::http::AppState) {
+        let credentials = self.credentials;
+        state.registry.set_notifier(Box::new(move |wid| {
+            let _ = credentials.send(wid.to_owned());
+        }));
+        state
+            .guesses
+            .share(Arc::new(guesses::RedisGuesses::new(self.client.clone())));
+        tokio::spawn(bus::listen(self.client, self.node, state.clone()));
     }
 }
 

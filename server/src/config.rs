@@ -139,6 +139,43 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_UPGRADES_PER_ADDR", default_value_t = 64)]
     pub max_upgrades_per_addr: usize,
 
+    /// Open connections from one TCP peer address (IPv6: its /64) that have not yet opened an
+    /// authorised WebSocket; counted before any request is read. Trusted proxies are exempt.
+    #[arg(
+        long,
+        env = "PALABRE_MAX_UNAUTHENTICATED_PER_ADDR",
+        default_value_t = 512
+    )]
+    pub max_unauthenticated_per_addr: usize,
+
+    /// Document update bytes per second one client address may write, over all its
+    /// connections and docs; past it its connections are throttled, then closed (1008).
+    #[arg(long, env = "PALABRE_ADDR_WRITE_BYTES_PER_SEC", default_value_t = 256 << 10)]
+    pub addr_write_bytes_per_sec: u32,
+
+    /// Update bytes one client address may write at once above its sustained rate.
+    #[arg(long, env = "PALABRE_ADDR_WRITE_BURST_BYTES", default_value_t = 8 << 20)]
+    pub addr_write_burst_bytes: u32,
+
+    /// Document update bytes per second all clients together may write (what the store's
+    /// writer is asked to take); past it every writer is throttled.
+    #[arg(long, env = "PALABRE_WRITE_BYTES_PER_SEC", default_value_t = 16 << 20)]
+    pub write_bytes_per_sec: u32,
+
+    /// Update bytes all clients together may write at once above the sustained rate.
+    #[arg(long, env = "PALABRE_WRITE_BURST_BYTES", default_value_t = 64 << 20)]
+    pub write_burst_bytes: u32,
+
+    /// Documents that are not in memory one client address may open per minute (each is read
+    /// from the store and becomes a room).
+    #[arg(long, env = "PALABRE_DOC_OPENS_PER_MIN", default_value_t = 60)]
+    pub doc_opens_per_min: u32,
+
+    /// How long workshop credentials stay cached in memory before they are read again; expired
+    /// entries are swept, so a workshop deleted elsewhere leaves memory within this.
+    #[arg(long, env = "PALABRE_CREDENTIAL_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub credential_ttl: Duration,
+
     /// If set, creating a workshop needs this token (servers that should not let anyone create).
     #[arg(long, env = "PALABRE_CREATE_TOKEN", hide_env_values = true)]
     pub create_token: Option<String>,
@@ -273,6 +310,13 @@ impl Config {
             max_connections: 20_000,
             max_unauthenticated: 8192,
             max_upgrades_per_addr: 64,
+            max_unauthenticated_per_addr: 512,
+            addr_write_bytes_per_sec: 256 << 10,
+            addr_write_burst_bytes: 8 << 20,
+            write_bytes_per_sec: 16 << 20,
+            write_burst_bytes: 64 << 20,
+            doc_opens_per_min: 60,
+            credential_ttl: Duration::from_secs(600),
             create_token: None,
             create_per_hour: 30,
             create_global_per_hour: 600,

@@ -95,7 +95,7 @@ impl AppState {
             inner: Arc::new(AppInner {
                 hub,
                 metrics,
-                registry: Registry::new(store.clone()),
+                registry: Registry::new(store.clone(), config.credential_ttl),
                 config,
                 store,
                 next_conn: AtomicU64::new(1),
@@ -268,6 +268,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.store.stats();
+    let cached = state.registry.cached() as u64;
+    state
+        .metrics
+        .credentials_cached
+        .store(cached, std::sync::atomic::Ordering::Relaxed);
     let mut body = state.metrics.render(&stats);
     if let Some(cluster) = state.metrics.cluster.get() {
         body.push_str(&cluster.render());

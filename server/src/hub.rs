@@ -406,6 +406,25 @@ impl Hub {
         }
     }
 
+    /// Hands a loaded room presence another node published (cluster mode); false when the
+    /// doc is not loaded here or its room is busy (presence may be lost, never waited for).
+    pub fn apply_remote_presence(
+        &self,
+        doc_id: &DocId,
+        update: yrs::sync::awareness::AwarenessUpdate,
+    ) -> bool {
+        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
+        entry.is_some_and(|e| e.tx.try_send(RoomMsg::RemotePresence { update }).is_ok())
+    }
+
+    /// Whether `doc_id` is in memory (joining it needs no read from the store).
+    pub fn is_loaded(&self, doc_id: &DocId) -> bool {
+        self.inner
+            .rooms
+            .get(doc_id)
+            .is_some_and(|e| !e.tx.is_closed())
+    }
+
     /// Ids of the documents currently loaded.
     pub fn loaded(&self) -> Vec<DocId> {
         self.inner.rooms.iter().map(|e| e.key().clone()).collect()

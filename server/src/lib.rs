@@ -202,13 +202,13 @@ pub async fn run_when_ready(
     });
     let (fanout, relay) = cluster::fan_out(&config, &metrics)?;
     let hub = hub::Hub::new(store.clone(), room_cfg, metrics.clone(), policies, fanout);
-    if let Some(relay) = relay {
-        relay.start(hub.clone(), store.clone());
-    }
+    let shared = relay.map(|relay| relay.start(hub.clone(), store.clone()));
     let limits = http::serve::ServeLimits {
         header_timeout: config.header_timeout,
         max_connections: http::serve::fit_to_fd_limit(config.max_connections),
         max_unauthenticated: http::serve::fit_to_fd_limit(config.max_unauthenticated),
+        max_unauthenticated_per_addr: config.max_unauthenticated_per_addr.max(1),
+        proxies: config.proxies(),
     };
     if limits.max_connections < config.max_connections {
         tracing::warn!(
@@ -224,10 +224,28 @@ pub async fn run_when_ready(
         Arc::new(config),
         store.clone(),
     );
+    if let Some(shared) = shared {
+        shared.attach(&state);
+    }
     let app = http::app(state.clone());
     // Retention runs at start-up (before the first request is served) and then hourly.
     http::api::retention_sweep(&state).await;
     http::api::spawn_retention(state.clone());
+    // Cached credentials leave memory once their TTL has passed, even if nobody asks again.
+    let sweeper = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let period = (state.registry.ttl() / 4).clamp(
+                std::time::Duration::from_millis(100),
+                std::time::Duration::from_secs(60),
+            );
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                state.registry.sweep();
+            }
+        }
+    });
     let stopping = state.clone();
     if let Ok(addr) = listener.local_addr() {
         ready(addr);
@@ -241,6 +259,7 @@ pub async fn run_when_ready(
     // Rooms opened during shutdown still committed their log; fold them too.
     hub.shutdown().await;
     probe.abort();
+    sweeper.abort();
     store.shutdown().await?;
     Ok(())
 }

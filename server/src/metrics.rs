@@ -43,6 +43,8 @@ pub struct Metrics {
     pub compactions: AtomicU64,
     /// Connections disconnected because they could not keep up.
     pub slow_disconnects: AtomicU64,
+    /// Workshop credentials cached in memory (set by the `/metrics` handler).
+    pub credentials_cached: AtomicU64,
     /// Room tasks that panicked (each was dropped and reloads from storage on the next join).
     pub room_panics: AtomicU64,
     /// Whether storage takes writes (what `/healthz` reports).
@@ -86,6 +88,11 @@ impl Metrics {
                     "palabre_rooms_loaded",
                     "Documents loaded in memory.",
                     self.rooms_loaded.load(Relaxed),
+                ),
+                (
+                    "palabre_credentials_cached",
+                    "Workshop credentials cached in memory.",
+                    self.credentials_cached.load(Relaxed),
                 ),
             ],
             // Names without `_total`: the encoder appends it to every counter.

@@ -21,6 +21,7 @@ mod fanout;
 mod load;
 mod members;
 mod pipeline;
+mod remote_presence;
 mod writes;
 
 use std::collections::HashMap;
@@ -96,6 +97,10 @@ pub(crate) enum RoomMsg {
     Read { job: Job },
     /// A durable update another node published: applied and relayed here, not stored again.
     Remote { update: Bytes },
+    /// Presence another node published (cluster mode): relayed here, never published again.
+    RemotePresence {
+        update: yrs::sync::awareness::AwarenessUpdate,
+    },
     /// Close every connection matching the predicate (e.g. a revoked credential).
     Kick {
         which: Box<dyn Fn(ConnId) -> bool + Send>,
@@ -165,6 +170,8 @@ pub(crate) struct Room {
     doc_bytes: u64,
     conns: HashMap<ConnId, Conn>,
     presence: Presence,
+    /// Other nodes' presence (cluster mode).
+    remote_presence: remote_presence::RemotePresence,
     pipeline: Pipeline<Waiter>,
     /// The store's answers to the pipeline's appends (the pipeline puts them in order).
     commits: FuturesUnordered<BoxFuture<'static, CommitResult>>,
@@ -229,6 +236,10 @@ impl Room {
             doc_bytes: loaded.bytes,
             conns: HashMap::new(),
             presence: Presence::with_limits(presence_limits),
+            remote_presence: remote_presence::RemotePresence::new(
+                presence_limits.state_bytes,
+                presence_limits.doc_bytes,
+            ),
             pipeline,
             commits: FuturesUnordered::new(),
             flush_at: None,
@@ -288,6 +299,10 @@ impl Room {
                     }
                     if let Some(renewals) = self.presence.take_renewals(now, self.cfg.awareness_timeout / 6) {
                         self.broadcast(protocol::encode_awareness(&renewals));
+                        self.fanout.presence(&self.doc_id, &renewals);
+                    }
+                    if let Some(gone) = self.remote_presence.expire(now, self.cfg.awareness_timeout) {
+                        self.broadcast(protocol::encode_awareness(&gone));
                     }
                     if self.should_evict() {
                         // Remove ourselves first (while the hub's entry still points at us, under
@@ -325,6 +340,11 @@ impl Room {
             RoomMsg::Edit { job, done } => self.edit(job, done).await,
             RoomMsg::Read { job } => self.read(job).await,
             RoomMsg::Remote { update } => self.apply_remote(update).await,
+            RoomMsg::RemotePresence { update } => {
+                if let Some(new) = self.remote_presence.apply(update, Instant::now()) {
+                    self.broadcast(protocol::encode_awareness(&new));
+                }
+            }
             RoomMsg::Kick { which, reason } => {
                 let ids: Vec<ConnId> = self.conns.keys().copied().filter(|c| which(*c)).collect();
                 for id in ids {
@@ -413,6 +433,7 @@ impl Room {
         self.flush_at = None;
         if let Some(changes) = self.presence.take_changes() {
             self.broadcast(protocol::encode_awareness(&changes));
+            self.fanout.presence(&self.doc_id, &changes);
         }
         self.step(Event::Window).await;
     }

@@ -167,6 +167,13 @@ impl TestServer {
         config.web_dir = dir.path().join("no-web-client");
         // Most tests use plain doc names outside any workshop, like any y-websocket app would.
         config.open_docs = true;
+        // Every test client is 127.0.0.1: one address playing a whole venue and more. The
+        // budgets that span an address's connections are lifted; hostile_writes.rs sets them.
+        config.addr_write_bytes_per_sec = u32::MAX;
+        config.addr_write_burst_bytes = u32::MAX;
+        config.write_bytes_per_sec = u32::MAX;
+        config.write_burst_bytes = u32::MAX;
+        config.doc_opens_per_min = u32::MAX;
         tweak(&mut config);
         let (addr, running) = serve(&config, 0).await?;
         Ok(TestServer {

@@ -420,31 +420,37 @@ async fn rotated_links_are_refused_and_their_holders_disconnected() -> TestResul
             .unwrap_or_default()
             .to_string()
     };
-    let (participant, viewer_secret) = (secret("participant"), secret("viewer"));
+    let participant = secret("participant");
     assert!(!participant.is_empty() && participant != w.participant);
-    assert!(!viewer_secret.is_empty() && viewer_secret != w.viewer);
+    assert_eq!(secret("viewer"), w.viewer, "the projector keeps its link");
     assert_eq!(
         secret("facilitator"),
         w.facilitator,
         "the facilitator keeps theirs"
     );
 
-    // Holders of the old secrets are shown out with 4001; the facilitator stays.
-    for (who, c) in [("participant", &s.bystander), ("viewer", &viewer)] {
-        let closed = c.wait_closed().await?;
-        assert_eq!(closed.code, Some(4001), "{who}: {closed:?}");
-    }
+    // Holders of the old participant secret are shown out with 4001; the facilitator and the
+    // projector stay, and the projector is told through the workshop doc that links changed.
+    let closed = s.bystander.wait_closed().await?;
+    assert_eq!(closed.code, Some(4001), "participant: {closed:?}");
     assert!(s.facilitator_ws.is_connected() && s.facilitator_board.is_connected());
+    viewer
+        .wait_until("the projector to see linksRenewed", WAIT, |d| {
+            let txn = d.transact();
+            txn.get_map(workshop_root::META)
+                .and_then(|m| m.get(&txn, field::LINKS_RENEWED))
+                .is_some()
+        })
+        .await?;
+    assert!(viewer.is_connected(), "the projector stays connected");
 
-    // Old secrets are refused everywhere; the new ones work.
+    // The old participant secret is refused everywhere; the new one works.
     for doc in [w.id.as_str(), s.board.as_str()] {
-        for old in [&w.participant, &w.viewer] {
-            let (status, _) = upgrade(&w.ws_url(doc, old), &[]).await?;
-            assert_eq!(status, 403, "an old secret on {doc}");
-        }
-        for new in [&participant, &viewer_secret] {
+        let (status, _) = upgrade(&w.ws_url(doc, &w.participant), &[]).await?;
+        assert_eq!(status, 403, "an old secret on {doc}");
+        for new in [&participant, &w.viewer] {
             let (status, body) = upgrade(&w.ws_url(doc, new), &[]).await?;
-            assert_eq!(status, 101, "a new secret on {doc}: {body}");
+            assert_eq!(status, 101, "a current secret on {doc}: {body}");
         }
     }
     get(
@@ -465,17 +471,22 @@ async fn rotated_links_are_refused_and_their_holders_disconnected() -> TestResul
         shown.get("role").and_then(Value::as_str),
         Some("participant")
     );
-    w.export("md", &w.viewer)
-        .await?
-        .assert_error(403, "an old viewer secret exporting")?;
 
-    // The old join code is dead, the new one leads to the new participant link.
+    // The old join code is dead, the new one leads to the new participant link; the projector
+    // reads the new code with the link it kept.
     let new_code = fresh
         .get("joinCode")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     assert_ne!(new_code, old_code);
+    let seen = get(addr, &format!("/api/workshops/{}", w.id), Some(&w.viewer))
+        .await?
+        .json()?;
+    assert_eq!(
+        seen.get("joinCode").and_then(Value::as_str),
+        Some(new_code.as_str())
+    );
     get(addr, &format!("/api/join/{old_code}"), None)
         .await?
         .assert_error(404, "the old join code")?;

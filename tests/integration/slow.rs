@@ -136,8 +136,14 @@ async fn silent_connections_are_dropped_and_live_ones_kept() -> TestResult {
 async fn shutdown_is_not_held_up_by_a_client_that_stopped_reading() -> TestResult {
     let dir = tempfile::tempdir().map_err(crate::harness::io("creating a data dir"))?;
     // The writer sends 1000 updates flat out, which the default rate limit rightly calls a
-    // flood; this test is about shutdown, so the limit is lifted.
-    let lifted = ["--update-burst", "100000"];
+    // flood, and its bytes exceed one address's write budget; this test is about shutdown, so
+    // both are lifted.
+    let lifted = [
+        "--update-burst",
+        "100000",
+        "--addr-write-burst-bytes",
+        "1000000000",
+    ];
     let server = crate::harness::ChildServer::start(dir.path(), dir.path(), &lifted).await?;
     let doc = "stalled-at-shutdown";
     let url = server.ws_url(doc);

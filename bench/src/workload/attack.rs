@@ -7,7 +7,12 @@
 //! - `stray`: clients writing 16 KiB notes into ever new doc ids (disk pressure; on a workshop's
 //!   docs Palabre refuses these at upgrade, on open docs it stores them);
 //! - `slowloris`: hundreds of TCP connections that send an HTTP request one header byte at a time.
+//!
+//! The attackers connect from [`ATTACKER_IP`], the honest clients from 127.0.0.1: on the internet
+//! an attacker is another address than the workshops it hurts, and the server's per-address
+//! budgets must tell them apart here too (Linux routes all of 127.0.0.0/8 to loopback).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +35,9 @@ use super::{
 use crate::client::{ClientOptions, Command, LatencySink};
 use crate::stats::{summarize, Latency};
 use crate::wire::Message;
+
+/// Where the attackers' connections come from.
+pub const ATTACKER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
 /// Which attack runs in the second phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -217,21 +225,29 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     Some((&rest[..slash], &rest[slash..]))
 }
 
+/// A TCP connection to `host` (`host:port`) from [`ATTACKER_IP`], with a 4 KiB receive buffer
+/// when `small_buffer`.
+async fn attacker_tcp(host: &str, small_buffer: bool) -> std::io::Result<TcpStream> {
+    let addr = tokio::net::lookup_host(host)
+        .await?
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| std::io::Error::other(format!("{host}: no IPv4 address")))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // Off loopback 127.0.0.2 does not exist: fall back to the default source address.
+    if addr.ip().is_loopback() {
+        socket.bind(SocketAddr::new(ATTACKER_IP, 0))?;
+    }
+    if small_buffer {
+        socket.set_recv_buffer_size(4096)?;
+    }
+    socket.connect(addr).await
+}
+
 /// A WebSocket opened by hand with a 4 KiB receive buffer, never read after the upgrade.
 async fn raw_upgrade(url: &str) -> std::io::Result<TcpStream> {
     let bad = || std::io::Error::other(format!("not a ws:// URL: {url}"));
     let (host, path) = split_url(url).ok_or_else(bad)?;
-    let addr = tokio::net::lookup_host(host)
-        .await?
-        .next()
-        .ok_or_else(bad)?;
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_recv_buffer_size(4096)?;
-    let mut stream = socket.connect(addr).await?;
+    let mut stream = attacker_tcp(host, true).await?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -277,7 +293,11 @@ async fn stray_writes(template: &str, who: usize, sent: &AtomicU64) -> anyhow::R
     let body = "s".repeat(16 * 1024);
     for n in 0u64.. {
         let url = template.replace("{doc}", &format!("bench-stray-{who}-{n}"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        let host = split_url(&url)
+            .map(|(h, _)| h.to_string())
+            .ok_or_else(|| anyhow::anyhow!("not a ws:// URL: {url}"))?;
+        let tcp = attacker_tcp(&host, false).await?;
+        let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp).await?;
         let doc = yrs::Doc::new();
         let notes = doc.get_or_insert_map("notes");
         for i in 0..20 {
@@ -299,7 +319,7 @@ async fn slowloris(url: &str, sent: &AtomicU64) -> std::io::Result<()> {
     let bad = || std::io::Error::other(format!("not a ws:// URL: {url}"));
     let (host, _) = split_url(url).ok_or_else(bad)?;
     loop {
-        let mut stream = TcpStream::connect(host).await?;
+        let mut stream = attacker_tcp(host, false).await?;
         stream
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
             .await?;

@@ -122,6 +122,10 @@ names! {
         FOCUS = "focus";
         DISPLAY = "display";
         JOIN_PANEL = "joinPanel";
+        LINKS_RENEWED = "linksRenewed";
+        PAGE = "page";
+        PAGE_AT = "pageAt";
+        PAGE_PAUSED = "pagePaused";
     }
 }
 

@@ -25,7 +25,7 @@ pub use control::{
     set_locked, set_note_revealed, set_projected, set_reveal_all, set_timer, set_votes_per_person,
     votes_per_person,
 };
-pub use meta::{set_board_notes, set_meta, EmptyBoards, MetaPatch};
+pub use meta::{mark_links_renewed, set_board_notes, set_meta, EmptyBoards, MetaPatch};
 
 /// Longest method or objectives text accepted.
 pub const MAX_LONG_TEXT: usize = 20_000;

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::follow::FollowSet;
 use super::{now_ms, stream_key, ClusterStatus, Control, EntryId};
 use crate::doc_id::DocId;
 use crate::hub::Hub;
@@ -56,8 +57,10 @@ pub(super) struct Relay {
     hub: Hub,
     store: Arc<dyn Store>,
     status: Arc<ClusterStatus>,
-    /// Docs open here -> last id read; `None` until resynced.
+    /// Docs read here -> last id read; `None` until resynced.
     docs: HashMap<DocId, Option<EntryId>>,
+    /// Rooms open here and the workshop docs their boards imply ([`FollowSet`]).
+    follow: FollowSet,
     last_trim_check: Instant,
     last_full_resync: Instant,
 }
@@ -76,6 +79,7 @@ impl Relay {
             store,
             status,
             docs: HashMap::new(),
+            follow: FollowSet::default(),
             last_trim_check: Instant::now(),
             last_full_resync: Instant::now(),
         }
@@ -119,13 +123,19 @@ impl Relay {
     }
 
     fn on_control(&mut self, message: Control) {
-        match message {
+        let change = match message {
             Control::Opened(doc) => {
-                self.docs.insert(doc, None);
+                let locks = self.hub.locks();
+                self.follow.opened(doc, |wid| locks.knows(wid))
             }
-            Control::Closed(doc) => {
-                self.docs.remove(&doc);
-            }
+            Control::Closed(doc) => self.follow.closed(&doc),
+        };
+        for doc in change.drop {
+            self.docs.remove(&doc);
+        }
+        for doc in change.follow {
+            // A doc (re)opened is resynced: its load and its first read are not atomic.
+            self.docs.insert(doc, None);
         }
         self.status
             .docs_followed
@@ -184,6 +194,7 @@ impl Relay {
                 continue;
             };
             let mut resync = false;
+            let mut unloaded = false;
             for entry in &stream.ids {
                 let Some(id) = EntryId::parse(&entry.id) else {
                     continue;
@@ -202,12 +213,19 @@ impl Relay {
                 let Some(update) = entry.get::<Vec<u8>>("u") else {
                     continue;
                 };
-                if self.hub.apply_remote(&doc, update.into()).await {
+                if !self.hub.apply_remote(&doc, update.into()).await {
+                    // A workshop doc read for its boards, whose room is not loaded here: load
+                    // it (PostgreSQL has this update), so that its policy publishes the locks.
+                    unloaded = true;
+                } else {
                     let lag = now_ms().saturating_sub(id.millis());
                     self.status.applied.fetch_add(1, Relaxed);
                     self.status.lag_ms_last.store(lag, Relaxed);
                     self.status.lag_ms_sum.fetch_add(lag, Relaxed);
                 }
+            }
+            if unloaded {
+                self.load_implied(&doc);
             }
             if resync {
                 if let Some(position) = self.docs.get_mut(&doc) {
@@ -271,7 +289,9 @@ impl Relay {
             })
             .await
         else {
-            // Closed meanwhile: nothing to catch up.
+            // Not loaded: a workshop doc read for its boards is loaded (which reads the store
+            // and publishes its locks); any other doc closed meanwhile needs nothing.
+            self.load_implied(doc);
             return Ok(());
         };
         let missing = tokio::task::spawn_blocking(move || {
@@ -304,6 +324,21 @@ impl Relay {
             self.hub.apply_remote(doc, update.into()).await;
         }
         Ok(())
+    }
+
+    /// Loads workshop doc `doc` in the background if it is read on behalf of boards open
+    /// here: loading reads PostgreSQL, and the workshop policy publishes the current locks.
+    fn load_implied(&self, doc: &DocId) {
+        if !self.follow.is_implied(doc) {
+            return;
+        }
+        let hub = self.hub.clone();
+        let doc = doc.clone();
+        tokio::spawn(async move {
+            if let Err(error) = hub.read(&doc, |_| ()).await {
+                tracing::warn!(doc = %doc, %error, "cannot load a workshop doc for its boards' locks");
+            }
+        });
     }
 
     /// Compares each stream's trimmed head (`max-deleted-entry-id`) with the position.

@@ -23,6 +23,7 @@ mod boards;
 mod export;
 mod join;
 mod links;
+pub(crate) use links::close_sessions;
 #[cfg(test)]
 mod ts;
 mod workshops;
@@ -160,7 +161,7 @@ fn role_name(role: Role) -> &'static str {
 }
 
 /// 429 (or any error) with a Retry-After of `wait`, in whole seconds.
-fn retry_after(error: ApiError, wait: std::time::Duration) -> Response {
+pub(super) fn retry_after(error: ApiError, wait: std::time::Duration) -> Response {
     let mut r = error.into_response();
     if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);

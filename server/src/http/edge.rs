@@ -1,7 +1,8 @@
 //! What the HTTP edge decides before any workshop is involved: who the client is (behind
 //! trusted proxies only), whether a browser's Origin names a host this server serves (DNS
 //! rebinding), how fast workshops may be created, how many upgrades an address may have in
-//! flight, and the security headers of every response.
+//! flight, how fast it may write (the budget itself is in `limits`), and the security headers of
+//! every response.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -34,6 +35,8 @@ pub struct Edge {
     create_per_addr: DefaultKeyedRateLimiter<IpAddr>,
     create_global: DefaultDirectRateLimiter,
     upgrades: Arc<DashMap<IpAddr, usize>>,
+    /// Update bytes and cold document opens per address and in total.
+    pub writes: super::limits::WriteBudget,
 }
 
 fn hourly(n: u32) -> Quota {
@@ -80,6 +83,13 @@ impl Edge {
             create_per_addr: RateLimiter::keyed(hourly(config.create_per_hour)),
             create_global: RateLimiter::direct(hourly(config.create_global_per_hour)),
             upgrades: Arc::default(),
+            writes: super::limits::WriteBudget::new(super::limits::WriteLimits {
+                addr_bytes_per_sec: config.addr_write_bytes_per_sec,
+                addr_burst_bytes: config.addr_write_burst_bytes,
+                global_bytes_per_sec: config.write_bytes_per_sec,
+                global_burst_bytes: config.write_burst_bytes,
+                doc_opens_per_min: config.doc_opens_per_min,
+            }),
         }
     }
 

@@ -3,16 +3,19 @@
 //! axum's `serve` builds hyper without a timer, so hyper's header-read timeout never fires; this
 //! loop builds hyper's HTTP/1 connection itself, with a timer and a header deadline (which also
 //! bounds idle keep-alive connections), a 64 KiB request-head buffer, a cap on open connections
-//! and a tighter one on connections that have not opened an authorised WebSocket. A refused
-//! connection is closed at once, before a byte is read. Accept errors (out of file descriptors)
+//! and a tighter one on connections that have not opened an authorised WebSocket, overall and
+//! per peer address (trusted proxies excepted: they carry everyone). A refused connection is
+//! closed at once, before a byte is read. Accept errors (out of file descriptors)
 //! back off instead of spinning, and are logged at most once a second.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use dashmap::DashMap;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -20,10 +23,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt as _;
 
+use super::limits::host_key;
 use crate::metrics::Metrics;
 
 /// The limits of the accept loop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServeLimits {
     /// A request head must be complete within this.
     pub header_timeout: Duration,
@@ -31,6 +35,55 @@ pub struct ServeLimits {
     pub max_connections: usize,
     /// Open connections that are not authorised WebSockets, at most.
     pub max_unauthenticated: usize,
+    /// Of those, from one peer address (IPv6: its /64), at most.
+    pub max_unauthenticated_per_addr: usize,
+    /// Peers exempt from the per-address cap (the trusted reverse proxies).
+    pub proxies: Vec<ipnet::IpNet>,
+}
+
+/// A connection's place among the unauthenticated ones: in the global pool, and in its peer
+/// address's count (unless the peer is a trusted proxy).
+#[derive(Debug)]
+struct Unauthenticated {
+    _permit: OwnedSemaphorePermit,
+    _addr: Option<AddrPlace>,
+}
+
+/// One place in a peer address's count of unauthenticated connections; given back on drop.
+#[derive(Debug)]
+struct AddrPlace {
+    counts: Arc<DashMap<IpAddr, usize>>,
+    addr: IpAddr,
+}
+
+impl Drop for AddrPlace {
+    fn drop(&mut self) {
+        self.counts.remove_if_mut(&self.addr, |_, n| {
+            *n = n.saturating_sub(1);
+            *n == 0
+        });
+    }
+}
+
+fn addr_place(counts: &Arc<DashMap<IpAddr, usize>>, addr: IpAddr, max: usize) -> Option<AddrPlace> {
+    let mut n = counts.entry(addr).or_insert(0);
+    if *n >= max {
+        return None;
+    }
+    *n += 1;
+    drop(n);
+    Some(AddrPlace {
+        counts: counts.clone(),
+        addr,
+    })
+}
+
+fn is_proxy(proxies: &[ipnet::IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    proxies.iter().any(|net| net.contains(&ip))
 }
 
 /// One connection's places in the caps, reachable from its requests (as an extension): the
@@ -38,7 +91,7 @@ pub struct ServeLimits {
 #[derive(Debug)]
 pub struct ConnGate {
     total: std::sync::Mutex<Option<OwnedSemaphorePermit>>,
-    unauthenticated: std::sync::Mutex<Option<OwnedSemaphorePermit>>,
+    unauthenticated: std::sync::Mutex<Option<Unauthenticated>>,
 }
 
 /// A connection's place in the cap on open connections, held by its WebSocket task.
@@ -69,6 +122,7 @@ pub async fn serve(
 ) {
     let total = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let unauth = Arc::new(Semaphore::new(limits.max_unauthenticated.max(1)));
+    let unauth_per_addr: Arc<DashMap<IpAddr, usize>> = Arc::default();
     // HTTP/1 only: a browser speaks HTTP/2 only over TLS, which a reverse proxy ends.
     let mut builder =
         hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -103,6 +157,18 @@ pub async fn serve(
             metrics.reject("too_many_connections");
             continue;
         };
+        let addr = if is_proxy(&limits.proxies, peer.ip()) {
+            None
+        } else {
+            let key = host_key(peer.ip());
+            let Some(place) =
+                addr_place(&unauth_per_addr, key, limits.max_unauthenticated_per_addr)
+            else {
+                metrics.reject("too_many_unauthenticated_addr");
+                continue;
+            };
+            Some(place)
+        };
         let Ok(unauth_permit) = unauth.clone().try_acquire_owned() else {
             metrics.reject("too_many_unauthenticated");
             continue;
@@ -114,7 +180,10 @@ pub async fn serve(
         }
         let gate = Arc::new(ConnGate {
             total: std::sync::Mutex::new(Some(total_permit)),
-            unauthenticated: std::sync::Mutex::new(Some(unauth_permit)),
+            unauthenticated: std::sync::Mutex::new(Some(Unauthenticated {
+                _permit: unauth_permit,
+                _addr: addr,
+            })),
         });
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {

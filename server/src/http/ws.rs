@@ -120,6 +120,20 @@ pub(super) async fn upgrade(
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
+    // A doc not in memory is read from the store and becomes a room: an address opening ever
+    // new docs is slowed down, whatever its connections.
+    if !state.hub.is_loaded(&doc) {
+        if let Err(wait) = state.edge.writes.may_open(addr) {
+            state.metrics.reject("too_many_doc_opens");
+            return super::api::retry_after(
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many documents opened from your address: retry later",
+                ),
+                wait,
+            );
+        }
+    }
     let slot = match limits::acquire(
         &state.conn_limits,
         addr,
@@ -257,7 +271,9 @@ async fn serve(
         .await
     {
         Ok(mut membership) => {
-            if let Some(reason) = pump(&mut sink, &mut stream, &state, &mut membership).await {
+            let addr = slot.addr();
+            if let Some(reason) = pump(&mut sink, &mut stream, &state, &mut membership, addr).await
+            {
                 close(&mut sink, reason).await;
             }
             // Leaving the room drops whatever was still queued towards this connection.
@@ -290,13 +306,14 @@ async fn pump(
     stream: &mut Stream,
     state: &AppState,
     m: &mut Membership,
+    addr: std::net::IpAddr,
 ) -> Option<CloseReason> {
     let room = m.sender();
     tokio::select! {
         biased;
         reason = &mut m.close => Some(closed(reason)),
         end = write_loop(sink, &mut m.outbox, state) => end,
-        end = read_loop(stream, state, &room) => end,
+        end = read_loop(stream, state, &room, addr) => end,
     }
 }
 
@@ -345,9 +362,12 @@ async fn read_loop(
     stream: &mut Stream,
     state: &AppState,
     room: &RoomSender,
+    addr: std::net::IpAddr,
 ) -> Option<CloseReason> {
     let cfg = &state.config;
     let metrics = &state.metrics;
+    // Since when this connection has waited for its address's write budget without pause.
+    let mut write_wait = None;
     let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
     let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
     // Each of these makes the room encode and queue a reply: a viewer link must not turn them
@@ -416,6 +436,15 @@ async fn read_loop(
                     metrics.reject("flood");
                     return Some(CloseReason::new(1008, "too many messages, slow down"));
                 }
+            }
+        }
+        if let Message::Update(_) | Message::SyncStep2(_) = &msg {
+            let budget = &state.edge.writes;
+            let grace = cfg.flood_grace;
+            let paid =
+                limits::throttle_write(budget, addr, data.len(), grace, &mut write_wait, metrics);
+            if let Err(reason) = paid.await {
+                return Some(reason);
             }
         }
         if !room.send(msg).await {

@@ -21,6 +21,10 @@ pub trait FanOut: Send + Sync + 'static {
 
     /// The room for `doc` stopped on this node (unsubscribe).
     fn closed(&self, _doc: &DocId) {}
+
+    /// Presence changes or renewals of `doc`'s local connections, as relayed to them (never
+    /// what came from other nodes). Lossy: an implementation may drop them when busy.
+    fn presence(&self, _doc: &DocId, _update: &yrs::sync::awareness::AwarenessUpdate) {}
 }
 
 /// One node: nothing to publish.

@@ -36,6 +36,12 @@ impl Room {
                 .try_send(protocol::encode_awareness(&everyone))
                 .is_ok();
         }
+        if let Some(elsewhere) = self.remote_presence.snapshot() {
+            ok &= conn
+                .outbox
+                .try_send(protocol::encode_awareness(&elsewhere))
+                .is_ok();
+        }
         if !ok {
             if let Some(close) = conn.close.take() {
                 let _ = close.send(CloseReason::new(1013, "too slow"));

@@ -159,9 +159,20 @@ impl Room {
                 }
             }
             Message::QueryAwareness => {
-                let everyone = self.presence.snapshot().unwrap_or(AwarenessUpdate {
+                let mut everyone = self.presence.snapshot().unwrap_or(AwarenessUpdate {
                     clients: Default::default(),
                 });
+                if let Some(elsewhere) = self.remote_presence.snapshot() {
+                    for (client, entry) in elsewhere.clients {
+                        let newer = everyone
+                            .clients
+                            .get(&client)
+                            .is_none_or(|e| e.clock < entry.clock);
+                        if newer {
+                            everyone.clients.insert(client, entry);
+                        }
+                    }
+                }
                 self.send_to(conn, protocol::encode_awareness(&everyone));
             }
             Message::Auth { .. } => {}

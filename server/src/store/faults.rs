@@ -1,7 +1,7 @@
 //! Fault injection for the integration tests, compiled only with the `test-hooks` feature
 //! (which only the tests crate enables): [`FaultyStore`] wraps the real store and, for the doc
-//! ids a test names, fails appends or holds their answers back. Nothing a client sends can
-//! reach it, and a release build does not contain it.
+//! ids a test names, fails appends or holds their answers back (and holds reads of named meta
+//! records). Nothing a client sends can reach it, and a release build does not contain it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +48,16 @@ pub fn hold_appends(doc: &str) -> Gate {
         doc: doc.to_string(),
         tx,
     }
+}
+
+/// Reads of the meta record `key` (e.g. `workshop-credentials:{wid}`) wait until the returned
+/// gate is released or dropped: whatever needs that record (a credential check) stays in flight.
+pub fn hold_meta_reads(key: &str) -> Gate {
+    hold_appends(&meta_fault(key))
+}
+
+fn meta_fault(key: &str) -> String {
+    format!("meta read {key}")
 }
 
 /// Releases held appends of one doc when [`Gate::release`]d or dropped.
@@ -135,7 +145,18 @@ impl Store for FaultyStore {
     }
 
     fn get_meta(&self, key: &str) -> BoxFuture<'static, Result<Option<Vec<u8>>, StoreError>> {
-        self.inner.get_meta(key)
+        let hold = faults()
+            .as_ref()
+            .and_then(|m| m.get(&meta_fault(key)))
+            .and_then(|f| f.hold.clone());
+        let Some(mut hold) = hold else {
+            return self.inner.get_meta(key);
+        };
+        let (inner, key) = (self.inner.clone(), key.to_string());
+        Box::pin(async move {
+            let _ = hold.wait_for(|released| *released).await;
+            inner.get_meta(&key).await
+        })
     }
 
     fn put_meta(&self, key: &str, value: Vec<u8>) -> BoxFuture<'static, Result<(), StoreError>> {

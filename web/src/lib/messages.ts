@@ -1,5 +1,6 @@
 //! The interface's words, French first (the reference) and English; one key per message.
 // Over 400 lines: it is the dictionary itself (two languages, one key per message).
+import { facEn, facFr } from './messages-fac';
 import { runEn, runFr } from './messages-run';
 
 export const fr = {
@@ -162,9 +163,9 @@ export const fr = {
   'fac.open': 'Ouvrir',
   'fac.joinCode': 'Code pour rejoindre',
   'fac.rotate': 'Renouveler les liens',
-  'fac.rotateFacilitator': 'Renouveler mon lien d’animation',
-  'fac.rotateFacilitatorConfirm': 'Votre lien d’animation sera remplacé ; les autres appareils ouverts avec l’ancien seront déconnectés. Continuer ?',
-  'fac.rotateConfirm': 'Les téléphones et l’écran connectés avec les anciens liens seront déconnectés. Continuer ?',
+  'fac.rotateFacilitator': 'Renouveler mes liens (animation et écran projeté)',
+  'fac.rotateFacilitatorConfirm': 'Vos liens d’animation et d’écran projeté seront remplacés ; les appareils ouverts avec les anciens seront déconnectés (l’écran de ce navigateur suit tout seul). Continuer ?',
+  'fac.rotateConfirm': 'Le lien des participants et le code seront remplacés ; les téléphones connectés avec l’ancien lien seront invités à scanner le nouveau QR code. L’écran projeté affiche le nouveau code tout seul. Continuer ?',
   'fac.linksUnknown': 'Les liens participants et écran sont montrés à la création de l’atelier ; renouvelez-les pour les afficher à nouveau.',
   'fac.export': 'Exporter le compte rendu',
   'fac.exportMd': 'Markdown (wiki)',
@@ -206,6 +207,7 @@ export const fr = {
   'notFound.title': 'Page introuvable',
   'notFound.home': 'Retour à l’accueil',
   ...runFr,
+  ...facFr,
 } as const;
 
 export type MessageKey = keyof typeof fr;
@@ -370,9 +372,9 @@ export const en: Record<MessageKey, string> = {
   'fac.open': 'Open',
   'fac.joinCode': 'Code to join',
   'fac.rotate': 'Renew the links',
-  'fac.rotateFacilitator': 'Renew my facilitator link',
-  'fac.rotateFacilitatorConfirm': 'Your facilitator link will be replaced; other devices opened with the old one will be disconnected. Continue?',
-  'fac.rotateConfirm': 'Phones and screens connected with the old links will be disconnected. Continue?',
+  'fac.rotateFacilitator': 'Renew my links (facilitation and projected screen)',
+  'fac.rotateFacilitatorConfirm': 'Your facilitation and projected-screen links will be replaced; devices opened with the old ones will be disconnected (this browser’s screen follows by itself). Continue?',
+  'fac.rotateConfirm': 'The participants’ link and the code will be replaced; phones connected with the old link will be asked to scan the new QR code. The projected screen shows the new code by itself. Continue?',
   'fac.linksUnknown': 'Participant and screen links are shown when the workshop is created; renew them to show them again.',
   'fac.export': 'Export the report',
   'fac.exportMd': 'Markdown (wiki)',
@@ -414,4 +416,5 @@ export const en: Record<MessageKey, string> = {
   'notFound.title': 'Page not found',
   'notFound.home': 'Back to home',
   ...runEn,
+  ...facEn,
 };

@@ -153,10 +153,10 @@ test('renewing the links: the projector shows the new code at once, phones joine
   await expect(fac.page.getByTestId('fac-join-code')).not.toHaveText(old);
   const fresh = (await fac.page.getByTestId('fac-join-code').textContent())?.trim() ?? '';
   expect(fresh).toMatch(/^[A-Z0-9]{6}$/);
-  // The issue asks for 2 s; the projector learns it from this browser's storage event.
+  // The issue asks for 2 s; the projector learns it from the workshop doc (and this browser's storage).
   await expect(projector.page.getByTestId('join-code')).toHaveText(fresh, { timeout: 2_000 });
   expect(await projector.page.locator('body').innerText()).not.toContain(old);
-  // The projector reconnected with the new viewer secret: it still follows the board.
+  // The projector kept its own link and connection: it still follows the board.
   await project(fac.page, board(created, 'timeline').title);
   await expect(projector.page.getByTestId('proj-title')).toHaveText(board(created, 'timeline').title);
   expect(await projector.page.locator('body').innerText()).not.toContain(old);

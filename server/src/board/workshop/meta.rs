@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use yrs::{Doc, Transact};
 
-use crate::board::fields::{check_label, check_len, item, root_mut, set_str, set_text};
+use crate::board::fields::{check_label, check_len, item, root_mut, set_int, set_str, set_text};
 use crate::board::schema::{field, workshop_root};
 use crate::board::BoardError;
 
@@ -140,4 +140,12 @@ pub fn set_board_notes(
         set_text(&mut txn, &entry, field::REMARKS, v);
     }
     Ok(())
+}
+
+/// Records that the participant link and join code were renewed at `now_ms`: screens that keep
+/// their own link (the projector) watch this field and fetch the new public join info.
+pub fn mark_links_renewed(workshop: &Doc, now_ms: i64) {
+    let mut txn = workshop.transact_mut();
+    let meta = root_mut(&mut txn, workshop_root::META);
+    set_int(&mut txn, &meta, field::LINKS_RENEWED, now_ms);
 }

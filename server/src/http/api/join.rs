@@ -38,7 +38,11 @@ pub(super) async fn join(
 ) -> Result<Json<Joined>, Response> {
     let addr = client_addr(&state, peer, &headers);
     let normalised = crate::auth::normalise_code(&code);
-    match state.guesses.gate(addr, &normalised, query.pow.as_deref()) {
+    match state
+        .guesses
+        .check(addr, &normalised, query.pow.as_deref())
+        .await
+    {
         Gate::Open => {}
         Gate::Paused(wait) => {
             state.metrics.reject("join_paused");
@@ -71,7 +75,7 @@ pub(super) async fn join(
         })),
         None => {
             state.metrics.reject("join_code_wrong");
-            state.guesses.fail(addr);
+            state.guesses.record_failure(addr).await;
             Err(ApiError::not_found("unknown or expired code").into_response())
         }
     }

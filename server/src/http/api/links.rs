@@ -1,12 +1,14 @@
-//! Handing out a workshop's links: read them, and renew them (participant and viewer together,
-//! or the facilitator's own), closing the connections opened with the old secrets.
+//! Handing out a workshop's links: read them, and renew them (the participant link and join code,
+//! or the facilitator's own with the projector's), closing the connections opened with the old
+//! secrets.
 
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
-use super::{ApiError, AppState, Caller};
+use super::{doc, now_ms, ApiError, AppState, Caller};
 use crate::auth::{Credentials, Role};
+use crate::board;
 use crate::doc_id::DocId;
 use crate::room::CloseReason;
 
@@ -60,29 +62,38 @@ pub(super) async fn links(
     Ok(Json(links_of(&creds)))
 }
 
-/// `POST /api/workshops/{wid}/rotate` (facilitator): new participant and viewer secrets and
-/// join code; everyone connected with the old ones is disconnected.
+/// `POST /api/workshops/{wid}/rotate` (facilitator): a new participant secret and join code;
+/// participants connected with the old one are disconnected (4001). The viewer secret stays and
+/// the workshop doc's `linksRenewed` is set, so a projector anywhere fetches the new code itself.
 pub(super) async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Links>, ApiError> {
     let renewal = Renewal {
         change: Credentials::rotate,
-        closes: |role| role != Role::Facilitator,
+        closes: |role| role == Role::Participant,
         what: "links rotated",
     };
-    renew(&state, caller, renewal).await
+    let wid = caller.wid.clone();
+    let links = renew(&state, caller, renewal).await?;
+    let now = now_ms();
+    state
+        .hub
+        .edit(&doc(&wid)?, move |d| board::mark_links_renewed(d, now))
+        .await?;
+    Ok(links)
 }
 
-/// `POST /api/workshops/{wid}/rotate-facilitator` (facilitator): a new facilitator secret;
-/// every connection opened with the old one is closed (4001), this caller's included.
+/// `POST /api/workshops/{wid}/rotate-facilitator` (facilitator): new facilitator and viewer
+/// secrets (the links only the facilitator holds); every connection opened with the old ones is
+/// closed (4001), this caller's included.
 pub(super) async fn rotate_facilitator(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Links>, ApiError> {
     let renewal = Renewal {
         change: Credentials::rotate_facilitator,
-        closes: |role| role == Role::Facilitator,
+        closes: |role| role != Role::Participant,
         what: "facilitator link rotated",
     };
     renew(&state, caller, renewal).await
@@ -120,7 +131,7 @@ async fn renew(
 }
 
 /// Closes (4001) the connections to workshop `wid` opened with a role `which` selects.
-async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
+pub(crate) async fn close_sessions(state: &AppState, wid: &str, which: impl Fn(Role) -> bool) {
     let revoked: Vec<(u64, DocId)> = state
         .sessions
         .iter()

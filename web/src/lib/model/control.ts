@@ -25,7 +25,22 @@ export interface Control {
   revealed: ReadonlySet<string>;
   timerEnd: number;
   votesPerPerson: number;
+  /** The projector's pages, as the facilitator turns them (see projector/paging.ts). */
+  paging: Paging;
 }
+
+/**
+ * Which page a paged projector shows: `page` turns (modulo the page count) at time `at` (ms;
+ * `0` = rotation counted from the epoch, so every projector agrees), then one more turn per
+ * rotation period unless `paused`.
+ */
+export interface Paging {
+  page: number;
+  at: number;
+  paused: boolean;
+}
+
+export const DEFAULT_PAGING: Paging = { page: 0, at: 0, paused: false };
 
 export const DEFAULT_CONTROL: Control = {
   locked: false,
@@ -37,6 +52,7 @@ export const DEFAULT_CONTROL: Control = {
   revealed: new Set(),
   timerEnd: 0,
   votesPerPerson: 0,
+  paging: DEFAULT_PAGING,
 };
 
 function oneOf<T extends string>(list: readonly T[], value: string): T {
@@ -58,6 +74,11 @@ export function readControl(map: YMap): Control {
     revealed,
     timerEnd: num(map, FIELD.TIMER_END),
     votesPerPerson: Math.max(0, Math.floor(num(map, FIELD.VOTES_PER_PERSON))),
+    paging: {
+      page: Math.floor(num(map, FIELD.PAGE)),
+      at: Math.max(0, num(map, FIELD.PAGE_AT)),
+      paused: bool(map, FIELD.PAGE_PAUSED),
+    },
   };
 }
 
@@ -98,6 +119,16 @@ export function setDisplay(doc: Y.Doc, bid: string, display: Display): void {
 
 export function setFocus(doc: Y.Doc, bid: string, focus: string): void {
   doc.transact(() => setIfChanged(controlEntry(doc, bid), FIELD.FOCUS, focus));
+}
+
+/** Turns the projector's pages of a board (every projector follows). */
+export function setPaging(doc: Y.Doc, bid: string, paging: Paging): void {
+  doc.transact(() => {
+    const c = controlEntry(doc, bid);
+    setIfChanged(c, FIELD.PAGE, Math.floor(paging.page));
+    setIfChanged(c, FIELD.PAGE_AT, Math.max(0, Math.floor(paging.at)));
+    setIfChanged(c, FIELD.PAGE_PAUSED, paging.paused);
+  });
 }
 
 export function setVotesPerPerson(doc: Y.Doc, bid: string, votes: number): void {

@@ -84,6 +84,10 @@ export const FIELD = {
   FOCUS: 'focus',
   DISPLAY: 'display',
   JOIN_PANEL: 'joinPanel',
+  LINKS_RENEWED: 'linksRenewed',
+  PAGE: 'page',
+  PAGE_AT: 'pageAt',
+  PAGE_PAUSED: 'pagePaused',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */

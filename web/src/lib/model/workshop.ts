@@ -67,6 +67,8 @@ export interface WorkshopView {
   groups: PeopleGroup[];
   /** The projector's join panel: `full` sidebar or a corner `badge`. */
   joinPanel: 'full' | 'badge';
+  /** When the participant link and join code were last renewed (ms; `0` = never). */
+  linksRenewed: number;
   participants: Participant[];
   requests: ListingRequest[];
   agenda: AgendaEntry[];
@@ -114,6 +116,7 @@ export function readWorkshop(doc: Y.Doc): WorkshopView {
     projected: str(r.meta, FIELD.PROJECTED),
     groups: readGroups(doc),
     joinPanel: str(r.meta, FIELD.JOIN_PANEL) === 'badge' ? 'badge' : 'full',
+    linksRenewed: num(r.meta, FIELD.LINKS_RENEWED),
     participants: readParticipants(doc),
     requests: readRequests(doc),
     agenda,
