@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::Ctx;
-use crate::client::{ClientOptions, Command, LatencySink, Renewal};
+use crate::client::{ClientHandle, ClientOptions, Command, LatencySink, Renewal};
 
 /// A client of `url` whose note latencies go to `sink`, renewing its presence spread over the
 /// 15 s period like a crowd of phones.
@@ -60,4 +60,28 @@ pub fn paced(
             }
         }
     })
+}
+
+/// One note a second through each of `writers` for `seconds`, their ticks spread evenly over
+/// the second from `t0`, adding each note written to `sent`.
+pub fn once_a_second<'a>(
+    writers: impl ExactSizeIterator<Item = &'a ClientHandle>,
+    sent: &Arc<AtomicU64>,
+    t0: Instant,
+    seconds: u64,
+) -> Vec<JoinHandle<()>> {
+    let count = writers.len().max(1);
+    writers
+        .enumerate()
+        .map(|(w, handle)| {
+            let phase = Duration::from_secs_f64(w as f64 / count as f64);
+            paced(
+                handle.commands.clone(),
+                sent.clone(),
+                t0 + phase,
+                Duration::from_secs(1),
+                seconds,
+            )
+        })
+        .collect()
 }

@@ -116,17 +116,8 @@ pub async fn run(ctx: &Ctx, sizes: W1Sizes) -> Result<Record, WorkloadError> {
     let stride = (connected / writers.max(1)).max(1);
     let sent = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now() + Duration::from_millis(200);
-    let mut drivers = Vec::with_capacity(writers);
-    for (w, handle) in clients.iter().step_by(stride).take(writers).enumerate() {
-        let phase = Duration::from_secs_f64(w as f64 / writers as f64);
-        drivers.push(drive::paced(
-            handle.commands.clone(),
-            sent.clone(),
-            t0 + phase,
-            Duration::from_secs(1),
-            sizes.seconds,
-        ));
-    }
+    let writing: Vec<_> = clients.iter().step_by(stride).take(writers).collect();
+    let drivers = drive::once_a_second(writing.into_iter(), &sent, t0, sizes.seconds);
     eprintln!(
         "w1: {writers} writers × 1 note/s for {} s to {connected} clients",
         sizes.seconds

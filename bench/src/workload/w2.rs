@@ -142,17 +142,7 @@ pub async fn run(ctx: &Ctx, sizes: W2Sizes) -> Result<Record, WorkloadError> {
     let writer_count = writers.len();
     let sent = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now() + Duration::from_millis(200);
-    let mut drivers = Vec::with_capacity(writer_count);
-    for (w, handle) in writers.into_iter().enumerate() {
-        let phase = Duration::from_secs_f64(w as f64 / writer_count.max(1) as f64);
-        drivers.push(drive::paced(
-            handle.commands.clone(),
-            sent.clone(),
-            t0 + phase,
-            Duration::from_secs(1),
-            sizes.seconds,
-        ));
-    }
+    let drivers = drive::once_a_second(writers.into_iter(), &sent, t0, sizes.seconds);
     eprintln!(
         "w2: {connected} connected, {writer_count} writers × 1 note/s for {} s",
         sizes.seconds

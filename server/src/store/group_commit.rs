@@ -293,3 +293,6 @@ impl Drop for MarkClosedOnExit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

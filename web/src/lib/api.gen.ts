@@ -1,4 +1,4 @@
-// GENERATED from the serde types of server/src/http/api.rs (and the board and auth types
+// GENERATED from the serde types of server/src/http/api/ (and the board and auth types
 // they use) by ts-rs. Do not edit: change the Rust types, then run
 //   UPDATE_GENERATED=1 cargo test -p palabre --lib generated
 import type { BoardKind, BoardTemplateId, WorkshopTemplateId } from './model/schema.gen';

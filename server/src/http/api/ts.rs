@@ -40,7 +40,7 @@ fn api_ts() -> String {
         ("`POST …/held/reveal` and `…/discard` answer.", HeldDone::decl(&cfg)),
     ];
     let mut out = String::from(
-        "// GENERATED from the serde types of server/src/http/api.rs (and the board and auth types\n\
+        "// GENERATED from the serde types of server/src/http/api/ (and the board and auth types\n\
          // they use) by ts-rs. Do not edit: change the Rust types, then run\n\
          //   UPDATE_GENERATED=1 cargo test -p palabre --lib generated\n\
          import type { BoardKind, BoardTemplateId, WorkshopTemplateId } from './model/schema.gen';\n",
