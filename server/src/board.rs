@@ -14,6 +14,8 @@
 //!   grid notes, who ran an interview group);
 //! - [`templates`]: workshop and board templates (the "Journée bilan" day);
 //! - [`census`]: what the write policies read (board locks, item counts);
+//! - [`ownership`]: who owns each item of a board (what the ownership policy compares);
+//! - [`bin`]: deleted items kept for the facilitator to restore (the one root the server writes);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
 //! - `fixtures` (test-only too): the seed-day scenario shared by unit and integration tests;
@@ -22,6 +24,7 @@
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod accelerator;
+pub mod bin;
 pub mod census;
 pub mod dates;
 #[cfg(any(test, feature = "test-support"))]
@@ -40,6 +43,7 @@ pub mod icebreaker;
 #[cfg(any(test, feature = "test-support"))]
 pub mod interview;
 pub mod order;
+pub mod ownership;
 pub mod people;
 pub mod phase;
 pub mod schema;

@@ -17,6 +17,7 @@
 
 mod kinds;
 mod locks;
+pub mod ownership;
 #[cfg(test)]
 mod tests;
 mod usage;
@@ -85,6 +86,10 @@ impl Refusal {
 
 /// A check of the doc as it is after an accepted update was applied.
 pub type AfterCheck = Box<dyn FnOnce(&Doc) -> Result<(), Refusal> + Send>;
+
+/// A server-side change a policy asks for once an accepted update is applied (the bin keeping
+/// what it deleted): run by the room like a REST edit, with the server's clock in ms.
+pub type FollowUp = Box<dyn FnOnce(&Doc, i64) + Send>;
 
 /// What the room does with a message.
 pub enum Verdict {
@@ -155,6 +160,11 @@ pub trait WritePolicy: Send + Sync + 'static {
     /// Called after the doc changed (a batch of applied updates, an edit, a reload) and once
     /// after loading: the place to publish control state other docs' policies read.
     fn changed(&self, _doc: &Doc) {}
+
+    /// After an update was accepted and applied: a change the server makes in turn, if any.
+    fn follow_up(&self) -> Option<FollowUp> {
+        None
+    }
 }
 
 /// Caps that apply to participants, from the server configuration.

@@ -61,6 +61,8 @@ names! {
         QUESTIONS = "questions";
         /// Interview answers.
         ANSWERS = "answers";
+        /// Deleted items the facilitator can restore, written by the server (board::bin).
+        BIN = "bin";
     }
 }
 
@@ -122,6 +124,11 @@ names! {
         FOCUS = "focus";
         DISPLAY = "display";
         JOIN_PANEL = "joinPanel";
+        OWNER_DEVICE = "ownerDevice";
+        DATA = "data";
+        DELETED_AT = "deletedAt";
+        DELETED_BY = "deletedBy";
+        ROOT = "root";
     }
 }
 
