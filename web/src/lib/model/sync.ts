@@ -8,6 +8,7 @@ import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { childMap, type YMap } from './fields';
 import type { BoardRoot } from './schema.gen';
+import { deviceSecret } from '../device';
 
 /** Opaque to the screens: they pass it back to the model's read and write functions. */
 export type ModelDoc = Y.Doc;
@@ -47,6 +48,8 @@ export interface OpenOptions {
   serverUrl?: string;
   /** WebSocket implementation (Node tests). */
   WebSocketImpl?: typeof WebSocket;
+  /** The device secret sent with the connection (default: this browser's, lib/device.ts). */
+  deviceSecret?: string;
 }
 
 const MESSAGE_SYNC = 0;
@@ -149,11 +152,15 @@ export class DocHandle {
       this.scheduleAck();
     });
 
+    const device = options.deviceSecret ?? deviceSecret();
     this.provider = new WebsocketProvider(options.serverUrl ?? defaultServerUrl(), docId, this.doc, {
       // The secret travels in Sec-WebSocket-Protocol, not in the URL (proxies log query
       // strings); the server answers with the plain "palabre" protocol. A secret that is not
       // a valid protocol token (a mangled link) falls back to the query, to be refused there.
-      ...(/^[A-Za-z0-9_-]+$/.test(token) ? { protocols: ['palabre', `palabre.token.${token}`] } : { params: { token } }),
+      // The device secret rides the same way: the server derives this device's id from it.
+      ...(/^[A-Za-z0-9_-]+$/.test(token)
+        ? { protocols: ['palabre', `palabre.token.${token}`, `palabre.device.${device}`] }
+        : { params: { token, device } }),
       // Each tab holds its own role's secret: never relay edits between tabs.
       disableBc: true,
       maxBackoffTime: 2500,
