@@ -127,6 +127,9 @@ pub fn snapshot(board: &Doc, kind: Option<BoardKind>) -> Snapshot {
                     }
                 }
             }
+            // Anonymous papers: no author to check (held contributions take them off the
+            // shared doc, issue #12 part B); the phase rules and caps still apply.
+            (_, board_root::NOTES) if kind == Some(BoardKind::Icebreaker) => {}
             (Out::YMap(map), board_root::META) if accelerator => {
                 let mut rest = JsonMap::new();
                 for (key, v) in map.iter(&txn) {
