@@ -78,5 +78,8 @@ mod cluster_faults;
 #[path = "integration/rgpd.rs"]
 mod rgpd;
 
+#[path = "integration/ownership.rs"]
+mod ownership;
+
 #[path = "integration/phases.rs"]
 mod phases;
