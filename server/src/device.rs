@@ -93,7 +93,10 @@ mod tests {
         let a = derive("w1", s).expect("valid secret");
         assert_eq!(a, derive("w1", s).expect("valid secret"));
         assert_ne!(a, derive("w2", s).expect("valid secret"));
-        assert_ne!(a, derive("w1", "abcdefghijklmnopqrstuw").expect("valid secret"));
+        assert_ne!(
+            a,
+            derive("w1", "abcdefghijklmnopqrstuw").expect("valid secret")
+        );
         assert_eq!(a.as_str().len(), ID_CHARS);
     }
 

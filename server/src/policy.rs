@@ -167,6 +167,23 @@ pub trait WritePolicy: Send + Sync + 'static {
     }
 }
 
+/// What a connection may announce as presence: on a workshop's docs it owns the client ids it
+/// set first, its states carry its device id, and its `screen` matches its role.
+pub(crate) fn presence_rights(peer: &Peer) -> crate::presence::PresenceRights {
+    const ANY: Option<&[&str]> = None;
+    let screens = match peer.role {
+        None => return crate::presence::PresenceRights::open(),
+        Some(Role::Facilitator) => ANY,
+        Some(Role::Participant) => Some(&["participant"][..]),
+        Some(Role::Viewer) => Some(&["projector"][..]),
+    };
+    crate::presence::PresenceRights {
+        device: peer.device.as_ref().map(|d| Arc::from(d.as_str())),
+        screens,
+        strict: true,
+    }
+}
+
 /// Caps that apply to participants, from the server configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

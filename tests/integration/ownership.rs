@@ -86,9 +86,15 @@ impl Board {
         edit_doc(&bob, edit)?.map_err(model)?;
         let denied = wait_denied(&bob, 0).await?;
         let last = denied.last().cloned().unwrap_or_default();
-        assert!(last.contains(reason), "denial {last:?} should say {reason:?}");
+        assert!(
+            last.contains(reason),
+            "denial {last:?} should say {reason:?}"
+        );
         assert_eq!(server_state(&url).await?, before, "the doc changed");
-        assert!(bob.is_connected(), "one refusal does not cost the connection");
+        assert!(
+            bob.is_connected(),
+            "one refusal does not cost the connection"
+        );
         Ok(())
     }
 }
@@ -120,15 +126,21 @@ async fn a_participant_changes_only_their_own_notes() -> TestResult {
     b.bob_refused("own votes", |d| grid::vote(d, "a1", &a, 0).map(|_| ()))
         .await?;
     // A connection with no device id writes no contribution at all.
-    let anonymous = crate::client::TestClient::connect(&b.w.ws_url(&b.doc_id, &b.w.participant))
-        .await?;
+    let anonymous =
+        crate::client::TestClient::connect(&b.w.ws_url(&b.doc_id, &b.w.participant)).await?;
     edit_doc(&anonymous, |d| grid::add_note(d, &note("", "anon"), None))?.map_err(model)?;
     let denied = wait_denied(&anonymous, 0).await?;
-    assert!(denied.iter().any(|d| d.contains("no device id")), "{denied:?}");
+    assert!(
+        denied.iter().any(|d| d.contains("no device id")),
+        "{denied:?}"
+    );
 
     // Nothing of it reached the bystander; Alice's own edit still goes through, and Bob votes
     // on Alice's note under his own key.
-    edit_doc(&b.alice, |d| grid::edit_note(d, "a1", "reformulée par Alice"))?.map_err(model)?;
+    edit_doc(&b.alice, |d| {
+        grid::edit_note(d, "a1", "reformulée par Alice")
+    })?
+    .map_err(model)?;
     b.bystander
         .wait_until("alice's own edit", WAIT, |d| {
             text_of(d, "a1").as_deref() == Some("reformulée par Alice")
@@ -167,10 +179,14 @@ async fn a_second_vote_past_a_budget_of_one_is_refused() -> TestResult {
     wait_server_has(&b.w.ws_url(&b.doc_id, &b.w.facilitator), &bob_phone).await?;
     assert!(denials(&bob_phone).is_empty(), "{:?}", denials(&bob_phone));
     // The writer would refuse a second dot (limit 1); a forger passes no limit.
-    b.bob_refused("all your votes", |d| grid::vote(d, "b1", &bob, 0).map(|_| ()))
-        .await?;
-    b.bob_refused("all your votes", |d| grid::vote(d, "a1", &bob, 0).map(|_| ()))
-        .await?;
+    b.bob_refused("all your votes", |d| {
+        grid::vote(d, "b1", &bob, 0).map(|_| ())
+    })
+    .await?;
+    b.bob_refused("all your votes", |d| {
+        grid::vote(d, "a1", &bob, 0).map(|_| ())
+    })
+    .await?;
     // Taking the dot back and placing it elsewhere is fine.
     edit_doc(&bob_phone, |d| {
         grid::unvote(d, "a1", &bob)?;
@@ -201,11 +217,19 @@ async fn deleted_notes_go_to_the_bin_and_come_back_from_it() -> TestResult {
         })
         .await?;
     let kept = bin::read(b.bystander.doc());
-    let a1 = kept.iter().find(|e| e.id == "a1").cloned().unwrap_or_else(|| panic!("{kept:?}"));
+    let a1 = kept
+        .iter()
+        .find(|e| e.id == "a1")
+        .cloned()
+        .unwrap_or_else(|| panic!("{kept:?}"));
     assert_eq!(a1.author, a);
     assert_eq!(a1.deleted_by, bin::BY_FACILITATOR);
     assert!(a1.data.contains("note a1"), "{}", a1.data);
-    let a2 = kept.iter().find(|e| e.id == "a2").cloned().unwrap_or_else(|| panic!("{kept:?}"));
+    let a2 = kept
+        .iter()
+        .find(|e| e.id == "a2")
+        .cloned()
+        .unwrap_or_else(|| panic!("{kept:?}"));
     assert_eq!(a2.deleted_by, a);
 
     // A participant cannot empty the bin.
@@ -225,5 +249,95 @@ async fn deleted_notes_go_to_the_bin_and_come_back_from_it() -> TestResult {
         })
         .await?;
     assert!(denials(&b.alice).is_empty(), "{:?}", denials(&b.alice));
+    Ok(())
+}
+
+/// Sends a presence state for any client id and clock, as a forger would.
+fn forge_presence(client: &TestClient, id: u64, clock: u32, json: &str) {
+    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+    let mut clients = std::collections::HashMap::new();
+    clients.insert(
+        yrs::ClientID::new(id),
+        AwarenessUpdateEntry {
+            clock,
+            json: std::sync::Arc::from(json),
+        },
+    );
+    client.send_raw(palabre::protocol::encode_awareness(&AwarenessUpdate {
+        clients,
+    }));
+}
+
+fn shown(client: &TestClient, id: u64) -> Option<String> {
+    client
+        .state()
+        .awareness
+        .get(&id)
+        .and_then(|p| p.state.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_overwrites_someone_elses_presence_or_poses_as_the_projector() -> TestResult {
+    let b = Board::new().await?;
+    let (a, bob) = (b.w.device_id(ALICE), b.w.device_id(BOB));
+    let mut alice = join_device(&b.w, &b.w.id, &b.w.participant, ALICE).await?;
+    let watcher = join(&b.w, &b.w.id, &b.w.facilitator).await?;
+    let honest = format!(r#"{{"id":"{a}","name":"Alice","screen":"participant"}}"#);
+    alice.set_awareness(&honest);
+    let alice_id = alice.client_id();
+    watcher
+        .wait_state("alice's presence", WAIT, |s| {
+            s.awareness
+                .get(&alice_id)
+                .is_some_and(|p| p.state.as_deref() == Some(honest.as_str()))
+        })
+        .await?;
+
+    // Bob overwrites Alice's client id with a newer clock, removes it, poses as the projector,
+    // and as Alice's device: all dropped.
+    let mallory = join_device(&b.w, &b.w.id, &b.w.participant, BOB).await?;
+    let slur =
+        format!(r#"{{"id":"{a}","name":"Alice (I hate this workshop)","screen":"participant"}}"#);
+    forge_presence(&mallory, alice_id, 100, &slur);
+    forge_presence(&mallory, alice_id, 101, "null");
+    let own_id = mallory.client_id();
+    forge_presence(
+        &mallory,
+        own_id,
+        1,
+        &format!(r#"{{"id":"{bob}","name":"Projecteur","screen":"projector"}}"#),
+    );
+    forge_presence(
+        &mallory,
+        own_id,
+        2,
+        &format!(r#"{{"id":"{a}","name":"Alice bis","screen":"participant"}}"#),
+    );
+    // Then an honest state: once it arrives, anything accepted before it would have too.
+    let bobs = format!(r#"{{"id":"{bob}","name":"Bob","screen":"participant"}}"#);
+    forge_presence(&mallory, own_id, 3, &bobs);
+    watcher
+        .wait_state("bob's honest presence", WAIT, |s| {
+            s.awareness
+                .get(&own_id)
+                .is_some_and(|p| p.state.as_deref() == Some(bobs.as_str()))
+        })
+        .await?;
+    assert_eq!(shown(&watcher, alice_id).as_deref(), Some(honest.as_str()));
+    let m = b._server.metrics().await?;
+    assert!(m.value("palabre_rejected_total{reason=\"presence_not_owner\"}") >= 2.0);
+    assert!(m.value("palabre_rejected_total{reason=\"presence_forged\"}") >= 2.0);
+
+    // Alice's phone reconnecting on a new socket (same device) takes its client id over.
+    let again = format!(r#"{{"id":"{a}","name":"Alice","screen":"participant","board":"x"}}"#);
+    let phone = join_device(&b.w, &b.w.id, &b.w.participant, ALICE).await?;
+    forge_presence(&phone, alice_id, 50, &again);
+    watcher
+        .wait_state("alice's presence from her new socket", WAIT, |s| {
+            s.awareness
+                .get(&alice_id)
+                .is_some_and(|p| p.state.as_deref() == Some(again.as_str()))
+        })
+        .await?;
     Ok(())
 }

@@ -687,7 +687,9 @@ async fn a_participant_cannot_put_more_items_on_a_board_than_its_cap() -> TestRe
     let board = s.board.clone();
     let writer = join(&s.w, &board, &s.w.participant).await?;
     edit_doc(&writer, |d| {
-        (0..CAP).try_for_each(|i| grid::add_note(d, &note(&me, &format!("n{i}"), "creer", "idée"), None))
+        (0..CAP).try_for_each(|i| {
+            grid::add_note(d, &note(&me, &format!("n{i}"), "creer", "idée"), None)
+        })
     })?
     .map_err(model)?;
     s.bystander

@@ -369,7 +369,11 @@ async fn fifty_clients_adding_notes_at_once_all_land_exactly_once() -> TestResul
     // Fifty people, fifty devices: each writes notes carrying its own device id.
     let secret = |i: usize| format!("integration-test-device-{i:02}");
     for i in 0..CLIENTS {
-        let url = format!("{}&device={}", w.ws_url(&board.doc_id, &w.participant), secret(i));
+        let url = format!(
+            "{}&device={}",
+            w.ws_url(&board.doc_id, &w.participant),
+            secret(i)
+        );
         connecting.spawn(async move { (i, TestClient::connect(&url).await) });
     }
     let mut joined_all = Vec::new();
@@ -385,7 +389,11 @@ async fn fifty_clients_adding_notes_at_once_all_land_exactly_once() -> TestResul
     let mut expected = BTreeSet::new();
     edit_docs(&all, || {
         clients.iter().enumerate().try_for_each(|(i, c)| {
-            let who = Author::new(&w.device_id(&secret(i)), &format!("Personne {i}"), "Structure");
+            let who = Author::new(
+                &w.device_id(&secret(i)),
+                &format!("Personne {i}"),
+                "Structure",
+            );
             (0..EACH).try_for_each(|k| {
                 let id = format!("c{i:02}-{k}");
                 expected.insert(id.clone());

@@ -220,10 +220,6 @@ fn render_any(any: &Any) -> Value {
         Any::String(s) => Value::String(s.to_string()),
         Any::Buffer(b) => json!({ "~bytes": b.len() }),
         Any::Array(items) => Value::Array(items.iter().map(render_any).collect()),
-        Any::Map(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), render_any(v)))
-                .collect(),
-        ),
+        Any::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), render_any(v))).collect()),
     }
 }

@@ -253,7 +253,12 @@ impl BoardPolicy {
         let before = snapshot(cx.doc, kind);
         let pending = self.bin.clone();
         Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
-            stash(&pending, bin::BY_FACILITATOR, &before, &snapshot(after, kind));
+            stash(
+                &pending,
+                bin::BY_FACILITATOR,
+                &before,
+                &snapshot(after, kind),
+            );
             Ok(())
         }))
     }

@@ -27,7 +27,8 @@ pub const NO_DEVICE: &str = "this connection has no device id: it cannot write c
 /// Told to a participant changing what only the facilitator writes.
 pub const FACILITATOR_ONLY: &str = "only the facilitator changes this part of the board";
 /// Told to a participant writing the accelerator's problem without having claimed it.
-pub const NOT_YOUR_PROBLEM: &str = "only the person who brings the problem (or the facilitator) writes it";
+pub const NOT_YOUR_PROBLEM: &str =
+    "only the person who brings the problem (or the facilitator) writes it";
 
 /// Most dots one voter may put on one note, whatever the budget.
 pub const MAX_DOTS_PER_NOTE: i64 = 100;

@@ -55,32 +55,46 @@ fn own_notes_only() {
     let board = grid_board();
     let alice = Some(ALICE);
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::edit_note(d, "a1", "mine").expect("edit")),
+        judge(&board, alice, 0, |d| grid::edit_note(d, "a1", "mine")
+            .expect("edit")),
         Ok(())
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::delete_note(d, "a1").expect("delete")),
+        judge(&board, alice, 0, |d| grid::delete_note(d, "a1")
+            .expect("delete")),
         Ok(())
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::add_note(d, &note("a2", ALICE), None)
-            .expect("add")),
+        judge(&board, alice, 0, |d| grid::add_note(
+            d,
+            &note("a2", ALICE),
+            None
+        )
+        .expect("add")),
         Ok(())
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::edit_note(d, "b1", "hacked").expect("edit")),
+        judge(&board, alice, 0, |d| grid::edit_note(d, "b1", "hacked")
+            .expect("edit")),
         Err(NOT_YOURS)
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::delete_note(d, "b1").expect("delete")),
+        judge(&board, alice, 0, |d| grid::delete_note(d, "b1")
+            .expect("delete")),
         Err(NOT_YOURS)
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::move_note(d, "b1", "arreter", 0).expect("move")),
+        judge(&board, alice, 0, |d| grid::move_note(d, "b1", "arreter", 0)
+            .expect("move")),
         Err(NOT_YOURS)
     );
     assert_eq!(
-        judge(&board, alice, 0, |d| grid::add_note(d, &note("x", BOB), None).expect("add")),
+        judge(&board, alice, 0, |d| grid::add_note(
+            d,
+            &note("x", BOB),
+            None
+        )
+        .expect("add")),
         Err(NOT_YOUR_ID)
     );
 }
@@ -99,8 +113,14 @@ fn re_authoring_is_refused_both_ways() {
         }
     };
     // Taking Bob's note, and giving one's own note away.
-    assert_eq!(judge(&board, Some(ALICE), 0, set_author("b1", ALICE)), Err(NOT_YOURS));
-    assert_eq!(judge(&board, Some(ALICE), 0, set_author("a1", BOB)), Err(NOT_YOURS));
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, set_author("b1", ALICE)),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, set_author("a1", BOB)),
+        Err(NOT_YOURS)
+    );
 }
 
 #[test]
@@ -161,7 +181,8 @@ fn lowering_the_budget_still_lets_one_unvote() {
 fn no_device_writes_no_contribution() {
     let board = grid_board();
     assert_eq!(
-        judge(&board, None, 0, |d| grid::add_note(d, &note("n", ""), None).expect("add")),
+        judge(&board, None, 0, |d| grid::add_note(d, &note("n", ""), None)
+            .expect("add")),
         Err(NO_DEVICE)
     );
     assert_eq!(judge(&board, None, 0, |_| {}), Ok(()));
@@ -215,11 +236,17 @@ fn the_accelerator_problem_is_its_owners() {
     // Nobody claimed it: writing it is refused, claiming it is fine.
     assert_eq!(judge(&board, Some(ALICE), 0, write), Err(NOT_YOUR_PROBLEM));
     assert_eq!(judge(&board, Some(ALICE), 0, claim(ALICE)), Ok(()));
-    assert_eq!(judge(&board, Some(ALICE), 0, claim(BOB)), Err(NOT_YOUR_PROBLEM));
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, claim(BOB)),
+        Err(NOT_YOUR_PROBLEM)
+    );
     claim(ALICE)(&board);
     assert_eq!(judge(&board, Some(ALICE), 0, write), Ok(()));
     assert_eq!(judge(&board, Some(BOB), 0, write), Err(NOT_YOUR_PROBLEM));
-    assert_eq!(judge(&board, Some(BOB), 0, claim(BOB)), Err(NOT_YOUR_PROBLEM));
+    assert_eq!(
+        judge(&board, Some(BOB), 0, claim(BOB)),
+        Err(NOT_YOUR_PROBLEM)
+    );
     assert_eq!(judge(&board, None, 0, write), Err(NOT_YOUR_PROBLEM));
 }
 

@@ -152,7 +152,12 @@ impl Room {
             Message::Awareness { update, raw } => {
                 match self.judge(conn, Judged::Awareness { len: raw.len() }) {
                     Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
-                        let changed = self.presence.apply(conn, update, Instant::now());
+                        let rights = self
+                            .conns
+                            .get(&conn)
+                            .map(|c| crate::policy::presence_rights(&c.peer))
+                            .unwrap_or_default();
+                        let changed = self.presence.apply(conn, &rights, update, Instant::now());
                         for reason in self.presence.take_drops() {
                             self.metrics.reject(reason);
                         }
