@@ -2,6 +2,7 @@
 //! Mirrors docs/board-schema.md (see the Rust `palabre::board` for anything it leaves unclear).
 export * from './workshop';
 export * from './board';
+export { readBin, restoreFromBin, LocalUndo, type BinEntry } from './bin';
 export { between, keyAt, isValidKey } from './order';
 export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
