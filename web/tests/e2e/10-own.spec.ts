@@ -49,3 +49,26 @@ test('a phone undoes its own delete; the facilitator restores a deleted note fro
   await expect(aicha.page.locator('[data-testid=note][data-pending=true]')).toHaveCount(0);
   await closeAll(fac, projector, aicha, bruno);
 });
+
+test('the person who brings the problem writes it from their phone; the others cannot', async ({ browser }) => {
+  const created = await createWorkshop();
+  const acc = board(created, 'accelerator');
+  const fac = await openFacilitator(browser, created);
+  await project(fac.page, acc.title);
+  const owner = await openPhone(browser, created, 'Dominique', 'Ressourcerie');
+  const other = await openPhone(browser, created, 'Élise', 'CCAS');
+  for (const p of [owner, other]) await expect(p.page.getByTestId('board-title')).toHaveText(acc.title);
+
+  await owner.page.getByTestId('claim-problem').tap();
+  await expect(other.page.getByTestId('claim-problem')).toHaveCount(0);
+  await expect(other.page.getByTestId('problem')).toContainText('Dominique');
+  await owner.page.getByTestId('edit-problem').tap();
+  await owner.page.getByTestId('problem-question').fill('Comment trouver des bénévoles ?');
+  await owner.page.getByTestId('problem-statement').fill('Nos bénévoles partent au bout de trois mois.');
+  await owner.page.getByTestId('problem-save').tap();
+  await expect(other.page.getByTestId('problem')).toContainText('Nos bénévoles partent au bout de trois mois.');
+  await expect(other.page.getByTestId('edit-problem')).toHaveCount(0);
+  await expect(owner.page.locator('[role=alert]')).toHaveCount(0);
+  await shot(owner.page, 'phone-accelerator-owner');
+  await closeAll(fac, owner, other);
+});
