@@ -263,3 +263,25 @@ fn deleted_items_keep_their_content() {
     assert_eq!(gone[0].1.content()["text"]["~text"], "note b1");
     assert!(created(&after, &before).contains(&"b1"));
 }
+
+/// What the check costs on the largest board participants can fill (`--max-items` 5 000):
+/// `cargo test -p palabre --release --lib ownership_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn ownership_cost_on_a_full_board() {
+    let board = grid_board();
+    for i in 0..5_000 {
+        grid::add_note(&board, &note(&format!("n{i}"), ALICE), None).expect("note");
+    }
+    let start = std::time::Instant::now();
+    let rounds = 20;
+    for _ in 0..rounds {
+        let before = snapshot(&board, None);
+        let after = snapshot(&board, None);
+        assert_eq!(verdict(Some(ALICE), 0, &before, &after), Ok(()));
+    }
+    eprintln!(
+        "two snapshots and a verdict on 5 000 notes: {:?}",
+        start.elapsed() / rounds
+    );
+}
