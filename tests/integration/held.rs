@@ -615,3 +615,30 @@ async fn a_reveal_cut_short_by_a_failed_commit_is_finished_by_the_next_once() ->
     assert!(list(&w, &bid).await?.is_empty());
     Ok(())
 }
+
+/// Papers reach the shared doc only through the server's reveal: a forged phone writing one
+/// straight into the icebreaker's board doc is refused, and the doc stays byte-identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paper_written_straight_into_the_shared_icebreaker_is_refused() -> TestResult {
+    let server = TestServer::start().await?;
+    let (w, bid) = workshop(&server, "icebreaker").await?;
+    let board = format!("{}.{bid}", w.id);
+    let facilitator_url = w.ws_url(&board, &w.facilitator);
+    let before = server_state(&facilitator_url).await?;
+    let forger = TestClient::connect(&phone_url(&w, &board, ALICE)).await?;
+    edit_doc(&forger, |d| {
+        palabre::board::icebreaker::add_note(d, "forged", "pas par le serveur", now_ms())
+    })?
+    .map_err(model)?;
+    let denied = wait_denied(&forger, 0).await?;
+    assert!(
+        denied.iter().any(|d| d.contains("only the facilitator")),
+        "{denied:?}"
+    );
+    assert_eq!(
+        server_state(&facilitator_url).await?,
+        before,
+        "the shared icebreaker changed"
+    );
+    Ok(())
+}

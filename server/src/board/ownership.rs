@@ -33,8 +33,10 @@ pub const PROBLEM_FIELDS: [&str; 6] = [
     field::REFORMULATION,
 ];
 
-/// The root holding a kind's authored items; `None` for the icebreaker, whose notes carry no
-/// author (anonymous: held contributions keep them off the shared doc, issue #12 part B).
+/// The root holding a kind's authored items; `None` for the icebreaker, whose papers carry no
+/// author: a participant writes them into its held doc, and only the server's reveal (the
+/// facilitator's edit) puts them on the shared doc, so the icebreaker's `notes` root is the
+/// facilitator's like every other unauthored root.
 pub fn authored_root(kind: BoardKind) -> Option<&'static str> {
     match kind {
         BoardKind::Grid => Some(board_root::NOTES),
@@ -127,9 +129,6 @@ pub fn snapshot(board: &Doc, kind: Option<BoardKind>) -> Snapshot {
                     }
                 }
             }
-            // Anonymous papers: no author to check (held contributions take them off the
-            // shared doc, issue #12 part B); the phase rules and caps still apply.
-            (_, board_root::NOTES) if kind == Some(BoardKind::Icebreaker) => {}
             (Out::YMap(map), board_root::META) if accelerator => {
                 let mut rest = JsonMap::new();
                 for (key, v) in map.iter(&txn) {
