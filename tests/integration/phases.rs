@@ -241,7 +241,6 @@ async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_the
             d,
             &HeaderPatch {
                 statement: Some("Piraté".into()),
-                reformulation: Some("Piraté aussi".into()),
                 ..HeaderPatch::default()
             },
         )
@@ -262,6 +261,17 @@ async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_the
     wait_server_has(&room.w.ws_url(&b.doc_id, &room.w.facilitator), &fac_board).await?;
     room.refused(&b.doc_id, "brings the problem", overwrite)
         .await?;
+    // The reformulation is the facilitator's alone, whoever brings the problem.
+    room.refused(&b.doc_id, "only the facilitator", |d| {
+        accelerator::set_header(
+            d,
+            &HeaderPatch {
+                reformulation: Some("Piraté aussi".into()),
+                ..HeaderPatch::default()
+            },
+        )
+    })
+    .await?;
     room.refused(&b.doc_id, "only the facilitator", |d| {
         accelerator::add_item(d, &item(&me, "q0", Stage::Questions), None)
     })

@@ -23,14 +23,14 @@ use super::schema::{board_root, field, BoardKind};
 /// Key under which a Y.Text is rendered (a plain string stays a JSON string).
 pub const TEXT_TAG: &str = "~text";
 
-/// The header fields of an accelerator that the person bringing the problem may write.
-pub const PROBLEM_FIELDS: [&str; 6] = [
+/// The header fields of an accelerator that the person bringing the problem may write. The
+/// reformulation is not among them: the method has the facilitator reformulate (issue #10).
+pub const PROBLEM_FIELDS: [&str; 5] = [
     field::OWNER,
     field::OWNER_ORG,
     field::QUESTION,
     field::CONTEXT,
     field::STATEMENT,
-    field::REFORMULATION,
 ];
 
 /// The root holding a kind's authored items; `None` for the icebreaker, whose papers carry no
