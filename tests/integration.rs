@@ -87,6 +87,9 @@ mod cluster_guesses;
 #[path = "integration/rgpd.rs"]
 mod rgpd;
 
+#[path = "integration/ownership.rs"]
+mod ownership;
+
 #[path = "integration/phases.rs"]
 mod phases;
 

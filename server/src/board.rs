@@ -16,6 +16,8 @@
 //! - [`held`]: contributions held back in a device's own doc until the facilitator reveals
 //!   them (icebreakers, hidden or anonymous grids), and the server's reveal writer;
 //! - [`census`]: what the write policies read (board locks, item counts);
+//! - [`ownership`]: who owns each item of a board (what the ownership policy compares);
+//! - [`bin`]: deleted items kept for the facilitator to restore (the one root the server writes);
 //! - [`view`]: a consistent plain-data view of a workshop and its boards (the JSON export);
 //! - [`export`]: Markdown, HTML and CSV reports rendered from that view;
 //! - `fixtures` (test-only too): the seed-day scenario shared by unit and integration tests;
@@ -24,6 +26,7 @@
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod accelerator;
+pub mod bin;
 pub mod census;
 pub mod dates;
 #[cfg(any(test, feature = "test-support"))]
@@ -43,6 +46,7 @@ pub mod icebreaker;
 #[cfg(any(test, feature = "test-support"))]
 pub mod interview;
 pub mod order;
+pub mod ownership;
 pub mod people;
 pub mod phase;
 pub mod schema;

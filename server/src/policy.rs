@@ -18,6 +18,7 @@
 mod held;
 mod kinds;
 mod locks;
+pub mod ownership;
 #[cfg(test)]
 mod tests;
 mod usage;
@@ -88,6 +89,10 @@ impl Refusal {
 /// A check of the doc as it is after an accepted update was applied.
 pub type AfterCheck = Box<dyn FnOnce(&Doc) -> Result<(), Refusal> + Send>;
 
+/// A server-side change a policy asks for once an accepted update is applied (the bin keeping
+/// what it deleted): run by the room like a REST edit, with the server's clock in ms.
+pub type FollowUp = Box<dyn FnOnce(&Doc, i64) + Send>;
+
 /// What the room does with a message.
 pub enum Verdict {
     /// Go ahead.
@@ -157,6 +162,28 @@ pub trait WritePolicy: Send + Sync + 'static {
     /// Called after the doc changed (a batch of applied updates, an edit, a reload) and once
     /// after loading: the place to publish control state other docs' policies read.
     fn changed(&self, _doc: &Doc) {}
+
+    /// After an update was accepted and applied: a change the server makes in turn, if any.
+    fn follow_up(&self) -> Option<FollowUp> {
+        None
+    }
+}
+
+/// What a connection may announce as presence: on a workshop's docs it owns the client ids it
+/// set first, its states carry its device id, and its `screen` matches its role.
+pub(crate) fn presence_rights(peer: &Peer) -> crate::presence::PresenceRights {
+    const ANY: Option<&[&str]> = None;
+    let screens = match peer.role {
+        None => return crate::presence::PresenceRights::open(),
+        Some(Role::Facilitator) => ANY,
+        Some(Role::Participant) => Some(&["participant"][..]),
+        Some(Role::Viewer) => Some(&["projector"][..]),
+    };
+    crate::presence::PresenceRights {
+        device: peer.device.as_ref().map(|d| Arc::from(d.as_str())),
+        screens,
+        strict: true,
+    }
 }
 
 /// Caps that apply to participants, from the server configuration.

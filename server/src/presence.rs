@@ -8,6 +8,13 @@
 //!   socket before the old one is noticed dead, the old socket closing removes nothing;
 //! - renewals (same state, newer clock) are relayed in bulk every few seconds, which keeps them
 //!   inside the receivers' 30 s timeout at a fraction of the frames.
+//!
+//! On a workshop's docs a connection's [`PresenceRights`] (from `policy::presence_rights`) also
+//! hold: a client id is claimed by the first connection that sets it, and only a connection of
+//! the same device may take it over (a phone reconnecting on a new socket) or remove it; the
+//! `screen` a state announces must be one the connection's role may show, and its `id` must be
+//! the connection's device id. Anything else is dropped (`presence_not_owner`,
+//! `presence_forged`), so nobody can overwrite someone else's presence or pose as the projector.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +31,54 @@ struct Entry {
     json: Option<Arc<str>>,
     renewed: Instant,
     owner: ConnId,
+    /// The owner's device, which may take the client id over from a new connection.
+    device: Option<Arc<str>>,
 }
+
+/// What one connection may announce.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct PresenceRights {
+    /// Its device id; a state's `id` must equal it.
+    pub(crate) device: Option<Arc<str>>,
+    /// The `screen` values it may announce; `None` = any.
+    pub(crate) screens: Option<&'static [&'static str]>,
+    /// Client ids are owned (a workshop's docs); `false` on open docs, where newest wins.
+    pub(crate) strict: bool,
+}
+
+impl PresenceRights {
+    /// No checks: an open doc.
+    pub(crate) fn open() -> Self {
+        PresenceRights::default()
+    }
+
+    /// Whether a state's content is one this connection may announce.
+    fn allows(&self, json: &str) -> bool {
+        if !self.strict {
+            return true;
+        }
+        let Ok(serde_json::Value::Object(state)) = serde_json::from_str::<serde_json::Value>(json)
+        else {
+            return true;
+        };
+        let screen_ok = match (state.get("screen"), self.screens) {
+            (None, _) | (_, None) => true,
+            (Some(serde_json::Value::String(s)), Some(allowed)) => allowed.contains(&s.as_str()),
+            (Some(_), Some(_)) => false,
+        };
+        let id_ok = match (state.get("id"), &self.device) {
+            (None, _) | (_, None) => true,
+            (Some(serde_json::Value::String(id)), Some(device)) => id == &**device,
+            (Some(_), Some(_)) => false,
+        };
+        screen_ok && id_ok
+    }
+}
+
+/// A state set or removed on a client id another device owns.
+pub(crate) const NOT_OWNER: &str = "presence_not_owner";
+/// A state announcing a screen or an id the connection may not claim.
+pub(crate) const FORGED: &str = "presence_forged";
 
 /// Client ids one connection may own: a browser tab has one; more is a flood.
 const MAX_OWNED: usize = 8;
@@ -93,10 +147,30 @@ impl Presence {
         self.bytes
     }
 
-    /// Applies what connection `conn` announced. Returns true when something must be relayed soon.
-    pub(crate) fn apply(&mut self, conn: ConnId, update: AwarenessUpdate, now: Instant) -> bool {
+    /// Applies what connection `conn`, with `rights`, announced. Returns true when something
+    /// must be relayed soon.
+    pub(crate) fn apply(
+        &mut self,
+        conn: ConnId,
+        rights: &PresenceRights,
+        update: AwarenessUpdate,
+        now: Instant,
+    ) -> bool {
         for (client, entry) in update.clients {
             let is_null = &*entry.json == "null";
+            if rights.strict {
+                let foreign = self.entries.get(&client).is_some_and(|cur| {
+                    cur.owner != conn && (cur.device.is_none() || cur.device != rights.device)
+                });
+                if foreign {
+                    self.drops.push(NOT_OWNER);
+                    continue;
+                }
+                if !is_null && !rights.allows(&entry.json) {
+                    self.drops.push(FORGED);
+                    continue;
+                }
+            }
             let newer = match self.entries.get(&client) {
                 None => !is_null,
                 Some(cur) => {
@@ -156,6 +230,7 @@ impl Presence {
                     json: (!is_null).then(|| entry.json.clone()),
                     renewed: now,
                     owner: conn,
+                    device: rights.device.clone(),
                 },
             );
             if renewal {
@@ -285,145 +360,4 @@ impl Presence {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn update(client: u64, clock: u32, json: &str) -> AwarenessUpdate {
-        let mut clients = HashMap::new();
-        clients.insert(
-            ClientID::new(client),
-            AwarenessUpdateEntry {
-                clock,
-                json: Arc::from(json),
-            },
-        );
-        AwarenessUpdate { clients }
-    }
-
-    fn state(p: &Presence, client: u64) -> Option<(u32, String)> {
-        p.snapshot().and_then(|u| {
-            u.clients
-                .get(&ClientID::new(client))
-                .map(|e| (e.clock, e.json.to_string()))
-        })
-    }
-
-    #[test]
-    fn a_late_echo_does_not_resurrect_a_departed_client() {
-        let mut p = Presence::default();
-        let now = Instant::now();
-        p.apply(1, update(7, 3, r#"{"n":"a"}"#), now);
-        p.take_changes();
-        p.forget_conn(1, now);
-        let removal = p.take_changes().expect("removal relayed");
-        assert_eq!(
-            removal.clients.get(&ClientID::new(7)).map(|e| e.clock),
-            Some(4)
-        );
-        // Another peer echoes the old state.
-        assert!(!p.apply(2, update(7, 3, r#"{"n":"a"}"#), now));
-        assert_eq!(state(&p, 7), None);
-        assert!(p.take_changes().is_none());
-    }
-
-    #[test]
-    fn an_old_connection_closing_keeps_a_state_renewed_elsewhere() {
-        let mut p = Presence::default();
-        let now = Instant::now();
-        p.apply(1, update(7, 1, r#"{"n":1}"#), now);
-        p.apply(2, update(7, 2, r#"{"n":2}"#), now);
-        p.take_changes();
-        assert!(!p.forget_conn(1, now));
-        assert_eq!(state(&p, 7), Some((2, r#"{"n":2}"#.to_string())));
-        p.forget_conn(2, now);
-        assert_eq!(state(&p, 7), None);
-    }
-
-    #[test]
-    fn renewals_wait_for_the_bulk_relay_but_ride_along_with_changes() {
-        let mut p = Presence::default();
-        let t0 = Instant::now();
-        p.apply(1, update(7, 1, r#"{"n":1}"#), t0);
-        p.take_changes();
-        assert!(
-            !p.apply(1, update(7, 2, r#"{"n":1}"#), t0),
-            "a renewal is not urgent"
-        );
-        assert!(
-            p.take_renewals(t0, Duration::from_secs(5)).is_some(),
-            "first bulk relay is due"
-        );
-        assert!(!p.apply(1, update(7, 3, r#"{"n":1}"#), t0));
-        assert!(p
-            .take_renewals(t0 + Duration::from_secs(1), Duration::from_secs(5))
-            .is_none());
-        assert!(p.apply(1, update(8, 1, r#"{"m":1}"#), t0));
-        let both = p.take_changes().expect("changes");
-        assert_eq!(both.clients.len(), 2, "the pending renewal rides along");
-    }
-
-    #[test]
-    fn states_expire_and_tombstones_are_forgotten_later() {
-        let mut p = Presence::default();
-        let t0 = Instant::now();
-        let timeout = Duration::from_secs(30);
-        p.apply(1, update(7, 1, "{}"), t0);
-        p.take_changes();
-        assert!(!p.expire(t0 + Duration::from_secs(29), timeout));
-        assert!(p.expire(t0 + Duration::from_secs(30), timeout));
-        assert_eq!(state(&p, 7), None);
-        p.expire(t0 + Duration::from_secs(91), timeout);
-        assert!(p.entries.is_empty());
-    }
-
-    #[test]
-    fn one_connection_cannot_announce_a_crowd() {
-        let mut p = Presence::default();
-        let now = Instant::now();
-        for id in 1..=100u64 {
-            p.apply(1, update(id, 1, "{}"), now);
-        }
-        assert_eq!(p.snapshot().map_or(0, |u| u.clients.len()), MAX_OWNED);
-        p.forget_conn(1, now);
-        assert!(p.snapshot().is_none());
-        assert!(p.owned.is_empty());
-        // Its place is free again for a newcomer.
-        assert!(p.apply(2, update(500, 1, "{}"), now));
-    }
-
-    #[test]
-    fn a_removal_with_the_same_clock_wins_over_the_state() {
-        let mut p = Presence::default();
-        let now = Instant::now();
-        p.apply(1, update(7, 5, "{}"), now);
-        assert!(p.apply(1, update(7, 5, "null"), now));
-        assert_eq!(state(&p, 7), None);
-    }
-
-    #[test]
-    fn states_past_the_budgets_are_dropped_with_a_reason() {
-        let mut p = Presence::with_limits(PresenceLimits {
-            state_bytes: 10,
-            doc_bytes: 25,
-        });
-        let t = Instant::now();
-        assert!(!p.apply(1, update(1, 1, &"x".repeat(11)), t));
-        assert_eq!(p.take_drops(), vec![STATE_TOO_BIG]);
-        assert!(p.apply(1, update(1, 1, &"a".repeat(10)), t));
-        assert!(p.apply(2, update(2, 1, &"b".repeat(10)), t));
-        p.apply(3, update(3, 1, &"c".repeat(10)), t);
-        assert_eq!(p.take_drops(), vec![DOC_FULL]);
-        assert_eq!(p.bytes(), 20);
-        // Replacing a state counts the difference; leaving frees its bytes.
-        p.apply(1, update(1, 2, "aa"), t);
-        assert_eq!(p.bytes(), 12);
-        p.forget_conn(2, t);
-        assert_eq!(p.bytes(), 2);
-        p.apply(3, update(3, 1, &"c".repeat(10)), t);
-        assert!(p.take_drops().is_empty());
-        let shown: usize = p
-            .snapshot()
-            .map_or(0, |s| s.clients.values().map(|e| e.json.len()).sum());
-        assert!(shown <= 25, "a newcomer is sent at most the budget");
-    }
-}
+mod tests;

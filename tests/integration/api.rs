@@ -286,6 +286,18 @@ impl Workshop {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)
     }
 
+    /// The id of the device holding `secret` in this workshop (what its `authorId`s must be).
+    pub(crate) fn device_id(&self, secret: &str) -> String {
+        palabre::device::derive(&self.id, secret)
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The id of the [`DEVICE`] every [`join`] holds.
+    pub(crate) fn me(&self) -> String {
+        self.device_id(DEVICE)
+    }
+
     /// The board doc of the `nth` board of `kind`.
     pub(crate) fn board(&self, kind: &str, nth: usize) -> TestResult<&BoardRef> {
         self.boards
@@ -512,9 +524,22 @@ pub(crate) fn edit_doc<R>(client: &TestClient, edit: impl FnOnce(&Doc) -> R) -> 
     edit_docs(&[client], || edit(client.doc()))
 }
 
-/// Connects a client to `doc` with `token` and completes the handshake.
+/// The device secret every [`join`] sends: all those clients are one person's phones.
+pub(crate) const DEVICE: &str = "integration-test-device-0";
+
+/// Connects a client to `doc` with `token` (and the device [`DEVICE`]) and completes the handshake.
 pub(crate) async fn join(w: &Workshop, doc: &str, token: &str) -> TestResult<TestClient> {
-    TestClient::connect(&w.ws_url(doc, token)).await
+    join_device(w, doc, token, DEVICE).await
+}
+
+/// Connects a client holding device secret `secret` to `doc` with `token`.
+pub(crate) async fn join_device(
+    w: &Workshop,
+    doc: &str,
+    token: &str,
+    secret: &str,
+) -> TestResult<TestClient> {
+    TestClient::connect(&format!("{}&device={secret}", w.ws_url(doc, token))).await
 }
 
 /// A board writer's refusal, as a test error.

@@ -214,6 +214,19 @@ impl TestClient {
         });
     }
 
+    /// Adds note `id` as a map carrying `author` as its `authorId` (what the ownership policy
+    /// lets a participant holding that device create).
+    pub(crate) fn add_note_by(&mut self, id: &str, text: &str, author: &str) {
+        let notes = self.doc.get_or_insert_map(NOTES);
+        self.edit(|txn| {
+            notes.insert(
+                txn,
+                id,
+                yrs::MapPrelim::from([("authorId", author), ("text", text)]),
+            );
+        });
+    }
+
     /// Sends a v1 update as a sync-update frame without applying it locally.
     pub(crate) fn send_update(&self, update: &[u8]) {
         self.send_raw(protocol::encode_update(update));

@@ -22,13 +22,14 @@ use crate::harness::{TestResult, WAIT};
 /// How soon a lock set on one node must refuse writes on another (issue 14).
 const LOCK_REACHES: Duration = Duration::from_secs(1);
 
-fn note(id: &str) -> NoteInput {
+/// A note by the device every [`join`] holds (participants may only write their own).
+fn note(w: &Workshop, id: &str) -> NoteInput {
     NoteInput {
         id: id.to_string(),
         column: "creer".to_string(),
         text: "une-note-du-groupe".to_string(),
         colour: String::new(),
-        author: Author::new("p-camille", "Camille", "Structure"),
+        author: Author::new(&w.me(), "Camille", "Structure"),
         created_at: 1_700_000_000_000,
     }
 }
@@ -66,7 +67,10 @@ async fn a_lock_set_through_node_a_refuses_a_participant_on_node_b_within_a_seco
     let facilitator = join(&a, &w.id, &w.facilitator).await?;
     let watcher = join(&a, &board.doc_id, &w.facilitator).await?;
     let participant = join(&b, &board.doc_id, &w.participant).await?;
-    edit_doc(&participant, |d| grid::add_note(d, &note("before"), None))?.map_err(model)?;
+    edit_doc(&participant, |d| {
+        grid::add_note(d, &note(&w, "before"), None)
+    })?
+    .map_err(model)?;
     watcher
         .wait_until("a note written on B before the lock", WAIT, |d| {
             has_note(d, "before")
@@ -88,7 +92,7 @@ async fn a_lock_set_through_node_a_refuses_a_participant_on_node_b_within_a_seco
     let refused_after = loop {
         let id = format!("try-{tries}");
         let before = denials(&participant).len();
-        edit_doc(&participant, |d| grid::add_note(d, &note(&id), None))?.map_err(model)?;
+        edit_doc(&participant, |d| grid::add_note(d, &note(&w, &id), None))?.map_err(model)?;
         let refused = participant
             .wait_state("B's verdict", Duration::from_millis(100), |s| {
                 s.violations.iter().filter(|v| v.contains("Auth {")).count() > before
@@ -110,7 +114,10 @@ async fn a_lock_set_through_node_a_refuses_a_participant_on_node_b_within_a_seco
     assert!(last.contains("locked"), "{last}");
     eprintln!("lock reached node B after {refused_after:?} ({tries} notes accepted meanwhile)");
     // The refused note reaches nobody; the facilitator still writes through A.
-    edit_doc(&watcher, |d| grid::add_note(d, &note("facilitator"), None))?.map_err(model)?;
+    edit_doc(&watcher, |d| {
+        grid::add_note(d, &note(&w, "facilitator"), None)
+    })?
+    .map_err(model)?;
     participant
         .wait_until("the facilitator's note through A", WAIT, |d| {
             has_note(d, "facilitator")
@@ -309,7 +316,7 @@ async fn exports_of_a_workshop_written_through_every_node_are_byte_identical() -
     for round in 0..4 {
         for (i, writer) in writers.iter().enumerate() {
             let id = format!("n{round}-{i}");
-            edit_doc(writer, |d| grid::add_note(d, &note(&id), None))?.map_err(model)?;
+            edit_doc(writer, |d| grid::add_note(d, &note(&w, &id), None))?.map_err(model)?;
             ids.push(id);
         }
     }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::api::{denials, send_json, upgrade, wait_denied, Workshop};
+use crate::api::{denials, join, send_json, upgrade, wait_denied, Workshop};
 use crate::client::{note_ids, TestClient};
 
 use crate::harness::{TestResult, TestServer, WAIT};
@@ -32,9 +32,9 @@ async fn only_boards_on_the_agenda_are_served_and_removed_ones_are_read_only() -
         w.boards.first().cloned().ok_or_else(|| {
             crate::harness::TestError::Protocol("the template has no boards".into())
         })?;
-    let mut participant = TestClient::connect(&w.ws_url(&board.doc_id, &w.participant)).await?;
+    let mut participant = join(&w, &board.doc_id, &w.participant).await?;
     let witness = TestClient::connect(&w.ws_url(&board.doc_id, &w.viewer)).await?;
-    participant.add_note("while-listed", "ok");
+    participant.add_note_by("while-listed", "ok", &w.me());
     witness
         .wait_until("the participant's note", WAIT, |d| {
             note_ids(d).contains("while-listed")
@@ -46,19 +46,19 @@ async fn only_boards_on_the_agenda_are_served_and_removed_ones_are_read_only() -
     let r = send_json(addr, "DELETE", &path, Some(&w.facilitator), None).await?;
     assert_eq!(r.status, 204, "{}", r.body);
     let before = denials(&participant).len();
-    participant.add_note("after-removal", "refused");
+    participant.add_note_by("after-removal", "refused", &w.me());
     let denied = wait_denied(&participant, before).await?;
     let last = denied.last().cloned().unwrap_or_default();
     assert!(last.contains("removed"), "the denial says why: {last}");
     assert!(participant.is_connected(), "refused, not disconnected");
 
-    let mut late = TestClient::connect(&w.ws_url(&board.doc_id, &w.participant)).await?;
+    let mut late = join(&w, &board.doc_id, &w.participant).await?;
     assert!(
         late.note_ids().contains("while-listed"),
         "a removed board can still be read"
     );
     let before = denials(&late).len();
-    late.add_note("late-write", "refused too");
+    late.add_note_by("late-write", "refused too", &w.me());
     wait_denied(&late, before).await?;
 
     let mut facilitator = TestClient::connect(&w.ws_url(&board.doc_id, &w.facilitator)).await?;
@@ -106,14 +106,14 @@ async fn a_workshop_over_its_quotas_is_refused_with_a_clear_error() -> TestResul
 
     // Bytes: a participant fills the workshop; past the quota every write is refused.
     let board = boards.first().cloned().unwrap_or_default();
-    let mut participant = TestClient::connect(&w.ws_url(&board, &w.participant)).await?;
+    let mut participant = join(&w, &board, &w.participant).await?;
     let witness = TestClient::connect(&w.ws_url(&board, &w.viewer)).await?;
     let body = "q".repeat(4096);
     let mut refused = None;
     for i in 0..64 {
         let before = denials(&participant).len();
         let id = format!("fill-{i}");
-        participant.add_note(&id, &body);
+        participant.add_note_by(&id, &body, &w.me());
         // Each note is either relayed (stored), or refused.
         crate::harness::eventually("the note to be relayed or refused", WAIT, || {
             let done = witness.note_ids().contains(&id) || denials(&participant).len() > before;

@@ -153,6 +153,11 @@ async fn step1_floods_from_clients_that_never_read_stay_bounded_and_honest_clien
                     Err(_) => {}
                 }
             }
+            // Out of requests before the server acted: keep the connection open (and unread)
+            // like a real attacker would, until the test ends; dropping it would let the
+            // attacker leave on its own and prove nothing.
+            let _held = attacker;
+            std::future::pending::<u32>().await;
             sent
         }));
     }

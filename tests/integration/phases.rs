@@ -15,29 +15,30 @@ use crate::api::{
 use crate::client::TestClient;
 use crate::harness::{TestResult, TestServer, WAIT};
 
-fn author() -> Author {
-    Author::new("p-camille", "Camille", "Structure")
+/// Camille, on the device every `join` holds (`me` = `Workshop::me`).
+fn author(me: &str) -> Author {
+    Author::new(me, "Camille", "Structure")
 }
 
-fn note(id: &str) -> NoteInput {
+fn note(me: &str, id: &str) -> NoteInput {
     NoteInput {
         id: id.to_string(),
         column: "creer".to_string(),
         text: format!("note {id}"),
         colour: String::new(),
-        author: author(),
+        author: author(me),
         created_at: 1_700_000_000_000,
     }
 }
 
-fn item(id: &str, stage: Stage) -> ItemInput {
+fn item(me: &str, id: &str, stage: Stage) -> ItemInput {
     ItemInput {
         id: id.to_string(),
         stage,
         text: format!("item {id}"),
         who: String::new(),
         next: String::new(),
-        author: author(),
+        author: author(me),
         created_at: 1_700_000_000_000,
     }
 }
@@ -165,9 +166,10 @@ impl Room {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
     let room = Room::new().await?;
+    let me = room.w.me();
     let b = room.w.board("grid", 0)?.clone();
     let fac_board = join(&room.w, &b.doc_id, &room.w.facilitator).await?;
-    edit_doc(&fac_board, |d| grid::add_note(d, &note("n1"), None))?.map_err(model)?;
+    edit_doc(&fac_board, |d| grid::add_note(d, &note(&me, "n1"), None))?.map_err(model)?;
     wait_server_has(&room.w.ws_url(&b.doc_id, &room.w.facilitator), &fac_board).await?;
 
     // Writing: a participant adds a note, but may not rename a column.
@@ -175,7 +177,7 @@ async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
         &b.doc_id,
         &fac_board,
         "a note while writing",
-        |d| grid::add_note(d, &note("w1"), None),
+        |d| grid::add_note(d, &note(&me, "w1"), None),
         |d| has(d, board_root::NOTES, "w1"),
     )
     .await?;
@@ -189,7 +191,7 @@ async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
     })
     .await?;
     room.refused(&b.doc_id, "voting", |d| {
-        grid::add_note(d, &note("v1"), None)
+        grid::add_note(d, &note(&me, "v1"), None)
     })
     .await?;
     room.refused(&b.doc_id, "voting", |d| {
@@ -200,7 +202,7 @@ async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
         &b.doc_id,
         &fac_board,
         "a vote while voting",
-        |d| grid::vote(d, "n1", "p-camille", 0).map(|_| ()),
+        |d| grid::vote(d, "n1", &me, 0).map(|_| ()),
         |d| votes_on(d, "n1") == 1,
     )
     .await?;
@@ -215,7 +217,7 @@ async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
     })
     .await?;
     // The facilitator still writes while closed; a fresh participant sees the refused note nowhere.
-    edit_doc(&fac_board, |d| grid::add_note(d, &note("f1"), None))?.map_err(model)?;
+    edit_doc(&fac_board, |d| grid::add_note(d, &note(&me, "f1"), None))?.map_err(model)?;
     let fresh = join(&room.w, &b.doc_id, &room.w.participant).await?;
     fresh
         .wait_until("the facilitator's note", WAIT, |d| {
@@ -231,6 +233,7 @@ async fn voting_refuses_new_notes_and_closed_refuses_votes() -> TestResult {
 async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_theirs() -> TestResult
 {
     let room = Room::new().await?;
+    let me = room.w.me();
     let b = room.w.board("accelerator", 0)?.clone();
     let fac_board = join(&room.w, &b.doc_id, &room.w.facilitator).await?;
     let overwrite = |d: &Doc| {
@@ -257,10 +260,10 @@ async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_the
     })?
     .map_err(model)?;
     wait_server_has(&room.w.ws_url(&b.doc_id, &room.w.facilitator), &fac_board).await?;
-    room.refused(&b.doc_id, "only the facilitator", overwrite)
+    room.refused(&b.doc_id, "brings the problem", overwrite)
         .await?;
     room.refused(&b.doc_id, "only the facilitator", |d| {
-        accelerator::add_item(d, &item("q0", Stage::Questions), None)
+        accelerator::add_item(d, &item(&me, "q0", Stage::Questions), None)
     })
     .await?;
 
@@ -272,15 +275,15 @@ async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_the
         &b.doc_id,
         &fac_board,
         "a question while questions are open",
-        |d| accelerator::add_item(d, &item("q1", Stage::Questions), None),
+        |d| accelerator::add_item(d, &item(&me, "q1", Stage::Questions), None),
         |d| has(d, board_root::ITEMS, "q1"),
     )
     .await?;
     room.refused(&b.doc_id, "only the facilitator", |d| {
-        accelerator::add_item(d, &item("i0", Stage::Ideas), None)
+        accelerator::add_item(d, &item(&me, "i0", Stage::Ideas), None)
     })
     .await?;
-    room.refused(&b.doc_id, "only the facilitator", overwrite)
+    room.refused(&b.doc_id, "brings the problem", overwrite)
         .await?;
 
     room.control(&b.id, field::STAGE, "ideas", |d| {
@@ -291,7 +294,7 @@ async fn accelerator_stages_are_opened_by_the_facilitator_and_the_problem_is_the
         &b.doc_id,
         &fac_board,
         "an idea while ideas are open",
-        |d| accelerator::add_item(d, &item("i1", Stage::Ideas), None),
+        |d| accelerator::add_item(d, &item(&me, "i1", Stage::Ideas), None),
         |d| has(d, board_root::ITEMS, "i1"),
     )
     .await?;

@@ -26,13 +26,13 @@ fn rows_naming(db: &Path, wid: &str) -> TestResult<usize> {
         + count("SELECT count(*) FROM meta WHERE key LIKE ?1 OR CAST(value AS TEXT) LIKE ?1")?)
 }
 
-fn note(id: &str) -> NoteInput {
+fn note(me: &str, id: &str) -> NoteInput {
     NoteInput {
         id: id.to_owned(),
         column: "creer".to_owned(),
         text: "Des formations plus régulières".to_owned(),
         colour: String::new(),
-        author: Author::new("p-a", "Alice", "Agate"),
+        author: Author::new(me, "Alice", "Agate"),
         created_at: 1,
     }
 }
@@ -47,7 +47,7 @@ async fn deleting_a_workshop_removes_every_row_and_its_links_stop_working() -> T
     let kept = Workshop::create(addr, "five-columns", "Autre", "2026-05-09").await?;
     let board = w.board("grid", 0)?.doc_id.clone();
     let phone = join(&w, &board, &w.participant).await?;
-    edit_doc(&phone, |d| grid::add_note(d, &note("n1"), None))?.map_err(model)?;
+    edit_doc(&phone, |d| grid::add_note(d, &note(&w.me(), "n1"), None))?.map_err(model)?;
     wait_server_has(&w.ws_url(&board, &w.facilitator), &phone).await?;
     // A phone asks to be listed (REST, participants cannot write the workshop doc).
     let asked = send_json(

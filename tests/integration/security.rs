@@ -18,17 +18,14 @@ use crate::api::{
 use crate::client::TestClient;
 use crate::harness::{eventually, TestError, TestResult, TestServer, WAIT};
 
-fn author(name: &str) -> Author {
-    Author::new(&format!("p-{name}"), name, "Structure")
-}
-
-fn note(id: &str, column: &str, text: &str) -> NoteInput {
+/// Camille, on the device every `join` holds (`me` = `Workshop::me`).
+fn note(me: &str, id: &str, column: &str, text: &str) -> NoteInput {
     NoteInput {
         id: id.to_string(),
         column: column.to_string(),
         text: text.to_string(),
         colour: String::new(),
-        author: author("Camille"),
+        author: Author::new(me, "Camille", "Structure"),
         created_at: 1_700_000_000_000,
     }
 }
@@ -142,8 +139,9 @@ impl Scene {
     /// The facilitator writes a note on the board; every listed client receives it.
     async fn board_still_syncs(&mut self, tag: &str, also: &[&TestClient]) -> TestResult {
         let id = format!("after-{tag}");
+        let me = self.w.me();
         edit_doc(&self.facilitator_board, |d| {
-            grid::add_note(d, &note(&id, "creer", "toujours là"), None)
+            grid::add_note(d, &note(&me, &id, "creer", "toujours là"), None)
         })?
         .map_err(model)?;
         for c in std::iter::once(&self.bystander).chain(also.iter().copied()) {
@@ -157,6 +155,7 @@ impl Scene {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewers_updates_are_refused_and_leave_the_docs_byte_identical() -> TestResult {
     let mut s = Scene::new().await?;
+    let me = s.w.me();
     let board = s.board.clone();
     let wid = s.w.id.clone();
     let viewer_board = join(&s.w, &board, &s.w.viewer).await?;
@@ -165,7 +164,7 @@ async fn a_viewers_updates_are_refused_and_leave_the_docs_byte_identical() -> Te
     s.assert_refused(&board, &viewer_board, "read-only", |d| {
         grid::add_note(
             d,
-            &note("forged-by-viewer", "creer", "je projette et j'écris"),
+            &note(&me, "forged-by-viewer", "creer", "je projette et j'écris"),
             None,
         )
     })
@@ -205,6 +204,7 @@ async fn a_viewers_updates_are_refused_and_leave_the_docs_byte_identical() -> Te
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participants_edits_of_the_workshop_doc_are_refused() -> TestResult {
     let mut s = Scene::new().await?;
+    let me = s.w.me();
     let wid = s.w.id.clone();
     let bid = s.bid.clone();
     let forged = join(&s.w, &wid, &s.w.participant).await?;
@@ -256,7 +256,7 @@ async fn a_participants_edits_of_the_workshop_doc_are_refused() -> TestResult {
     );
     let writer = join(&s.w, &s.board, &s.w.participant).await?;
     edit_doc(&writer, |d| {
-        grid::add_note(d, &note("still-open", "creer", "ok"), None)
+        grid::add_note(d, &note(&me, "still-open", "creer", "ok"), None)
     })?
     .map_err(model)?;
     s.bystander
@@ -271,13 +271,14 @@ async fn a_participants_edits_of_the_workshop_doc_are_refused() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participants_note_on_a_locked_board_is_refused() -> TestResult {
     let mut s = Scene::new().await?;
+    let me = s.w.me();
     let board = s.board.clone();
     let bid = s.bid.clone();
     let lock_watcher = join(&s.w, &s.w.id, &s.w.participant).await?;
     let forged = join(&s.w, &board, &s.w.participant).await?;
 
     edit_doc(&forged, |d| {
-        grid::add_note(d, &note("before-lock", "creer", "avant"), None)
+        grid::add_note(d, &note(&me, "before-lock", "creer", "avant"), None)
     })?
     .map_err(model)?;
     s.bystander
@@ -294,7 +295,7 @@ async fn a_participants_note_on_a_locked_board_is_refused() -> TestResult {
         .await?;
 
     s.assert_refused(&board, &forged, "locked", |d| {
-        grid::add_note(d, &note("after-lock", "creer", "pendant"), None)
+        grid::add_note(d, &note(&me, "after-lock", "creer", "pendant"), None)
     })
     .await?;
     s.assert_refused(&board, &forged, "locked", |d| {
@@ -316,7 +317,7 @@ async fn a_participants_note_on_a_locked_board_is_refused() -> TestResult {
         .await?;
     let writer = join(&s.w, &board, &s.w.participant).await?;
     edit_doc(&writer, |d| {
-        grid::add_note(d, &note("after-unlock", "creer", "après"), None)
+        grid::add_note(d, &note(&me, "after-unlock", "creer", "après"), None)
     })?
     .map_err(model)?;
     s.bystander
@@ -664,10 +665,11 @@ async fn a_flood_of_updates_is_throttled_then_closed() -> TestResult {
 async fn an_update_growing_a_board_past_its_size_cap_is_refused() -> TestResult {
     const CAP: u64 = 16 * 1024;
     let mut s = Scene::with(|c| c.max_doc_bytes = CAP).await?;
+    let me = s.w.me();
     let board = s.board.clone();
     let writer = join(&s.w, &board, &s.w.participant).await?;
     edit_doc(&writer, |d| {
-        grid::add_note(d, &note("small", "creer", "une idée courte"), None)
+        grid::add_note(d, &note(&me, "small", "creer", "une idée courte"), None)
     })?
     .map_err(model)?;
     s.bystander
@@ -675,7 +677,7 @@ async fn an_update_growing_a_board_past_its_size_cap_is_refused() -> TestResult 
         .await?;
     let big = "x".repeat(CAP as usize + 1024);
     s.assert_refused(&board, &writer, "size limit", |d| {
-        grid::add_note(d, &note("too-big", "creer", &big), None)
+        grid::add_note(d, &note(&me, "too-big", "creer", &big), None)
     })
     .await?;
     s.board_still_syncs("size-cap", &[&writer]).await?;
@@ -692,17 +694,20 @@ async fn an_update_growing_a_board_past_its_size_cap_is_refused() -> TestResult 
 async fn a_participant_cannot_put_more_items_on_a_board_than_its_cap() -> TestResult {
     const CAP: usize = 5;
     let mut s = Scene::with(|c| c.max_items = CAP).await?;
+    let me = s.w.me();
     let board = s.board.clone();
     let writer = join(&s.w, &board, &s.w.participant).await?;
     edit_doc(&writer, |d| {
-        (0..CAP).try_for_each(|i| grid::add_note(d, &note(&format!("n{i}"), "creer", "idée"), None))
+        (0..CAP).try_for_each(|i| {
+            grid::add_note(d, &note(&me, &format!("n{i}"), "creer", "idée"), None)
+        })
     })?
     .map_err(model)?;
     s.bystander
         .wait_until("the board to fill up", WAIT, |d| note_count(d) == CAP)
         .await?;
     s.assert_refused(&board, &writer, "full", |d| {
-        grid::add_note(d, &note("one-too-many", "creer", "encore"), None)
+        grid::add_note(d, &note(&me, "one-too-many", "creer", "encore"), None)
     })
     .await?;
     // The board is still live: an edit that adds no item goes through and reaches everyone.
@@ -737,7 +742,12 @@ async fn two_hundred_phones_behind_one_address_all_get_in_at_default_limits() ->
     const PHONES: usize = 200;
     let server = TestServer::start().await?;
     let w = Workshop::create(server.addr(), "five-columns", "Bilan", "2026-05-09").await?;
-    let url = w.ws_url(&w.board("grid", 0)?.doc_id, &w.participant);
+    let url = format!(
+        "{}&device={}",
+        w.ws_url(&w.board("grid", 0)?.doc_id, &w.participant),
+        crate::api::DEVICE
+    );
+    let me = w.me();
     let mut connecting = tokio::task::JoinSet::new();
     for _ in 0..PHONES {
         let url = url.clone();
@@ -752,7 +762,7 @@ async fn two_hundred_phones_behind_one_address_all_get_in_at_default_limits() ->
         .first()
         .ok_or_else(|| TestError::Protocol("no phone".into()))?;
     edit_doc(first, |d| {
-        grid::add_note(d, &note("hello-all", "creer", "Bonjour à tous"), None)
+        grid::add_note(d, &note(&me, "hello-all", "creer", "Bonjour à tous"), None)
     })?
     .map_err(model)?;
     for (i, p) in phones.iter().enumerate() {

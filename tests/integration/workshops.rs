@@ -291,7 +291,8 @@ async fn two_clients_moving_the_same_note_at_once_leave_one_note_in_one_place() 
     let board = w.board("grid", 0)?.clone();
     let alice = join(&w, &board.doc_id, &w.participant).await?;
     let bob = join(&w, &board.doc_id, &w.participant).await?;
-    let author = Author::new("p-alice", "Alice", "Centre social");
+    // Alice's two phones (one device): only the author moves her notes.
+    let author = Author::new(&w.me(), "Alice", "Centre social");
     let ids = ["disputed-1", "disputed-2", "disputed-3"];
     edit_doc(&alice, |d| {
         ids.iter()
@@ -365,21 +366,34 @@ async fn fifty_clients_adding_notes_at_once_all_land_exactly_once() -> TestResul
     let w = Workshop::create(server.addr(), "five-columns", "Bilan", "2026-05-09").await?;
     let board = w.board("grid", 0)?.clone();
     let mut connecting = tokio::task::JoinSet::new();
-    for _ in 0..CLIENTS {
-        let url = w.ws_url(&board.doc_id, &w.participant);
-        connecting.spawn(async move { TestClient::connect(&url).await });
+    // Fifty people, fifty devices: each writes notes carrying its own device id.
+    let secret = |i: usize| format!("integration-test-device-{i:02}");
+    for i in 0..CLIENTS {
+        let url = format!(
+            "{}&device={}",
+            w.ws_url(&board.doc_id, &w.participant),
+            secret(i)
+        );
+        connecting.spawn(async move { (i, TestClient::connect(&url).await) });
     }
-    let mut clients = Vec::new();
+    let mut joined_all = Vec::new();
     while let Some(joined) = connecting.join_next().await {
-        clients.push(joined.map_err(|e| TestError::Server(format!("connect task: {e}")))??);
+        let (i, client) = joined.map_err(|e| TestError::Server(format!("connect task: {e}")))?;
+        joined_all.push((i, client?));
     }
+    joined_all.sort_by_key(|(i, _)| *i);
+    let clients: Vec<TestClient> = joined_all.into_iter().map(|(_, c)| c).collect();
     // Every client writes its notes before any of them is sent: all additions are concurrent,
     // most at the very same position (the top of "Créer").
     let all: Vec<&TestClient> = clients.iter().collect();
     let mut expected = BTreeSet::new();
     edit_docs(&all, || {
         clients.iter().enumerate().try_for_each(|(i, c)| {
-            let who = Author::new(&format!("p-{i}"), &format!("Personne {i}"), "Structure");
+            let who = Author::new(
+                &w.device_id(&secret(i)),
+                &format!("Personne {i}"),
+                "Structure",
+            );
             (0..EACH).try_for_each(|k| {
                 let id = format!("c{i:02}-{k}");
                 expected.insert(id.clone());
@@ -474,7 +488,7 @@ async fn hostile_text_typed_by_a_client_exports_safely() -> TestResult {
         ("h-emoji", emoji),
         ("h-rtl", rtl),
     ];
-    let mallory = Author::new("p-mallory", "<b>Mallory</b> | #1", "=HYPERLINK(\"x\")");
+    let mallory = Author::new(&w.me(), "<b>Mallory</b> | #1", "=HYPERLINK(\"x\")");
     let mut typist = join(&w, &board.doc_id, &w.participant).await?;
     for (id, text) in notes {
         edit_doc(&typist, |d| {

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact};
 
-use super::fields::{bool_of, str_of};
+use super::fields::{bool_of, int_of, str_of};
 #[cfg(any(test, feature = "test-support"))]
 use super::fields::{item, map_of, new_map, root_mut, set_str};
 use super::schema::{board_root, field, workshop_root, BoardKind};
@@ -125,6 +125,8 @@ pub struct BoardRules {
     pub phase: Phase,
     /// `control.stage` (accelerators).
     pub stage: AccStage,
+    /// `control.votesPerPerson` (0 = no limit), enforced by `policy::ownership`.
+    pub votes_per_person: u32,
 }
 
 /// Reason told to a participant writing on a locked board.
@@ -183,6 +185,8 @@ pub fn rules_of(workshop: &Doc) -> Vec<(String, BoardRules)> {
                     locked: bool_of(&txn, &c, field::LOCKED),
                     phase: Phase::parse_lenient(&str_of(&txn, &c, field::PHASE)),
                     stage: AccStage::parse_lenient(&str_of(&txn, &c, field::STAGE)),
+                    votes_per_person: u32::try_from(int_of(&txn, &c, field::VOTES_PER_PERSON))
+                        .unwrap_or(0),
                 },
                 None => BoardRules {
                     kind,
@@ -229,6 +233,8 @@ pub fn protected(board: &Doc, rules: &BoardRules) -> Protected {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, value) in entries {
             match (&guard, &value) {
+                // The problem's owner writes these (policy::ownership checks who).
+                (Guard::AllButProblem, _) if is_owner_field(&key) => continue,
                 (Guard::AllButVotes, Out::YMap(note)) => {
                     let _ = write!(inner, "{key}:");
                     render_map(&txn, note, Some(field::VOTES), &mut inner);
@@ -282,6 +288,8 @@ enum Guard {
     Free,
     /// Participants change nothing in it.
     All,
+    /// An accelerator's header: nothing but the problem, which `policy::ownership` guards.
+    AllButProblem,
     /// Participants change only `votes` maps of its entries (notes while voting).
     AllButVotes,
     /// Participants change only the entries whose `stage` is this one (accelerator items).
@@ -292,7 +300,11 @@ fn guard_of(rules: &BoardRules, root: &str) -> Guard {
     // The header (kind, ids, the accelerator's problem and reformulation, the icebreaker's
     // prompt) is the facilitator's, always.
     if root == board_root::META {
-        return Guard::All;
+        return if rules.kind == Some(BoardKind::Accelerator) && rules.phase != Phase::Voting {
+            Guard::AllButProblem
+        } else {
+            Guard::All
+        };
     }
     match rules.kind {
         Some(BoardKind::Grid) => match root {
@@ -319,6 +331,10 @@ fn guard_of(rules: &BoardRules, root: &str) -> Guard {
             }
         }
     }
+}
+
+fn is_owner_field(key: &str) -> bool {
+    key == field::OWNER_DEVICE || super::ownership::PROBLEM_FIELDS.contains(&key)
 }
 
 fn render<T: ReadTxn>(txn: &T, value: &Out, out: &mut String) {

@@ -1,7 +1,7 @@
 //! Verdicts of [`super`] on real board docs of the seed day: what a participant may change
 //! under each phase and stage, with no server involved.
 
-use yrs::{Doc, Map, Transact};
+use yrs::{Doc, Map, Transact, WriteTxn};
 
 use super::super::accelerator::{self, HeaderPatch, ItemInput};
 use super::super::fixtures::{board_by_template, seed_filled, T0};
@@ -118,17 +118,25 @@ fn accelerator_stages_open_one_by_one() {
         )
         .expect("item")
     };
+    // The problem's fields are its owner's (policy::ownership); the rest of the header is the
+    // facilitator's, whatever the stage.
     let overwrite = |d: &Doc| {
+        let mut txn = d.transact_mut();
+        let meta = txn.get_or_insert_map(board_root::META);
+        meta.insert(&mut txn, field::ID, "piraté");
+    };
+    let problem = |d: &Doc| {
         accelerator::set_header(
             d,
             &HeaderPatch {
-                statement: Some("Piraté".into()),
+                statement: Some("Notre problème".into()),
                 ..HeaderPatch::default()
             },
         )
         .expect("header")
     };
-    // Stage 1 (default): the problem is the facilitator's, nothing else is open yet.
+    assert_eq!(judge(&workshop, &bid, board, problem), Ok(()));
+    // Stage 1 (default): nothing else is open yet.
     assert_eq!(
         judge(&workshop, &bid, board, overwrite),
         Err(FACILITATOR_ONLY)

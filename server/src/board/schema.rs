@@ -61,6 +61,8 @@ names! {
         QUESTIONS = "questions";
         /// Interview answers.
         ANSWERS = "answers";
+        /// Deleted items the facilitator can restore, written by the server (board::bin).
+        BIN = "bin";
     }
 }
 
@@ -129,6 +131,11 @@ names! {
         HIDDEN = "hidden";
         ANONYMOUS = "anonymous";
         REVEALING = "revealing";
+        OWNER_DEVICE = "ownerDevice";
+        DATA = "data";
+        DELETED_AT = "deletedAt";
+        DELETED_BY = "deletedBy";
+        ROOT = "root";
     }
 }
 

@@ -1,13 +1,16 @@
 //! Three of the policies: a workshop's own doc, one of its boards, and a doc outside any
 //! workshop (a board's held docs have theirs in `held.rs`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use yrs::Doc;
 
 use super::locks::Standing;
-use super::{Context, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
+use super::ownership;
+use super::{Context, FollowUp, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
 use crate::auth::Role;
+use crate::board::bin::{self, Deleted};
+use crate::board::ownership::{snapshot, Snapshot};
 use crate::board::{census, phase};
 use crate::doc_id::{DocId, DocKind};
 
@@ -29,6 +32,8 @@ pub const NO_ROLE: &str = "this document belongs to a workshop: open it with a l
 const DENIED: &str = "write_denied";
 /// Metric of writes a board's phase or accelerator stage forbids.
 const PHASE_DENIED: &str = "phase_denied";
+/// Metric of participant writes to what is not theirs (policy::ownership).
+const OWNERSHIP_DENIED: &str = "ownership_denied";
 
 fn refuse(reason: &'static str) -> Verdict {
     Verdict::Refuse(Refusal::new(DENIED, reason))
@@ -134,6 +139,44 @@ pub struct BoardPolicy {
     locks: Arc<Locks>,
     limits: Limits,
     usage: Option<Arc<Usage>>,
+    /// What the last accepted update deleted or brought back, for the bin ([`bin`]).
+    bin: Arc<Mutex<BinChange>>,
+}
+
+/// What the bin must learn from an accepted update.
+#[derive(Debug, Default)]
+struct BinChange {
+    deleted: Vec<Deleted>,
+    by: String,
+    back: Vec<String>,
+}
+
+/// After-check half of the bin: what `before` → `after` deleted or brought back, stashed.
+fn stash(pending: &Mutex<BinChange>, by: &str, before: &Snapshot, after: &Snapshot) {
+    let root = before.root.or(after.root).unwrap_or_default();
+    let deleted: Vec<Deleted> = ownership::deleted(before, after)
+        .into_iter()
+        .map(|(id, item)| Deleted {
+            id: id.to_owned(),
+            root: root.to_owned(),
+            author: item.author.clone(),
+            content: item.content(),
+        })
+        .collect();
+    let back: Vec<String> = ownership::created(before, after)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if deleted.is_empty() && back.is_empty() {
+        return;
+    }
+    if let Ok(mut p) = pending.lock() {
+        *p = BinChange {
+            deleted,
+            by: by.to_owned(),
+            back,
+        };
+    }
 }
 
 impl BoardPolicy {
@@ -144,6 +187,7 @@ impl BoardPolicy {
             locks,
             limits,
             usage: None,
+            bin: Arc::default(),
         }
     }
 
@@ -181,6 +225,11 @@ impl BoardPolicy {
         });
         let before = census::item_count(cx.doc);
         let max = self.limits.max_items;
+        let kind = guarded.as_ref().and_then(|(r, _)| r.kind);
+        let budget = guarded.as_ref().map_or(0, |(r, _)| r.votes_per_person);
+        let owned_before = snapshot(cx.doc, kind);
+        let device = cx.peer.device.as_ref().map(|d| d.as_str().to_owned());
+        let pending = self.bin.clone();
         Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
             let count = census::item_count(after);
             if count > before && count > max {
@@ -191,6 +240,31 @@ impl BoardPolicy {
                 phase::verdict_for(&rules, &before, &now)
                     .map_err(|reason| Refusal::new(PHASE_DENIED, reason))?;
             }
+            let owned_after = snapshot(after, kind);
+            ownership::verdict(device.as_deref(), budget, &owned_before, &owned_after)
+                .map_err(|reason| Refusal::new(OWNERSHIP_DENIED, reason))?;
+            stash(
+                &pending,
+                device.as_deref().unwrap_or_default(),
+                &owned_before,
+                &owned_after,
+            );
+            Ok(())
+        }))
+    }
+
+    /// The facilitator changes anything; what they delete still goes to the bin.
+    fn facilitator_update(&self, cx: &Context<'_>) -> Verdict {
+        let kind = self.locks.rules(&self.id).and_then(|r| r.kind);
+        let before = snapshot(cx.doc, kind);
+        let pending = self.bin.clone();
+        Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
+            stash(
+                &pending,
+                bin::BY_FACILITATOR,
+                &before,
+                &snapshot(after, kind),
+            );
             Ok(())
         }))
     }
@@ -205,7 +279,7 @@ impl WritePolicy for BoardPolicy {
         match msg {
             Judged::Update { bytes } => {
                 let verdict = match cx.peer.role {
-                    Some(Role::Facilitator) => Verdict::Accept,
+                    Some(Role::Facilitator) => self.facilitator_update(&cx),
                     Some(Role::Participant) => self.participant_update(&cx, bytes),
                     Some(Role::Viewer) => refuse(VIEWER),
                     None => refuse(NO_ROLE),
@@ -220,6 +294,22 @@ impl WritePolicy for BoardPolicy {
             Judged::Awareness { .. } => presence(cx.peer.role),
             Judged::SyncRequest => Verdict::Accept,
         }
+    }
+
+    fn follow_up(&self) -> Option<FollowUp> {
+        let change = std::mem::take(&mut *self.bin.lock().ok()?);
+        if change.deleted.is_empty() && change.back.is_empty() {
+            return None;
+        }
+        Some(Box::new(move |doc: &Doc, now: i64| {
+            let back: Vec<&str> = change.back.iter().map(String::as_str).collect();
+            if bin::holds_any(doc, &back) {
+                bin::forget(doc, &back);
+            }
+            if !change.deleted.is_empty() {
+                bin::record(doc, &change.deleted, &change.by, now);
+            }
+        }))
     }
 }
 

@@ -119,7 +119,7 @@ fn board_doc_verdicts_unlocked_locked_full() {
     policies.locks().publish_agenda("w", ["b1".to_string()]);
     let doc = Doc::new();
     let unlocked = vec![
-        [V::Accept, V::Accept, V::Accept],  // facilitator: never capped
+        [V::Checked, V::Accept, V::Accept], // facilitator: never capped, deletions binned
         [V::Checked, V::Accept, V::Accept], // participant: item cap checked after applying
         [DENIED, V::Ignore, V::Accept],     // viewer
         [DENIED, V::Accept, V::Accept],     // no role
@@ -128,7 +128,7 @@ fn board_doc_verdicts_unlocked_locked_full() {
 
     policies.locks().publish("w", [("b1".to_string(), true)]);
     let locked = table(p.as_ref(), &doc, 0);
-    assert_eq!(locked[0], [V::Accept, V::Accept, V::Accept]);
+    assert_eq!(locked[0], [V::Checked, V::Accept, V::Accept]);
     assert_eq!(locked[1], [DENIED, V::Accept, V::Accept]);
     assert_eq!(locked[2], [DENIED, V::Ignore, V::Accept]);
 
@@ -137,7 +137,7 @@ fn board_doc_verdicts_unlocked_locked_full() {
 
     // 998 bytes + a 3-byte update is past the 1000-byte cap: participants only.
     let full = table(p.as_ref(), &doc, 998);
-    assert_eq!(full[0][0], V::Accept);
+    assert_eq!(full[0][0], V::Checked);
     assert_eq!(full[1][0], V::Refuse("doc_too_large"));
 }
 
@@ -248,8 +248,8 @@ fn only_boards_on_the_agenda_take_writes_but_from_the_facilitator() {
         update(&stray, Role::Participant),
         V::Refuse("not_on_agenda")
     );
-    assert_eq!(update(&dropped, Role::Facilitator), V::Accept);
-    assert_eq!(update(&stray, Role::Facilitator), V::Accept);
+    assert_eq!(update(&dropped, Role::Facilitator), V::Checked);
+    assert_eq!(update(&stray, Role::Facilitator), V::Checked);
     // Put back on the agenda, a removed board takes writes again.
     policies
         .locks()

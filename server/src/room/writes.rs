@@ -90,6 +90,12 @@ impl std::fmt::Display for ApplyFailure {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// An update with no structs and no deletions (what a client in step sends as sync step 2).
 fn is_empty_update(update: &[u8]) -> bool {
     update == [0, 0]
@@ -146,7 +152,12 @@ impl Room {
             Message::Awareness { update, raw } => {
                 match self.judge(conn, Judged::Awareness { len: raw.len() }) {
                     Some(Verdict::Accept | Verdict::AcceptThenCheck(_)) => {
-                        let changed = self.presence.apply(conn, update, Instant::now());
+                        let rights = self
+                            .conns
+                            .get(&conn)
+                            .map(|c| crate::policy::presence_rights(&c.peer))
+                            .unwrap_or_default();
+                        let changed = self.presence.apply(conn, &rights, update, Instant::now());
                         for reason in self.presence.take_drops() {
                             self.metrics.reject(reason);
                         }
@@ -226,6 +237,12 @@ impl Room {
                     c.state.bytes_accepted += len;
                 }
                 self.accepted(update, None).await;
+                if let Some(follow_up) = self.policy.follow_up() {
+                    let now = now_ms();
+                    let (done, _) = tokio::sync::oneshot::channel();
+                    self.edit(Box::new(move |doc: &Doc| follow_up(doc, now)), done)
+                        .await;
+                }
             }
             Err(reason) => {
                 self.metrics.reject("update_rejected");

@@ -19,16 +19,13 @@ export class OwnHeld {
     const wid = boardDocId.slice(0, boardDocId.indexOf('.'));
     const secret = storedSecret(wid, 'participant');
     if (secret === null) return;
-    void deviceId(wid).then((device) => {
-      if (this.destroyed) return;
-      const handle = new DocHandle(heldDocId(boardDocId, device), secret, { persist: true });
-      this.handle = handle;
-      const refresh = (): void => {
-        this.notes = readHeld(handle.doc);
-      };
-      refresh();
-      this.stop = handle.onChange(() => setTimeout(refresh, 0));
-    });
+    const handle = new DocHandle(heldDocId(boardDocId, deviceId(wid)), secret, { persist: true });
+    this.handle = handle;
+    const refresh = (): void => {
+      if (!this.destroyed) this.notes = readHeld(handle.doc);
+    };
+    refresh();
+    this.stop = handle.onChange(() => setTimeout(refresh, 0));
   }
 
   destroy(): void {

@@ -1,7 +1,11 @@
-//! Who is holding this phone: display name, organisation and a stable author id, remembered locally.
+//! Who is holding this phone: display name and organisation, remembered locally, and the device's
+//! id in the workshop (lib/device.ts), which marks its own notes and votes and which the server
+//! checks (a participant changes only what carries its id).
+
+import { deviceId } from './device';
 
 export interface Identity {
-  /** Random id that marks this browser's own notes and votes; not a secret. */
+  /** This device's id in the workshop: its notes' `authorId`, its vote key. Not a secret. */
   id: string;
   name: string;
   org: string;
@@ -9,13 +13,7 @@ export interface Identity {
 
 const KEY = 'palabre:identity';
 
-function randomId(): string {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function read(): Partial<Identity> {
+function read(): { name?: string; org?: string } {
   try {
     const raw = window.localStorage.getItem(KEY);
     if (raw === null) return {};
@@ -23,7 +21,6 @@ function read(): Partial<Identity> {
     if (typeof parsed !== 'object' || parsed === null) return {};
     const o = parsed as Record<string, unknown>;
     return {
-      id: typeof o.id === 'string' ? o.id : undefined,
       name: typeof o.name === 'string' ? o.name : undefined,
       org: typeof o.org === 'string' ? o.org : undefined,
     };
@@ -32,17 +29,16 @@ function read(): Partial<Identity> {
   }
 }
 
-/** The remembered identity; `name` is empty until the person has introduced themselves. */
-export function loadIdentity(): Identity {
+/** The remembered identity in `workshop`; `name` is empty until the person has introduced themselves. */
+export function loadIdentity(workshop: string): Identity {
   const stored = read();
-  const identity: Identity = { id: stored.id ?? randomId(), name: stored.name ?? '', org: stored.org ?? '' };
-  if (stored.id === undefined) saveIdentity(identity);
-  return identity;
+  return { id: deviceId(workshop), name: stored.name ?? '', org: stored.org ?? '' };
 }
 
+/** Remembers the name and organisation (the id is derived, never stored). */
 export function saveIdentity(identity: Identity): void {
   try {
-    window.localStorage.setItem(KEY, JSON.stringify(identity));
+    window.localStorage.setItem(KEY, JSON.stringify({ name: identity.name, org: identity.org }));
   } catch {
     // Private browsing without storage: the identity lives for this page only.
   }

@@ -108,6 +108,13 @@ pub(super) async fn delete_workshop(pool: &Pool, wid: &str) -> Result<(), StoreE
         .await
         .map_err(|e| db_error(&e))?;
     }
+    // The tombstone every node's writer checks before writing a doc of this workshop again.
+    tx.execute(
+        "INSERT INTO deleted_workshops (wid) VALUES ($1) ON CONFLICT (wid) DO NOTHING",
+        &[&wid],
+    )
+    .await
+    .map_err(|e| db_error(&e))?;
     // Records naming the workshop: keyed `…:{wid}`, or holding its id (join codes).
     let suffix = format!(":{wid}");
     tx.execute(

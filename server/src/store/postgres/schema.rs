@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use super::pg_reason;
 
 /// Version this code writes, kept in `palabre_schema`.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// Advisory lock key held while migrating ("PALB").
 const MIGRATION_LOCK: i64 = 0x5041_4C42;
@@ -31,6 +31,9 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
          key text PRIMARY KEY,
          value bytea NOT NULL
      );",
+    // v2. Deleted workshops: a node that still held one of their rooms when another node
+    // deleted them must not write it back (see `writer.rs`, "a deleted workshop stays deleted").
+    "CREATE TABLE deleted_workshops (wid text PRIMARY KEY);",
 ];
 
 /// Creates or upgrades the schema; refuses a database written by a newer Palabre.

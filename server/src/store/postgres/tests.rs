@@ -366,3 +366,53 @@ async fn writes_fail_while_postgres_is_down_and_resume_without_a_restart() {
     assert_eq!(stored.updates.len(), 2);
     store.shutdown().await.expect("shutdown");
 }
+
+/// A node that still held a room of a workshop another node deleted appends (or flushes on
+/// eviction) afterwards: nothing of that workshop comes back, and other docs in the same batches
+/// are written as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_workshop_is_never_written_back_by_another_node() {
+    let Some(url) = database("deleted_stays_deleted") else {
+        return;
+    };
+    let (a, b) = tokio::join!(connect(&url), connect(&url));
+    let update = |n: u8| bytes::Bytes::from(vec![n; 8]);
+    for doc in ["gone", "gone.board", "kept.board"] {
+        a.append(doc, update(1)).await.expect("append before");
+    }
+    b.delete_workshop("gone")
+        .await
+        .expect("delete through node b");
+    // Node A knows these docs (its writer cached their rows) and writes them again, together
+    // with a doc of another workshop.
+    let (x, y, z) = tokio::join!(
+        a.append("gone.board", update(2)),
+        a.append("gone", update(3)),
+        a.append("kept.board", update(4)),
+    );
+    for r in [x, y, z] {
+        r.expect("appends are answered");
+    }
+    a.append("gone.new-board", update(5))
+        .await
+        .expect("a new doc of the deleted workshop is answered too");
+    for store in [&a, &b] {
+        for doc in ["gone", "gone.board", "gone.new-board"] {
+            let loaded = store.load(doc).await.expect("load");
+            assert!(
+                loaded.snapshot.is_none() && loaded.updates.is_empty(),
+                "{doc} came back after its workshop was deleted"
+            );
+        }
+        assert!(store.list_docs("gone").await.expect("list").is_empty());
+        let kept = store.load("kept.board").await.expect("load kept");
+        assert_eq!(
+            kept.updates.len(),
+            2,
+            "the other workshop's writes are all kept"
+        );
+    }
+    for store in [a, b] {
+        store.shutdown().await.expect("shutdown");
+    }
+}

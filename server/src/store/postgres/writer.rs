@@ -120,10 +120,27 @@ impl Writer {
                 next.insert(row.get(0), row.get(1));
             }
         }
+        // A deleted workshop stays deleted: another node may still hold one of its rooms and
+        // append (or flush on eviction) after the deletion committed. Checked here, after the
+        // row locks, so a deletion that committed while this batch waited is seen; its docs'
+        // appends are dropped (nobody can open them any more) and the row the insert above may
+        // have re-created is removed.
+        let gone = deleted_docs(&tx, &docs).await?;
+        if !gone.is_empty() {
+            tracing::info!(docs = ?gone, "dropping writes to deleted workshops");
+            tx.execute("DELETE FROM docs WHERE doc = ANY($1)", &[&gone])
+                .await
+                .map_err(Retry::from)?;
+            for doc in &gone {
+                next.remove(*doc);
+            }
+        }
         let mut applied = Applied::default();
         let mut pending = PendingAppends::default();
         for op in batch {
             match op {
+                Op::Append { doc, .. } if gone.contains(&doc.as_str()) => applied.seqs.push(0),
+                Op::Delete { doc } if gone.contains(&doc.as_str()) => {}
                 Op::Append { doc, data } => {
                     let seq = next.entry(doc.clone()).or_insert(1);
                     pending.push(doc, *seq, data);
@@ -169,9 +186,45 @@ impl Writer {
             .map_err(Retry::from)?;
         }
         tx.commit().await.map_err(Retry::from)?;
-        self.known.extend(docs.iter().map(|d| (*d).to_owned()));
+        self.known.extend(
+            docs.iter()
+                .filter(|d| !gone.contains(*d))
+                .map(|d| (*d).to_owned()),
+        );
         Ok(applied)
     }
+}
+
+/// The docs among `docs` whose workshop was deleted (`{wid}`, `{wid}.…`).
+async fn deleted_docs<'d>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    docs: &[&'d str],
+) -> Result<Vec<&'d str>, Retry> {
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let workshops: Vec<&str> = docs.iter().map(|d| workshop_of(d)).collect();
+    let rows = tx
+        .query(
+            "SELECT wid FROM deleted_workshops WHERE wid = ANY($1)",
+            &[&workshops],
+        )
+        .await
+        .map_err(Retry::from)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deleted: BTreeSet<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+    Ok(docs
+        .iter()
+        .copied()
+        .filter(|d| deleted.contains(workshop_of(d)))
+        .collect())
+}
+
+/// The workshop part of a doc id: ids never hold a '.' inside a part.
+fn workshop_of(doc: &str) -> &str {
+    doc.split('.').next().unwrap_or(doc)
 }
 
 /// Appends gathered for one bulk insert.

@@ -394,6 +394,8 @@ export interface AcceleratorItem extends Authored {
 }
 
 export interface AcceleratorView {
+  /** The device that brings the problem (board-schema §4.3); `''` = nobody claimed it. */
+  ownerDevice: string;
   owner: string;
   ownerOrg: string;
   question: string;
@@ -423,6 +425,7 @@ export function readAccelerator(doc: Y.Doc): AcceleratorView {
   }
   for (const list of Object.values(byStage)) list.sort(byOrder);
   return {
+    ownerDevice: str(h, FIELD.OWNER_DEVICE),
     owner: str(h, FIELD.OWNER),
     ownerOrg: str(h, FIELD.OWNER_ORG),
     question: str(h, FIELD.QUESTION),
@@ -444,6 +447,26 @@ export function setAcceleratorField(doc: Y.Doc, field: AcceleratorHeaderField, v
     if (HEADER_TEXTS.has(field)) setText(h, field, value);
     else setIfChanged(h, field, value);
   });
+}
+
+/**
+ * A phone claims the problem: its device becomes the one that writes it (first come; the server
+ * refuses a claim once someone holds it). Its name and organisation become the owner's.
+ */
+export function claimProblem(doc: Y.Doc, me: Author): boolean {
+  const h = header(doc);
+  if (str(h, FIELD.OWNER_DEVICE) !== '') return false;
+  doc.transact(() => {
+    h.set(FIELD.OWNER_DEVICE, me.id);
+    setIfChanged(h, FIELD.OWNER, me.name);
+    setIfChanged(h, FIELD.OWNER_ORG, me.org);
+  });
+  return true;
+}
+
+/** The facilitator frees the problem for another phone to claim. */
+export function releaseProblem(doc: Y.Doc): void {
+  header(doc).set(FIELD.OWNER_DEVICE, '');
 }
 
 export function addItem(

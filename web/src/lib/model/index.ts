@@ -3,6 +3,7 @@
 export * from './workshop';
 export * from './board';
 export * from './held';
+export { readBin, restoreFromBin, LocalUndo, type BinEntry } from './bin';
 export { between, keyAt, isValidKey } from './order';
 export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';

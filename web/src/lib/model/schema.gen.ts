@@ -25,6 +25,7 @@ export const BOARD_ROOT = {
   ITEMS: 'items',
   QUESTIONS: 'questions',
   ANSWERS: 'answers',
+  BIN: 'bin',
 } as const;
 export type BoardRoot = (typeof BOARD_ROOT)[keyof typeof BOARD_ROOT];
 
@@ -91,6 +92,11 @@ export const FIELD = {
   HIDDEN: 'hidden',
   ANONYMOUS: 'anonymous',
   REVEALING: 'revealing',
+  OWNER_DEVICE: 'ownerDevice',
+  DATA: 'data',
+  DELETED_AT: 'deletedAt',
+  DELETED_BY: 'deletedBy',
+  ROOT: 'root',
 } as const;
 
 /** Board kinds, in the order the UI lists them. */

@@ -48,6 +48,8 @@ export interface OpenOptions {
   serverUrl?: string;
   /** WebSocket implementation (Node tests). */
   WebSocketImpl?: typeof WebSocket;
+  /** The device secret sent with the connection (default: this browser's, lib/device.ts). */
+  deviceSecret?: string;
 }
 
 const MESSAGE_SYNC = 0;
@@ -150,15 +152,15 @@ export class DocHandle {
       this.scheduleAck();
     });
 
+    const device = options.deviceSecret ?? deviceSecret();
     this.provider = new WebsocketProvider(options.serverUrl ?? defaultServerUrl(), docId, this.doc, {
       // The secret travels in Sec-WebSocket-Protocol, not in the URL (proxies log query
       // strings); the server answers with the plain "palabre" protocol. A secret that is not
       // a valid protocol token (a mangled link) falls back to the query, to be refused there.
-      // The device's secret rides the same way (server/src/device.rs): it proves which held
-      // notes and own items are this browser's.
+      // The device secret rides the same way: the server derives this device's id from it.
       ...(/^[A-Za-z0-9_-]+$/.test(token)
-        ? { protocols: ['palabre', `palabre.token.${token}`, `palabre.device.${deviceSecret()}`] }
-        : { params: { token, device: deviceSecret() } }),
+        ? { protocols: ['palabre', `palabre.token.${token}`, `palabre.device.${device}`] }
+        : { params: { token, device } }),
       // Each tab holds its own role's secret: never relay edits between tabs.
       disableBc: true,
       maxBackoffTime: 2500,

@@ -1,0 +1,287 @@
+//! Verdicts of [`super`] on real board docs of the seed day, with no server involved: each
+//! change is made on a copy by the Rust twins of the web writers, or by hand where a forger
+//! would do what no writer does.
+
+use yrs::{Doc, Map, ReadTxn, Transact, WriteTxn};
+
+use super::*;
+use crate::board::accelerator::{self, HeaderPatch};
+use crate::board::fixtures::{board_by_template, seed_filled, T0};
+use crate::board::grid::{self, NoteInput};
+use crate::board::ownership::snapshot;
+use crate::board::schema::{board_root, field, Author};
+use crate::board::{doc_from_update, encode_doc, BoardKind};
+
+const ALICE: &str = "alice-device-0000000000";
+const BOB: &str = "bob-device-000000000000";
+
+fn note(id: &str, author: &str) -> NoteInput {
+    NoteInput {
+        id: id.into(),
+        column: "creer".into(),
+        text: format!("note {id}"),
+        colour: String::new(),
+        author: Author::new(author, "Someone", "Org"),
+        created_at: T0,
+    }
+}
+
+/// A five-column grid holding a note by Alice (`a1`) and one by Bob (`b1`).
+fn grid_board() -> Doc {
+    let (workshop, boards) = seed_filled().expect("seed");
+    let (_, board) = board_by_template(&workshop, &boards, "five-columns", 0).expect("grid");
+    let board = doc_from_update(&encode_doc(board)).expect("copy");
+    grid::add_note(&board, &note("a1", ALICE), None).expect("a1");
+    grid::add_note(&board, &note("b1", BOB), None).expect("b1");
+    board
+}
+
+/// The verdict on `change` made to a copy of `board` by `device`, with a vote budget.
+fn judge(
+    board: &Doc,
+    device: Option<&str>,
+    budget: u32,
+    change: impl FnOnce(&Doc),
+) -> Result<(), &'static str> {
+    let copy = doc_from_update(&encode_doc(board)).expect("copy");
+    let before = snapshot(&copy, None);
+    change(&copy);
+    let after = snapshot(&copy, None);
+    verdict(device, budget, &before, &after)
+}
+
+#[test]
+fn own_notes_only() {
+    let board = grid_board();
+    let alice = Some(ALICE);
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::edit_note(d, "a1", "mine")
+            .expect("edit")),
+        Ok(())
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::delete_note(d, "a1")
+            .expect("delete")),
+        Ok(())
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::add_note(
+            d,
+            &note("a2", ALICE),
+            None
+        )
+        .expect("add")),
+        Ok(())
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::edit_note(d, "b1", "hacked")
+            .expect("edit")),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::delete_note(d, "b1")
+            .expect("delete")),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::move_note(d, "b1", "arreter", 0)
+            .expect("move")),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| grid::add_note(
+            d,
+            &note("x", BOB),
+            None
+        )
+        .expect("add")),
+        Err(NOT_YOUR_ID)
+    );
+}
+
+#[test]
+fn re_authoring_is_refused_both_ways() {
+    let board = grid_board();
+    let set_author = |id: &'static str, to: &'static str| {
+        move |d: &Doc| {
+            let mut txn = d.transact_mut();
+            let notes = txn.get_map(board_root::NOTES).expect("notes");
+            let Some(yrs::Out::YMap(n)) = notes.get(&txn, id) else {
+                panic!("no note {id}");
+            };
+            n.insert(&mut txn, field::AUTHOR_ID, to);
+        }
+    };
+    // Taking Bob's note, and giving one's own note away.
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, set_author("b1", ALICE)),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, set_author("a1", BOB)),
+        Err(NOT_YOURS)
+    );
+}
+
+#[test]
+fn votes_are_ones_own_and_within_budget() {
+    let board = grid_board();
+    let alice = Some(ALICE);
+    assert_eq!(
+        judge(&board, alice, 1, |d| {
+            grid::vote(d, "b1", ALICE, 0).expect("vote");
+        }),
+        Ok(())
+    );
+    // A second vote past a budget of one (the writer would refuse it: a forger does not).
+    assert_eq!(
+        judge(&board, alice, 1, |d| {
+            grid::vote(d, "b1", ALICE, 0).expect("vote");
+            grid::vote(d, "a1", ALICE, 0).expect("vote");
+        }),
+        Err(OVER_BUDGET)
+    );
+    assert_eq!(
+        judge(&board, alice, 0, |d| {
+            grid::vote(d, "a1", BOB, 0).expect("vote");
+        }),
+        Err(NOT_YOUR_VOTE)
+    );
+    // A count that is no whole number of dots.
+    assert_eq!(
+        judge(&board, alice, 0, |d| {
+            let mut txn = d.transact_mut();
+            let notes = txn.get_map(board_root::NOTES).expect("notes");
+            let Some(yrs::Out::YMap(n)) = notes.get(&txn, "b1") else {
+                panic!("no note");
+            };
+            let Some(yrs::Out::YMap(v)) = n.get(&txn, field::VOTES) else {
+                panic!("no votes");
+            };
+            v.insert(&mut txn, ALICE, -5);
+        }),
+        Err(NOT_YOUR_VOTE)
+    );
+}
+
+#[test]
+fn lowering_the_budget_still_lets_one_unvote() {
+    let board = grid_board();
+    grid::vote(&board, "a1", ALICE, 0).expect("vote");
+    grid::vote(&board, "b1", ALICE, 0).expect("vote");
+    assert_eq!(
+        judge(&board, Some(ALICE), 1, |d| {
+            grid::unvote(d, "b1", ALICE).expect("unvote");
+        }),
+        Ok(())
+    );
+}
+
+#[test]
+fn no_device_writes_no_contribution() {
+    let board = grid_board();
+    assert_eq!(
+        judge(&board, None, 0, |d| grid::add_note(d, &note("n", ""), None)
+            .expect("add")),
+        Err(NO_DEVICE)
+    );
+    assert_eq!(judge(&board, None, 0, |_| {}), Ok(()));
+}
+
+#[test]
+fn the_facilitators_parts_stay_theirs() {
+    let board = grid_board();
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, |d| {
+            grid::rename_column(d, "creer", "Mine").expect("rename");
+        }),
+        Err(FACILITATOR_ONLY)
+    );
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, |d| {
+            let mut txn = d.transact_mut();
+            let bin = txn.get_or_insert_map(board_root::BIN);
+            bin.insert(&mut txn, "forged", "x");
+        }),
+        Err(FACILITATOR_ONLY)
+    );
+}
+
+#[test]
+fn the_accelerator_problem_is_its_owners() {
+    let (workshop, boards) = seed_filled().expect("seed");
+    let (_, board) = board_by_template(&workshop, &boards, "accelerator", 0).expect("acc");
+    let board = doc_from_update(&encode_doc(board)).expect("copy");
+    assert_eq!(
+        crate::board::ownership::kind_of(&board),
+        Some(BoardKind::Accelerator)
+    );
+    let claim = |who: &'static str| {
+        move |d: &Doc| {
+            let mut txn = d.transact_mut();
+            let meta = txn.get_map(board_root::META).expect("meta");
+            meta.insert(&mut txn, field::OWNER_DEVICE, who);
+        }
+    };
+    let write = |d: &Doc| {
+        accelerator::set_header(
+            d,
+            &HeaderPatch {
+                statement: Some("Notre problème".into()),
+                ..HeaderPatch::default()
+            },
+        )
+        .expect("header");
+    };
+    // Nobody claimed it: writing it is refused, claiming it is fine.
+    assert_eq!(judge(&board, Some(ALICE), 0, write), Err(NOT_YOUR_PROBLEM));
+    assert_eq!(judge(&board, Some(ALICE), 0, claim(ALICE)), Ok(()));
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, claim(BOB)),
+        Err(NOT_YOUR_PROBLEM)
+    );
+    claim(ALICE)(&board);
+    assert_eq!(judge(&board, Some(ALICE), 0, write), Ok(()));
+    assert_eq!(judge(&board, Some(BOB), 0, write), Err(NOT_YOUR_PROBLEM));
+    assert_eq!(
+        judge(&board, Some(BOB), 0, claim(BOB)),
+        Err(NOT_YOUR_PROBLEM)
+    );
+    assert_eq!(judge(&board, None, 0, write), Err(NOT_YOUR_PROBLEM));
+}
+
+#[test]
+fn deleted_items_keep_their_content() {
+    let board = grid_board();
+    let before = snapshot(&board, None);
+    grid::delete_note(&board, "b1").expect("delete");
+    let after = snapshot(&board, None);
+    let gone = deleted(&before, &after);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].0, "b1");
+    assert_eq!(gone[0].1.author, BOB);
+    assert_eq!(gone[0].1.content()["text"]["~text"], "note b1");
+    assert!(created(&after, &before).contains(&"b1"));
+}
+
+/// What the check costs on the largest board participants can fill (`--max-items` 5 000):
+/// `cargo test -p palabre --release --lib ownership_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn ownership_cost_on_a_full_board() {
+    let board = grid_board();
+    for i in 0..5_000 {
+        grid::add_note(&board, &note(&format!("n{i}"), ALICE), None).expect("note");
+    }
+    let start = std::time::Instant::now();
+    let rounds = 20;
+    for _ in 0..rounds {
+        let before = snapshot(&board, None);
+        let after = snapshot(&board, None);
+        assert_eq!(verdict(Some(ALICE), 0, &before, &after), Ok(()));
+    }
+    eprintln!(
+        "two snapshots and a verdict on 5 000 notes: {:?}",
+        start.elapsed() / rounds
+    );
+}
