@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
 use tokio::time::Instant;
 
 use super::super::AppState;
-use super::read::read_loop;
+use super::read::{read_loop, Stream};
 use crate::conn::CloseReason;
 use crate::hub::Membership;
 use crate::outbox::OutboxReceiver;
@@ -20,7 +20,6 @@ use crate::outbox::OutboxReceiver;
 const WRITE_BATCH: usize = 64;
 
 pub(super) type Sink = SplitSink<WebSocket, WsMessage>;
-pub(super) type Stream = SplitStream<WebSocket>;
 
 /// Moves frames both ways until either side ends; returns the close to send, if any.
 ///

@@ -3,16 +3,19 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use axum::extract::ws::Message as WsMessage;
+use axum::extract::ws::{Message as WsMessage, WebSocket};
+use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::super::limits::{self, Bucket, Verdict};
 use super::super::AppState;
-use super::pump::Stream;
 use crate::conn::CloseReason;
 use crate::hub::RoomSender;
 use crate::protocol::{self, Message};
+
+/// The socket's reading half.
+pub(super) type Stream = SplitStream<WebSocket>;
 
 /// Reads frames, checks and throttles them, hands them to the room.
 pub(super) async fn read_loop(
