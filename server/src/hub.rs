@@ -5,20 +5,20 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
-use yrs::Doc;
 
 use crate::doc_id::{DocId, DocKind};
 use crate::metrics::Metrics;
 use crate::policy::{Locks, Peer, Policies};
-use crate::protocol::Message;
-use crate::room::{
-    self, CloseReason, ConnId, FanOut, Room, RoomConfig, RoomError, RoomMsg, RoomParts, Subscriber,
-};
+use crate::room::{self, FanOut, Room, RoomConfig, RoomError, RoomMsg, RoomParts, Subscriber};
 use crate::store::Store;
+
+mod jobs;
+mod membership;
+
+pub use membership::{Membership, RoomSender};
 
 /// Messages a room's inbox holds before senders wait (back-pressure on reading sockets).
 const ROOM_INBOX: usize = 1024;
@@ -46,75 +46,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Inner>,
-}
-
-/// A connection's way into its room.
-#[derive(Debug)]
-pub struct Membership {
-    conn: ConnId,
-    tx: mpsc::Sender<RoomMsg>,
-    /// Frames the room sends to this connection (bounded in bytes).
-    pub outbox: crate::outbox::OutboxReceiver,
-    /// Fires when the room wants this connection closed.
-    pub close: oneshot::Receiver<CloseReason>,
-}
-
-impl Membership {
-    /// A handle that sends this connection's messages to the room, so that reading and writing
-    /// can run side by side.
-    pub fn sender(&self) -> RoomSender {
-        RoomSender {
-            conn: self.conn,
-            tx: self.tx.clone(),
-        }
-    }
-
-    /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
-    /// Returns false when the room is gone.
-    pub async fn send(&self, msg: Message) -> bool {
-        self.tx
-            .send(RoomMsg::Frame {
-                conn: self.conn,
-                msg,
-            })
-            .await
-            .is_ok()
-    }
-}
-
-/// Sends one connection's decoded messages to its room (see [`Membership::sender`]).
-#[derive(Debug, Clone)]
-pub struct RoomSender {
-    conn: ConnId,
-    tx: mpsc::Sender<RoomMsg>,
-}
-
-impl RoomSender {
-    /// Hands a decoded message to the room; waits if the room is busy (back-pressure).
-    /// Returns false when the room is gone.
-    pub async fn send(&self, msg: Message) -> bool {
-        self.tx
-            .send(RoomMsg::Frame {
-                conn: self.conn,
-                msg,
-            })
-            .await
-            .is_ok()
-    }
-}
-
-impl Drop for Membership {
-    fn drop(&mut self) {
-        // Leave must reach the room even when its inbox is full; try first, then queue it.
-        if let Err(mpsc::error::TrySendError::Full(msg)) =
-            self.tx.try_send(RoomMsg::Leave { conn: self.conn })
-        {
-            let tx = self.tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(msg).await;
-            });
-        }
-    }
 }
 
 /// Runs the hub's "forget this room" callback at most once, from whichever path gets there first.
@@ -311,115 +242,6 @@ impl Hub {
             }
         }
         Err(HubError::Unavailable(doc_id.clone()))
-    }
-
-    /// Runs `f` on the current state of `doc_id` if it is loaded here, whatever its kind; `None`
-    /// when it is not (the cluster relay uses it: it never loads a doc).
-    pub async fn read_loaded<T, F>(&self, doc_id: &DocId, f: F) -> Option<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Doc) -> T + Send + 'static,
-    {
-        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone())?;
-        let (tx, rx) = oneshot::channel();
-        let job = Box::new(move |doc: &Doc| {
-            let _ = tx.send(f(doc));
-        });
-        entry.tx.send(RoomMsg::Read { job }).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Runs `f` on the current state of workshop doc or board `doc_id` (loading it if needed)
-    /// and returns its result. `f` is cloned to be retried if the room was closing when asked.
-    pub async fn read<T, F>(&self, doc_id: &DocId, f: F) -> Result<T, HubError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Doc) -> T + Clone + Send + 'static,
-    {
-        for _ in 0..JOIN_ATTEMPTS {
-            let entry = self.entry(doc_id, doc_id.kind_in_workshop())?;
-            let (tx, rx) = oneshot::channel();
-            let f = f.clone();
-            let job = Box::new(move |doc: &Doc| {
-                let _ = tx.send(f(doc));
-            });
-            if entry.tx.send(RoomMsg::Read { job }).await.is_err() {
-                continue;
-            }
-            if let Ok(v) = rx.await {
-                return Ok(v);
-            }
-        }
-        Err(HubError::Unavailable(doc_id.clone()))
-    }
-
-    /// Runs `f` as a server-side change of `doc_id`; resolves once the change is durable
-    /// (and relayed to every connection of the doc). `f` is cloned to be retried if the room
-    /// was closing when asked; it runs exactly once on a live document.
-    pub async fn edit<T, F>(&self, doc_id: &DocId, f: F) -> Result<T, HubError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Doc) -> T + Clone + Send + 'static,
-    {
-        for _ in 0..JOIN_ATTEMPTS {
-            let entry = self.entry(doc_id, doc_id.kind_in_workshop())?;
-            let (tx, rx) = oneshot::channel();
-            let (done_tx, done_rx) = oneshot::channel();
-            let f = f.clone();
-            let job = Box::new(move |doc: &Doc| {
-                let _ = tx.send(f(doc));
-            });
-            if entry
-                .tx
-                .send(RoomMsg::Edit { job, done: done_tx })
-                .await
-                .is_err()
-            {
-                continue;
-            }
-            let Ok(value) = rx.await else { continue };
-            done_rx
-                .await
-                .map_err(|_| HubError::Unavailable(doc_id.clone()))??;
-            return Ok(value);
-        }
-        Err(HubError::Unavailable(doc_id.clone()))
-    }
-
-    /// Closes every connection of `doc_id` for which `which` is true.
-    pub async fn kick(
-        &self,
-        doc_id: &DocId,
-        which: Box<dyn Fn(ConnId) -> bool + Send>,
-        reason: CloseReason,
-    ) {
-        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
-        if let Some(entry) = entry {
-            let _ = entry.tx.send(RoomMsg::Kick { which, reason }).await;
-        }
-    }
-
-    /// Hands `update`, which another node committed durably, to the room of `doc_id` if it is
-    /// loaded here: applied and relayed to its connections, not stored again. A doc not loaded
-    /// here needs nothing: it will load the update from the shared store. Returns whether a
-    /// room took it.
-    pub async fn apply_remote(&self, doc_id: &DocId, update: Bytes) -> bool {
-        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
-        match entry {
-            Some(entry) => entry.tx.send(RoomMsg::Remote { update }).await.is_ok(),
-            None => false,
-        }
-    }
-
-    /// Hands a loaded room presence another node published (cluster mode); false when the
-    /// doc is not loaded here or its room is busy (presence may be lost, never waited for).
-    pub fn apply_remote_presence(
-        &self,
-        doc_id: &DocId,
-        update: yrs::sync::awareness::AwarenessUpdate,
-    ) -> bool {
-        let entry = self.inner.rooms.get(doc_id).map(|e| e.clone());
-        entry.is_some_and(|e| e.tx.try_send(RoomMsg::RemotePresence { update }).is_ok())
     }
 
     /// Whether `doc_id` is in memory (joining it needs no read from the store).

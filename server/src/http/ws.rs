@@ -1,33 +1,27 @@
-//! The WebSocket endpoint: upgrade checks, then one task per connection that turns socket
-//! frames into room messages and the room's frames back into socket writes.
+//! The WebSocket endpoint's door: the upgrade's checks (origin, credential, caps, rate limits;
+//! a held doc only for its device or the facilitator), then one task per connection that joins
+//! the room and hands the socket to [`pump`].
 
-use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
-
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::time::Instant;
+use futures_util::StreamExt;
 
-use super::limits::{self, Bucket, Over, Verdict};
+use super::limits::{self, Over};
 use super::serve::ConnGate;
 use super::{client_addr, role_in, ApiError, AppState, Session};
 use crate::auth::Role;
 use crate::conn::{CloseReason, ConnId};
 use crate::doc_id::{DocId, DocKind};
-use crate::hub::{Membership, RoomSender};
-use crate::outbox::OutboxReceiver;
 use crate::policy::{Peer, Standing};
-use crate::protocol::{self, Message};
 
-/// Frames written to the socket in one go before flushing.
-const WRITE_BATCH: usize = 64;
+mod pump;
+mod read;
+
 /// Tungstenite's read buffer is preallocated per connection: keep it small, it grows on demand.
 const READ_BUFFER: usize = 512;
 
@@ -286,16 +280,17 @@ async fn serve(
     {
         Ok(mut membership) => {
             let addr = slot.addr();
-            if let Some(reason) = pump(&mut sink, &mut stream, &state, &mut membership, addr).await
+            if let Some(reason) =
+                pump::pump(&mut sink, &mut stream, &state, &mut membership, addr).await
             {
-                close(&mut sink, reason).await;
+                pump::close(&mut sink, reason).await;
             }
             // Leaving the room drops whatever was still queued towards this connection.
             drop(membership);
         }
         Err(e) => {
             tracing::warn!(%doc, error = %e, "join failed");
-            close(
+            pump::close(
                 &mut sink,
                 CloseReason::new(1011, "document unavailable, retry later"),
             )
@@ -305,252 +300,4 @@ async fn serve(
     state.sessions.remove(&conn);
     metrics.connections.fetch_sub(1, Relaxed);
     drop(slot);
-}
-
-type Sink = SplitSink<WebSocket, WsMessage>;
-type Stream = SplitStream<WebSocket>;
-
-/// Moves frames both ways until either side ends; returns the close to send, if any.
-///
-/// Reading and writing run side by side: a writer waiting on a socket that does not drain never
-/// stops the idle check, and a write that makes no progress for `--write-stall` ends the
-/// connection by itself.
-async fn pump(
-    sink: &mut Sink,
-    stream: &mut Stream,
-    state: &AppState,
-    m: &mut Membership,
-    addr: std::net::IpAddr,
-) -> Option<CloseReason> {
-    let room = m.sender();
-    tokio::select! {
-        biased;
-        reason = &mut m.close => Some(closed(reason)),
-        end = write_loop(sink, &mut m.outbox, state) => end,
-        end = read_loop(stream, state, &room, addr) => end,
-    }
-}
-
-/// Writes what the room queues, and pings; each write must complete within `--write-stall`.
-async fn write_loop(
-    sink: &mut Sink,
-    outbox: &mut OutboxReceiver,
-    state: &AppState,
-) -> Option<CloseReason> {
-    let cfg = &state.config;
-    let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let outcome = tokio::select! {
-            frame = outbox.recv() => {
-                let Some(frame) = frame else {
-                    return Some(CloseReason::new(1011, "document closed"));
-                };
-                write_frames(sink, outbox, frame, cfg.write_stall).await
-            }
-            _ = ping.tick() => {
-                match tokio::time::timeout(cfg.write_stall, sink.send(WsMessage::Ping(Bytes::new()))).await {
-                    Ok(r) => r.map_err(|_| WriteError::Socket),
-                    Err(_) => Err(WriteError::Stalled),
-                }
-            }
-        };
-        match outcome {
-            Ok(()) => {}
-            Err(WriteError::Socket) => return None,
-            Err(WriteError::Stalled) => {
-                state.metrics.reject("write_stall");
-                state.metrics.slow_disconnects.fetch_add(1, Relaxed);
-                tracing::info!(
-                    queued = outbox.queued(),
-                    "disconnecting a client whose socket stopped draining"
-                );
-                return Some(CloseReason::new(1013, "not reading: reconnect to resync"));
-            }
-        }
-    }
-}
-
-/// Reads frames, checks and throttles them, hands them to the room.
-async fn read_loop(
-    stream: &mut Stream,
-    state: &AppState,
-    room: &RoomSender,
-    addr: std::net::IpAddr,
-) -> Option<CloseReason> {
-    let cfg = &state.config;
-    let metrics = &state.metrics;
-    // Since when this connection has waited for its address's write budget without pause.
-    let mut write_wait = None;
-    let mut updates = Bucket::new(cfg.updates_per_sec, cfg.update_burst);
-    let mut presence = Bucket::new(cfg.awareness_per_sec, cfg.awareness_burst);
-    // Each of these makes the room encode and queue a reply: a viewer link must not turn them
-    // into a stream of copies of the whole doc.
-    let mut queries = Bucket::new(cfg.sync_per_sec, cfg.sync_burst);
-    let mut last_heard = Instant::now();
-    loop {
-        let incoming =
-            match tokio::time::timeout_at(last_heard + cfg.idle_timeout, stream.next()).await {
-                Ok(incoming) => incoming,
-                Err(_) => {
-                    metrics.reject("idle_timeout");
-                    return Some(CloseReason::new(1001, "no sign of life"));
-                }
-            };
-        let msg = match incoming {
-            None => return None,
-            Some(Ok(msg)) => msg,
-            Some(Err(e)) => return read_error(e, metrics),
-        };
-        last_heard = Instant::now();
-        let data = match msg {
-            WsMessage::Binary(data) => data,
-            WsMessage::Text(_) => {
-                metrics.reject("text_frame");
-                return Some(CloseReason::new(1003, "binary y-protocols messages only"));
-            }
-            WsMessage::Close(_) => return None,
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-        };
-        metrics.bytes_in.fetch_add(data.len() as u64, Relaxed);
-        if data.len() > cfg.max_message_bytes {
-            metrics.reject("message_too_big");
-            return Some(CloseReason::new(
-                1009,
-                format!("message larger than {} bytes", cfg.max_message_bytes),
-            ));
-        }
-        let msg = match protocol::decode_message(&data) {
-            Ok(msg) => msg,
-            Err(e) => {
-                metrics.reject(e.reason());
-                tracing::debug!(error = %e, "malformed message");
-                return Some(CloseReason::new(1007, format!("malformed message: {e}")));
-            }
-        };
-        let bucket = match &msg {
-            Message::Awareness { .. } if data.len() > cfg.max_awareness_bytes => {
-                metrics.reject("awareness_too_big");
-                continue;
-            }
-            Message::Awareness { .. } => Some(&mut presence),
-            Message::Update(_) | Message::SyncStep2(_) => Some(&mut updates),
-            Message::SyncStep1(_) | Message::QueryAwareness => Some(&mut queries),
-            Message::Auth { .. } => None,
-        };
-        if let Some(bucket) = bucket {
-            match bucket.take(Instant::now(), cfg.flood_grace) {
-                Verdict::Pass => {}
-                Verdict::Wait(d) => {
-                    metrics.reject("throttled");
-                    // Not reading is the throttle: the client's socket fills up.
-                    tokio::time::sleep(d).await;
-                }
-                Verdict::Flood => {
-                    metrics.reject("flood");
-                    return Some(CloseReason::new(1008, "too many messages, slow down"));
-                }
-            }
-        }
-        if let Message::Update(_) | Message::SyncStep2(_) = &msg {
-            let budget = &state.edge.writes;
-            let grace = cfg.flood_grace;
-            let paid =
-                limits::throttle_write(budget, addr, data.len(), grace, &mut write_wait, metrics);
-            if let Err(reason) = paid.await {
-                return Some(reason);
-            }
-        }
-        if !room.send(msg).await {
-            return Some(CloseReason::new(1011, "document closed"));
-        }
-    }
-}
-
-/// Why a write ended the connection.
-enum WriteError {
-    /// The socket failed (the peer went away).
-    Socket,
-    /// The socket did not take a frame within `--write-stall`.
-    Stalled,
-}
-
-/// Writes `first` and whatever else is already queued, then flushes once; every step must make
-/// progress within `stall`. The bytes count against the queue's budget until flushed.
-async fn write_frames(
-    sink: &mut Sink,
-    outbox: &mut OutboxReceiver,
-    first: Bytes,
-    stall: Duration,
-) -> Result<(), WriteError> {
-    let mut next = Some(first);
-    let mut n = 0;
-    let mut bytes = 0;
-    while let Some(frame) = next.take() {
-        bytes += frame.len();
-        let fed = tokio::time::timeout(stall, sink.feed(WsMessage::Binary(frame))).await;
-        match fed {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(WriteError::Socket),
-            Err(_) => return Err(WriteError::Stalled),
-        }
-        n += 1;
-        if n < WRITE_BATCH {
-            next = outbox.try_recv();
-        }
-    }
-    let flushed = tokio::time::timeout(stall, sink.flush()).await;
-    match flushed {
-        Ok(Ok(())) => {
-            outbox.written(bytes);
-            Ok(())
-        }
-        Ok(Err(_)) => Err(WriteError::Socket),
-        Err(_) => Err(WriteError::Stalled),
-    }
-}
-
-fn closed(reason: Result<CloseReason, tokio::sync::oneshot::error::RecvError>) -> CloseReason {
-    reason.unwrap_or_else(|_| CloseReason::new(1011, "document closed"))
-}
-
-fn read_error(e: axum::Error, metrics: &crate::metrics::Metrics) -> Option<CloseReason> {
-    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-    let inner = e.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
-            metrics.reject("message_too_big");
-            Some(CloseReason::new(1009, "message too big"))
-        }
-        Some(WsError::Capacity(_)) => {
-            metrics.reject("frame_too_big");
-            Some(CloseReason::new(1009, "frame too big"))
-        }
-        Some(WsError::Protocol(p)) => {
-            metrics.reject("websocket_protocol");
-            Some(CloseReason::new(
-                1002,
-                format!("websocket protocol error: {p}"),
-            ))
-        }
-        _ => None,
-    }
-}
-
-/// Sends a close frame, without waiting long for a client that does not read.
-async fn close(socket: &mut Sink, reason: CloseReason) {
-    let mut text = reason.reason;
-    // Control frames carry at most 125 bytes: 2 for the code, 123 for the reason.
-    while text.len() > 123 {
-        text.pop();
-    }
-    let frame = CloseFrame {
-        code: reason.code,
-        reason: text.into(),
-    };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        socket.send(WsMessage::Close(Some(frame))),
-    )
-    .await;
 }
