@@ -1,6 +1,9 @@
 //! The JSON API and the WebSocket edge as a stranger sees them: a small HTTP client, workshops
 //! created through `POST /api/workshops`, upgrade probes with chosen headers, the server's own
 //! encoding of a doc, and real yrs edits (the board writers) pushed through connected clients.
+//!
+//! Over 400 lines: the helpers every integration module shares (HTTP client, workshop handle,
+//! upgrade probes, doc edits), one import for all of them.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,9 @@
 //! A typed yrs client for the tests: speaks y-protocols over tokio-tungstenite, keeps a live
 //! `Doc` in step with the server, edits it, announces presence, and can misbehave on purpose
 //! (raw frames, held and reordered updates, abrupt disconnects).
+//!
+//! Over 400 lines: one client type whose misbehaviours (raw frames, held and reordered updates,
+//! abrupt disconnects) share its doc and connection state; split, that state would be shared across files.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -5,6 +5,8 @@
 //! scanned for a marker); a reveal writes a new item as the server (its client id, its time, a
 //! fresh id, no author); discards never reach anyone; a restart in between loses nothing
 //! (those scenarios over a paper's life are in `held/lifecycle.rs`).
+//!
+//! Over 400 lines by a few: the privacy scenarios and the spy that scans every frame belong together.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,9 @@
 //! Who may do what, seen from the wire: forged yrs clients of each role are refused and leave
 //! the server's doc byte-identical; tokens, rotation, join-code guessing, Origin checks, floods,
 //! size and item caps, and a venue's 200 phones behind one address.
+//!
+//! Over 400 lines: one short forged-client scenario per refused shape, kept together so that they
+//! read as the threat model's checklist of role rules.
 
 use std::time::Duration;
 

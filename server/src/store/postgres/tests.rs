@@ -1,6 +1,8 @@
 //! Tests of the PostgreSQL store against a real server started for this test binary
 //! (`store/testdb.rs`); each test gets a database of its own. Two `PostgresStore`s on one
 //! database are two nodes of a cluster.
+//!
+//! Over 400 lines: each test is one cluster race or outage against a real server, with its setup.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
