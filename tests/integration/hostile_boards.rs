@@ -28,10 +28,8 @@ async fn only_boards_on_the_agenda_are_served_and_removed_ones_are_read_only() -
         2.0
     );
 
-    let board =
-        w.boards.first().cloned().ok_or_else(|| {
-            crate::harness::TestError::Protocol("the template has no boards".into())
-        })?;
+    // A grid: the day opens with an icebreaker, whose papers only the server's reveal writes.
+    let board = w.board("grid", 0)?.clone();
     let mut participant = join(&w, &board.doc_id, &w.participant).await?;
     let witness = TestClient::connect(&w.ws_url(&board.doc_id, &w.viewer)).await?;
     participant.add_note_by("while-listed", "ok", &w.me());
