@@ -340,23 +340,29 @@ impl Presence {
 
     /// Every present client's state, for a newcomer or a query; `None` when nobody is here.
     pub(crate) fn snapshot(&self) -> Option<AwarenessUpdate> {
-        let clients: HashMap<ClientID, AwarenessUpdateEntry> = self
-            .entries
-            .iter()
-            .filter_map(|(c, e)| {
-                e.json.as_ref().map(|json| {
-                    (
-                        *c,
-                        AwarenessUpdateEntry {
-                            clock: e.clock,
-                            json: json.clone(),
-                        },
-                    )
-                })
-            })
-            .collect();
-        (!clients.is_empty()).then_some(AwarenessUpdate { clients })
+        present_states(self.entries.iter().map(|(c, e)| (*c, e.clock, &e.json)))
     }
+}
+
+/// The states among `entries` (client, clock, state or `None` once removed) that are present,
+/// as one update; `None` when there are none. Shared by local and remote presence.
+pub(crate) fn present_states<'a>(
+    entries: impl Iterator<Item = (ClientID, u32, &'a Option<Arc<str>>)>,
+) -> Option<AwarenessUpdate> {
+    let clients: HashMap<ClientID, AwarenessUpdateEntry> = entries
+        .filter_map(|(client, clock, json)| {
+            json.as_ref().map(|json| {
+                (
+                    client,
+                    AwarenessUpdateEntry {
+                        clock,
+                        json: json.clone(),
+                    },
+                )
+            })
+        })
+        .collect();
+    (!clients.is_empty()).then_some(AwarenessUpdate { clients })
 }
 
 #[cfg(test)]

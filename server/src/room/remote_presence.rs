@@ -112,22 +112,7 @@ impl RemotePresence {
 
     /// Every remote state present, for a newcomer or a query.
     pub(crate) fn snapshot(&self) -> Option<AwarenessUpdate> {
-        let clients: HashMap<ClientID, AwarenessUpdateEntry> = self
-            .entries
-            .iter()
-            .filter_map(|(c, e)| {
-                e.json.as_ref().map(|json| {
-                    (
-                        *c,
-                        AwarenessUpdateEntry {
-                            clock: e.clock,
-                            json: json.clone(),
-                        },
-                    )
-                })
-            })
-            .collect();
-        (!clients.is_empty()).then_some(AwarenessUpdate { clients })
+        crate::presence::present_states(self.entries.iter().map(|(c, e)| (*c, e.clock, &e.json)))
     }
 }
 
