@@ -9,7 +9,8 @@
 //! - this file: the actor loop, its messages, and carrying out the pipeline's actions;
 //! - [`pipeline`]: the commit pipeline as a plain state machine (batches, window, in-flight
 //!   commits in order, held replies, failure and recovery decisions), unit-tested without IO;
-//! - `writes`: what a connection's messages do (policy verdicts, apply, depth guard, edits);
+//! - `writes`: what a connection's messages do (policy verdicts, sync replies, presence, edits);
+//! - `apply`: applying an update to the doc (panics caught) and the depth guard;
 //! - `members`: membership and fan-out to local connections;
 //! - `load`: loading, rebuilding and compaction, each heavy step off the async threads;
 //! - [`FanOut`]: the seam to other nodes (publish durable updates, apply theirs).
@@ -17,6 +18,7 @@
 //! Just over 400 lines: the message and config types every part shares, plus the loop and the
 //! one `match` that carries out the pipeline's actions; splitting them would scatter one job.
 
+mod apply;
 mod fanout;
 mod load;
 mod members;
@@ -183,7 +185,7 @@ pub(crate) struct Room {
     /// Follows the storage fault, so a recovery re-asks every client for what it holds.
     health: tokio::sync::watch::Receiver<Option<String>>,
     empty_since: Option<Instant>,
-    depth: writes::DepthGuard,
+    depth: apply::DepthGuard,
     /// Set when a reload from the store failed: the doc in memory may hold updates that never
     /// became durable and cannot be rebuilt now, so the room stops (without compacting) and the
     /// next join loads the doc again once the store answers.
@@ -247,7 +249,7 @@ impl Room {
             storage_down,
             health,
             empty_since: Some(Instant::now()),
-            depth: writes::DepthGuard::default(),
+            depth: apply::DepthGuard::default(),
             unloadable: false,
         };
         room.policy.changed(&room.doc);
