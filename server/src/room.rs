@@ -6,17 +6,18 @@
 //! without knowing roles, schema or doc-id conventions.
 //!
 //! The parts, one job each:
-//! - this file: the actor loop, its messages, and carrying out the pipeline's actions;
+//! - this file: the actor loop and carrying out the pipeline's actions;
+//! - `api`: its messages, config, parts and errors, the types the hub and every part share;
 //! - [`pipeline`]: the commit pipeline as a plain state machine (batches, window, in-flight
 //!   commits in order, held replies, failure and recovery decisions), unit-tested without IO;
-//! - `writes`: what a connection's messages do (policy verdicts, apply, depth guard, edits);
+//! - `writes`: what a connection's messages do (policy verdicts, sync replies, presence, edits);
+//! - `apply`: applying an update to the doc (panics caught) and the depth guard;
 //! - `members`: membership and fan-out to local connections;
 //! - `load`: loading, rebuilding and compaction, each heavy step off the async threads;
 //! - [`FanOut`]: the seam to other nodes (publish durable updates, apply theirs).
-//!
-//! Just over 400 lines: the message and config types every part shares, plus the loop and the
-//! one `match` that carries out the pipeline's actions; splitting them would scatter one job.
 
+mod api;
+mod apply;
 mod fanout;
 mod load;
 mod members;
@@ -34,10 +35,12 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use yrs::Doc;
 
+use api::{Job, Waiter};
+pub(crate) use api::{OnExit, RoomMsg, RoomParts};
+pub use api::{RoomConfig, RoomError, Subscriber};
 pub use fanout::{FanOut, LocalOnly};
 pub(crate) use load::{doc_from_stored, load, LoadedDoc};
 
-use crate::config::Durability;
 pub use crate::conn::{CloseReason, ConnId};
 use crate::doc_id::DocId;
 use crate::metrics::Metrics;
@@ -46,104 +49,6 @@ use crate::presence::Presence;
 use crate::protocol;
 use crate::store::{Seq, Store, StoreError};
 use pipeline::{Action, CompactAt, Event, Pipeline};
-
-/// A connection as the room sees it: where to send frames and how to close it.
-#[derive(Debug)]
-pub struct Subscriber {
-    /// The connection's id.
-    pub id: ConnId,
-    /// Bounded queue of encoded frames; when it is full the connection is too slow.
-    pub outbox: crate::outbox::OutboxSender,
-    /// Fired once to make the connection close with a code and reason.
-    pub close: oneshot::Sender<CloseReason>,
-    /// Who the connection is, for the doc's write policy.
-    pub peer: Peer,
-}
-
-/// Errors of server-side operations on a room.
-#[derive(Debug, thiserror::Error)]
-pub enum RoomError {
-    /// The room stopped (evicted or shutting down) before handling the request.
-    #[error("the document is closing, try again")]
-    Closed,
-    /// The store failed to load or persist the document.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A server-side edit produced an update the document rejected.
-    #[error("edit rejected by the document: {0}")]
-    Rejected(String),
-}
-
-type Job = Box<dyn FnOnce(&Doc) + Send>;
-type Waiter = oneshot::Sender<Result<(), RoomError>>;
-
-/// Messages a room's inbox accepts.
-pub(crate) enum RoomMsg {
-    /// A connection joins; `joined` fires once it is registered.
-    Join {
-        sub: Subscriber,
-        joined: oneshot::Sender<()>,
-    },
-    /// A connection left (its socket closed).
-    Leave { conn: ConnId },
-    /// A decoded message from a connection.
-    Frame {
-        conn: ConnId,
-        msg: protocol::Message,
-    },
-    /// A server-side change; `done` fires once it is durable.
-    Edit { job: Job, done: Waiter },
-    /// A read of the current state; runs off the async threads while the room waits.
-    Read { job: Job },
-    /// A durable update another node published: applied and relayed here, not stored again.
-    Remote { update: Bytes },
-    /// Presence another node published (cluster mode): relayed here, never published again.
-    RemotePresence {
-        update: yrs::sync::awareness::AwarenessUpdate,
-    },
-    /// Close every connection matching the predicate (e.g. a revoked credential).
-    Kick {
-        which: Box<dyn Fn(ConnId) -> bool + Send>,
-        reason: CloseReason,
-    },
-    /// Flush, compact and stop; `done` fires when finished.
-    Shutdown { done: oneshot::Sender<()> },
-}
-
-/// Tunables of a room, derived from the server configuration.
-#[derive(Debug, Clone)]
-pub struct RoomConfig {
-    /// Strict or relaxed durability.
-    pub durability: Durability,
-    /// How long updates are gathered before one commit and one relayed frame.
-    pub coalesce: Duration,
-    /// Compaction threshold in log bytes.
-    pub compact_bytes: u64,
-    /// Compaction threshold in log entries.
-    pub compact_updates: u64,
-    /// Idle time with no connection before eviction.
-    pub idle: Duration,
-    /// Awareness states not renewed for this long are dropped.
-    pub awareness_timeout: Duration,
-    /// Longest coalescing window, reached by crowded rooms.
-    pub coalesce_max: Duration,
-    /// Largest presence state kept, in bytes.
-    pub presence_state_bytes: usize,
-    /// Most presence bytes one doc keeps (and sends a newcomer).
-    pub presence_doc_bytes: usize,
-}
-
-/// Called by the room when it stops, so the hub forgets it (only if it is still the same room).
-pub(crate) type OnExit = Box<dyn FnOnce() + Send>;
-
-/// What a room is given besides its doc: where to store, what rules to apply, where to fan out.
-pub(crate) struct RoomParts {
-    pub(crate) cfg: Arc<RoomConfig>,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) policy: Arc<dyn WritePolicy>,
-    pub(crate) fanout: Arc<dyn FanOut>,
-}
 
 struct Conn {
     outbox: crate::outbox::OutboxSender,
@@ -183,7 +88,7 @@ pub(crate) struct Room {
     /// Follows the storage fault, so a recovery re-asks every client for what it holds.
     health: tokio::sync::watch::Receiver<Option<String>>,
     empty_since: Option<Instant>,
-    depth: writes::DepthGuard,
+    depth: apply::DepthGuard,
     /// Set when a reload from the store failed: the doc in memory may hold updates that never
     /// became durable and cannot be rebuilt now, so the room stops (without compacting) and the
     /// next join loads the doc again once the store answers.
@@ -247,7 +152,7 @@ impl Room {
             storage_down,
             health,
             empty_since: Some(Instant::now()),
-            depth: writes::DepthGuard::default(),
+            depth: apply::DepthGuard::default(),
             unloadable: false,
         };
         room.policy.changed(&room.doc);

@@ -6,7 +6,7 @@ use yrs::{Doc, Map, Transact, WriteTxn};
 use super::super::accelerator::{self, HeaderPatch, ItemInput};
 use super::super::fixtures::{board_by_template, seed_filled, T0};
 use super::super::grid::{self, NoteInput};
-use super::super::schema::{Author, Stage};
+use super::super::schema::{board_root, Author, Stage};
 use super::*;
 
 fn author() -> Author {

@@ -112,7 +112,7 @@ impl Room {
                 self.doc_bytes = bytes;
                 self.doc = doc;
                 self.replies.clear();
-                self.depth = super::writes::DepthGuard::default();
+                self.depth = super::apply::DepthGuard::default();
                 self.depth.watch(&self.doc);
                 self.policy.changed(&self.doc);
             }

@@ -1,18 +1,19 @@
-//! What a connection's messages do to the room: the policy's verdict on each, applying updates
-//! (yrs validates them; a panic inside yrs is caught), the depth guard, sync replies, presence,
-//! server-side edits and updates from other nodes. Anything that leaves the doc holding what
-//! the disk must not have poisons it: the pipeline then commits what was valid and reloads.
+//! What a connection's messages do to the room: the policy's verdict on each, what follows an
+//! applied (or failed) update, sync replies, presence, server-side edits and updates from other
+//! nodes; applying the bytes and the depth guard are `apply`'s. Anything that leaves the doc
+//! holding what the disk must not have poisons it: the pipeline then commits what was valid and
+//! reloads.
 
-use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use yrs::sync::awareness::AwarenessUpdate;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
 
+use super::apply::is_empty_update;
 use super::pipeline::Event;
 use super::{CloseReason, ConnId, Job, Room, RoomError, Waiter};
 use crate::policy::{Context, Judged, Refusal, Verdict, REFUSALS_BEFORE_CLOSE};
@@ -21,84 +22,10 @@ use crate::protocol::{self, Message};
 /// Bytes queued and unread towards a connection past which its sync step 1s wait for it to read.
 const DEFER_SYNC_AT: usize = 256 * 1024;
 
-/// Deepest nesting of types a change may land at (the board schema needs 3).
-const MAX_DEPTH: usize = 64;
-const DEPTH_WATCH: &str = "palabre-depth-watch";
-
-/// yrs recurses over nested types when it deletes or encodes them, so a hostile chain of maps a
-/// few hundred thousand deep could overflow a thread's stack. Every root type gets a deep
-/// observer that flags a change landing deeper than `MAX_DEPTH`; a new subtree is seen when the
-/// next change attaches to it, so a chain can never grow past one message's worth.
-#[derive(Default)]
-pub(super) struct DepthGuard {
-    too_deep: Arc<AtomicBool>,
-    watched: HashSet<Arc<str>>,
-}
-
-impl DepthGuard {
-    /// Watches every root type of `doc` not watched yet.
-    pub(super) fn watch(&mut self, doc: &Doc) {
-        let roots: Vec<(Arc<str>, yrs::Out)> = {
-            let txn = doc.transact();
-            txn.root_refs()
-                .filter(|(name, _)| !self.watched.contains(*name))
-                .map(|(name, out)| (Arc::from(name), out))
-                .collect()
-        };
-        for (name, out) in roots {
-            let flag = self.too_deep.clone();
-            let watch = move |_: &yrs::TransactionMut, events: &yrs::types::Events| {
-                if events.iter().any(|e| e.path().len() > MAX_DEPTH) {
-                    flag.store(true, Relaxed);
-                }
-            };
-            use yrs::DeepObservable;
-            match out {
-                yrs::Out::YMap(m) => m.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YArray(a) => a.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YText(t) => t.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlFragment(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlElement(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlText(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::UndefinedRef(b) => yrs::MapRef::from(b).observe_deep(DEPTH_WATCH, watch),
-                _ => {}
-            }
-            self.watched.insert(name);
-        }
-    }
-
-    fn reset(&self) {
-        self.too_deep.store(false, Relaxed);
-    }
-
-    /// Whether a change landed too deep since the last reset (and resets).
-    fn tripped(&self) -> bool {
-        self.too_deep.swap(false, Relaxed)
-    }
-}
-
-/// Why an update could not be applied.
-pub(super) struct ApplyFailure {
-    message: String,
-    /// The doc may have been changed before the failure and must be rebuilt.
-    poisoned: bool,
-}
-
-impl std::fmt::Display for ApplyFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// An update with no structs and no deletions (what a client in step sends as sync step 2).
-fn is_empty_update(update: &[u8]) -> bool {
-    update == [0, 0]
 }
 
 impl Room {
@@ -288,27 +215,6 @@ impl Room {
         }
     }
 
-    /// True when applying `update` would change nothing: every block is known and every
-    /// deletion already applied.
-    fn changes_nothing(&self, update: &[u8]) -> bool {
-        let Ok(update) = protocol::decode_update(update) else {
-            return false;
-        };
-        let txn = self.doc.transact();
-        let mut have = yrs::IdSet::default();
-        for (client, clock) in txn.state_vector().iter() {
-            have.insert(yrs::ID::new(*client, 0), *clock);
-        }
-        let mut new_items = update.insertions(true);
-        new_items.diff_with(&have);
-        if !new_items.is_empty() {
-            return false;
-        }
-        let mut new_deletions = update.delete_set().clone();
-        new_deletions.diff_with(&txn.snapshot().delete_set);
-        new_deletions.is_empty()
-    }
-
     /// Answers the deferred sync step 1s of connections whose queues have drained.
     pub(super) async fn answer_deferred_syncs(&mut self) {
         let ready: Vec<(ConnId, StateVector)> = self
@@ -370,35 +276,6 @@ impl Room {
         self.replies.reply(&self.doc, sv)
     }
 
-    fn apply_bytes(&mut self, bytes: &[u8]) -> Result<(), ApplyFailure> {
-        let update = protocol::decode_update(bytes).map_err(|e| ApplyFailure {
-            message: e.to_string(),
-            poisoned: false,
-        })?;
-        self.apply(update)
-    }
-
-    fn apply(&mut self, update: Update) -> Result<(), ApplyFailure> {
-        let doc = &self.doc;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = doc.try_transact_mut().map_err(|e| e.to_string())?;
-            txn.apply_update(update).map_err(|e| e.to_string())
-        }));
-        self.replies.clear();
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            // The update may have been partly integrated before yrs gave up.
-            Ok(Err(message)) => Err(ApplyFailure {
-                message,
-                poisoned: true,
-            }),
-            Err(_) => Err(ApplyFailure {
-                message: "the document engine failed on it".into(),
-                poisoned: true,
-            }),
-        }
-    }
-
     /// A server-side change (REST): runs `job` on the doc, and the updates it produced join the
     /// pipeline; `done` fires once they are durable.
     pub(super) async fn edit(&mut self, job: Job, done: Waiter) {
@@ -451,21 +328,5 @@ impl Room {
             let waiter = if i + 1 == count { done.take() } else { None };
             self.accepted(Bytes::from(u), waiter).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use yrs::updates::decoder::Decode;
-
-    #[test]
-    fn empty_update_is_recognised() {
-        let doc = Doc::new();
-        let empty = doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
-        assert!(is_empty_update(&empty));
-        assert!(Update::decode_v1(&empty).is_ok());
     }
 }
