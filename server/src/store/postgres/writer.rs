@@ -203,7 +203,7 @@ async fn deleted_docs<'d>(
     if docs.is_empty() {
         return Ok(Vec::new());
     }
-    let workshops: Vec<&str> = docs.iter().map(|d| workshop_of(d)).collect();
+    let workshops: Vec<String> = docs.iter().map(|d| workshop_of(d)).collect();
     let rows = tx
         .query(
             "SELECT wid FROM deleted_workshops WHERE wid = ANY($1)",
@@ -218,13 +218,14 @@ async fn deleted_docs<'d>(
     Ok(docs
         .iter()
         .copied()
-        .filter(|d| deleted.contains(workshop_of(d)))
+        .filter(|d| deleted.contains(&workshop_of(d)))
         .collect())
 }
 
-/// The workshop part of a doc id: ids never hold a '.' inside a part.
-fn workshop_of(doc: &str) -> &str {
-    doc.split('.').next().unwrap_or(doc)
+/// The workshop part of a stored doc id (`doc_id` owns the convention; an id it refuses, which
+/// no room ever stores, is its own workshop).
+fn workshop_of(doc: &str) -> String {
+    crate::doc_id::DocId::parse(doc).map_or_else(|_| doc.to_owned(), |id| id.workshop().to_owned())
 }
 
 /// Appends gathered for one bulk insert.
