@@ -135,8 +135,9 @@ pub struct Config {
     #[arg(long, env = "PALABRE_MAX_UNAUTHENTICATED", default_value_t = 8192)]
     pub max_unauthenticated: usize,
 
-    /// WebSocket upgrades being checked at once per client address.
-    #[arg(long, env = "PALABRE_MAX_UPGRADES_PER_ADDR", default_value_t = 64)]
+    /// WebSocket upgrades being checked at once per client address (a venue's phones behind one
+    /// address scan the projector's QR code within the same second: 200 must all get in).
+    #[arg(long, env = "PALABRE_MAX_UPGRADES_PER_ADDR", default_value_t = 256)]
     pub max_upgrades_per_addr: usize,
 
     /// Open connections from one TCP peer address (IPv6: its /64) that have not yet opened an
@@ -309,7 +310,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             max_unauthenticated: 8192,
-            max_upgrades_per_addr: 64,
+            max_upgrades_per_addr: 256,
             max_unauthenticated_per_addr: 512,
             addr_write_bytes_per_sec: 256 << 10,
             addr_write_burst_bytes: 8 << 20,

@@ -118,7 +118,7 @@ pub(super) async fn upgrade(
     // A doc not in memory is read from the store and becomes a room: an address opening ever
     // new docs is slowed down, whatever its connections.
     if !state.hub.is_loaded(&doc) {
-        if let Err(wait) = state.edge.writes.may_open(addr) {
+        if let Err(wait) = state.edge.writes.may_open(addr, doc.as_str()) {
             state.metrics.reject("too_many_doc_opens");
             return super::api::retry_after(
                 ApiError::new(

@@ -45,6 +45,10 @@ pub struct WriteBudget {
     per_addr: DefaultKeyedRateLimiter<IpAddr>,
     global: DefaultDirectRateLimiter,
     opens: DefaultKeyedRateLimiter<IpAddr>,
+    /// The docs each address paid a cold open for within the last [`OPEN_MEMORY`]: a burst of
+    /// phones behind one venue address joining the same board pays once, not once per phone
+    /// that arrives before the room is in memory.
+    opened: dashmap::DashMap<(IpAddr, Box<str>), Instant>,
     addr_burst: NonZeroU32,
     global_burst: NonZeroU32,
 }
@@ -96,6 +100,7 @@ impl WriteBudget {
                     .unwrap_or_else(|| Quota::per_second(opens))
                     .allow_burst(opens),
             ),
+            opened: dashmap::DashMap::new(),
             addr_burst,
             global_burst,
         }
@@ -127,16 +132,40 @@ impl WriteBudget {
 
     /// Takes one cold document open (a doc not in memory) for `addr`; `Err` says how long to
     /// wait.
-    pub fn may_open(&self, addr: IpAddr) -> Result<(), Duration> {
+    /// The same doc opened again by the same address within [`OPEN_MEMORY`] is not charged again.
+    pub fn may_open(&self, addr: IpAddr, doc: &str) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
+        let key = (host_key(addr), Box::<str>::from(doc));
+        let seen = Instant::now();
+        if self
+            .opened
+            .get(&key)
+            .is_some_and(|at| seen.duration_since(*at) < OPEN_MEMORY)
+        {
+            return Ok(());
+        }
         if self.opens.len() > 100_000 {
             self.opens.retain_recent();
         }
+        if self.opened.len() > MAX_OPENED {
+            self.opened
+                .retain(|_, at| seen.duration_since(*at) < OPEN_MEMORY);
+        }
         self.opens
-            .check_key(&host_key(addr))
-            .map_err(|n| n.wait_time_from(now))
+            .check_key(&key.0)
+            .map_err(|n| n.wait_time_from(now))?;
+        if self.opened.len() <= MAX_OPENED {
+            self.opened.insert(key, seen);
+        }
+        Ok(())
     }
 }
+
+/// How long a paid cold open of one doc by one address covers that address's next opens of it.
+const OPEN_MEMORY: Duration = Duration::from_secs(60);
+/// Most (address, doc) pairs remembered; past it, pairs older than [`OPEN_MEMORY`] are dropped
+/// and no new pair is remembered until there is room (such opens are then charged each time).
+const MAX_OPENED: usize = 100_000;
 
 /// Waits until `bytes` of updates from `addr` fit the write budget: not reading is the throttle.
 /// A connection whose address has kept it waiting for longer than `grace` is closed with 1013
@@ -237,9 +266,13 @@ mod tests {
     fn cold_document_opens_are_counted_per_address() {
         let b = budget(1000, 1000, 1000, 1000);
         let a: IpAddr = [10, 0, 0, 1].into();
-        assert!(b.may_open(a).is_ok());
-        assert!(b.may_open(a).is_ok());
-        assert!(b.may_open(a).is_err());
-        assert!(b.may_open([10, 0, 0, 2].into()).is_ok());
+        assert!(b.may_open(a, "w.one").is_ok());
+        assert!(b.may_open(a, "w.two").is_ok());
+        assert!(b.may_open(a, "w.three").is_err());
+        assert!(b.may_open([10, 0, 0, 2].into(), "w.three").is_ok());
+        // Opening a doc already paid for (a venue's phones joining one board) costs nothing.
+        for _ in 0..10 {
+            assert!(b.may_open(a, "w.one").is_ok());
+        }
     }
 }
