@@ -1,5 +1,7 @@
 //! One live document: Y.Doc + WebSocket provider (+ IndexedDB copy on phones), its connection
 //! state, which local items the server has not received yet, and presence (awareness).
+//! Just over 400 lines: one `DocHandle` whose connection, local copy and acknowledgement state
+//! are read and changed together (the acknowledgement contract in ARCHITECTURE.md).
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
