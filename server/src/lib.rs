@@ -14,6 +14,8 @@
 //! - [`policy`] — what each connection may do to each kind of doc (roles, locks, caps). No IO.
 //! - [`store`] — the durable log + snapshots (SQLite, group commit on its own thread).
 //!   The only module that touches the disk.
+//! - [`touched`] — what a change touched in a doc (per root, its first-level keys), from yrs's
+//!   deep observers: what lets a policy re-read only that part. No IO.
 //! - [`board`] — the workshop and board model (Y.Doc schema, templates, exports). No IO.
 //! - [`config`], [`metrics`] — options and counters.
 
@@ -37,6 +39,7 @@ pub mod room;
 pub mod store;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
+pub mod touched;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;

@@ -39,6 +39,7 @@ pub use usage::Usage;
 use crate::auth::Role;
 use crate::conn::{CloseReason, ConnId};
 use crate::doc_id::{DocId, DocKind};
+pub use crate::touched::Touched;
 
 /// Who a connection is, as the HTTP layer established it at upgrade time. The room stores it
 /// and hands it back to the policy; it never looks inside.
@@ -86,8 +87,9 @@ impl Refusal {
     }
 }
 
-/// A check of the doc as it is after an accepted update was applied.
-pub type AfterCheck = Box<dyn FnOnce(&Doc) -> Result<(), Refusal> + Send>;
+/// A check of the doc as it is after an accepted update was applied, told what the update
+/// touched (a policy compares only that part with what it read before).
+pub type AfterCheck = Box<dyn FnOnce(&Doc, &Touched) -> Result<(), Refusal> + Send>;
 
 /// A server-side change a policy asks for once an accepted update is applied (the bin keeping
 /// what it deleted): run by the room like a REST edit, with the server's clock in ms.
@@ -159,9 +161,10 @@ pub trait WritePolicy: Send + Sync + 'static {
     /// The verdict on one message from a connection.
     fn judge(&self, cx: Context<'_>, msg: Judged<'_>) -> Verdict;
 
-    /// Called after the doc changed (a batch of applied updates, an edit, a reload) and once
-    /// after loading: the place to publish control state other docs' policies read.
-    fn changed(&self, _doc: &Doc) {}
+    /// Called after the doc changed (an applied update, an edit, a reload) with what the change
+    /// touched, and once after loading with [`Touched::everything`]: the place to publish control
+    /// state other docs' policies read, and to refresh what a policy keeps of the doc.
+    fn changed(&self, _doc: &Doc, _touched: &Touched) {}
 
     /// After an update was accepted and applied: a change the server makes in turn, if any.
     fn follow_up(&self) -> Option<FollowUp> {

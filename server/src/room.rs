@@ -11,7 +11,8 @@
 //! - [`pipeline`]: the commit pipeline as a plain state machine (batches, window, in-flight
 //!   commits in order, held replies, failure and recovery decisions), unit-tested without IO;
 //! - `writes`: what a connection's messages do (policy verdicts, sync replies, presence, edits);
-//! - `apply`: applying an update to the doc (panics caught) and the depth guard;
+//! - `apply`: applying an update to the doc (panics caught); the doc's [`crate::touched::Watch`]
+//!   flags changes nested too deeply and says what each change touched, for the policy;
 //! - `members`: membership and fan-out to local connections;
 //! - `load`: loading, rebuilding and compaction, each heavy step off the async threads;
 //! - [`FanOut`]: the seam to other nodes (publish durable updates, apply theirs).
@@ -88,7 +89,7 @@ pub(crate) struct Room {
     /// Follows the storage fault, so a recovery re-asks every client for what it holds.
     health: tokio::sync::watch::Receiver<Option<String>>,
     empty_since: Option<Instant>,
-    depth: apply::DepthGuard,
+    watch: crate::touched::Watch,
     /// Set when a reload from the store failed: the doc in memory may hold updates that never
     /// became durable and cannot be rebuilt now, so the room stops (without compacting) and the
     /// next join loads the doc again once the store answers.
@@ -152,12 +153,14 @@ impl Room {
             storage_down,
             health,
             empty_since: Some(Instant::now()),
-            depth: apply::DepthGuard::default(),
+            watch: crate::touched::Watch::default(),
             unloadable: false,
         };
-        room.policy.changed(&room.doc);
+        room.watch.watch(&room.doc);
+        room.watch.take();
+        room.policy
+            .changed(&room.doc, &crate::touched::Touched::everything());
         room.fanout.opened(&room.doc_id);
-        room.depth.watch(&room.doc);
         room
     }
 

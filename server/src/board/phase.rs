@@ -22,7 +22,7 @@ use super::fields::{item, map_of, new_map, root_mut, set_str};
 use super::schema::{field, workshop_root, BoardKind};
 #[cfg(any(test, feature = "test-support"))]
 use super::BoardError;
-pub use digest::{protected, Protected};
+pub use digest::{protected, protected_part, Protected};
 
 /// The phase of a board (`control[bid].phase`); anything unknown reads as [`Phase::Writing`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

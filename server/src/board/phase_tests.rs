@@ -6,6 +6,7 @@ use yrs::{Doc, Map, Transact, WriteTxn};
 use super::super::accelerator::{self, HeaderPatch, ItemInput};
 use super::super::fixtures::{board_by_template, seed_filled, T0};
 use super::super::grid::{self, NoteInput};
+use super::super::ownership::{snapshot, Scope, Snapshot};
 use super::super::schema::{board_root, Author, Stage};
 use super::*;
 
@@ -40,10 +41,27 @@ fn judge(
         return Err(reason);
     }
     let copy = super::super::doc_from_update(&super::super::encode_doc(board)).expect("copy");
+    let mut watch = crate::touched::Watch::default();
+    watch.watch(&copy);
+    watch.take();
+    let kept = snapshot(&copy, rules.kind);
     let before = protected(&copy, &rules);
     change(&copy);
+    watch.watch(&copy);
     let after = protected(&copy, &rules);
-    verdict_for(&rules, &before, &after)
+    let whole = verdict_for(&rules, &before, &after);
+    // As the room judges: the kept board against the entries the change touched.
+    let scope = Scope::of(&watch.take(), &kept.opaque);
+    let (was, now) = (
+        protected_part(&kept.part(&scope), &rules),
+        protected_part(&Snapshot::read_part(&copy, kept.kind, &scope), &rules),
+    );
+    assert_eq!(
+        verdict_for(&rules, &was, &now),
+        whole,
+        "the part judges like the whole"
+    );
+    whole
 }
 
 fn first_note(board: &Doc) -> String {

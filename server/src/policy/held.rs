@@ -15,7 +15,7 @@ use yrs::Doc;
 
 use super::kinds::{within_quota, LOCKED, NOT_ON_AGENDA, NO_ROLE, REMOVED, VIEWER};
 use super::locks::Standing;
-use super::{Context, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
+use super::{Context, Judged, Limits, Locks, Refusal, Touched, Usage, Verdict, WritePolicy};
 use crate::auth::Role;
 use crate::board::held::{held_count, MAX_HELD_NOTES};
 use crate::doc_id::{DocId, DocKind};
@@ -131,7 +131,7 @@ impl HeldPolicy {
         }
         let before = held_count(cx.doc);
         let max = MAX_HELD_NOTES.min(self.limits.max_items);
-        Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
+        Verdict::AcceptThenCheck(Box::new(move |after: &Doc, _: &Touched| {
             let count = held_count(after);
             if count > before && count > max {
                 return Err(Refusal::new(
@@ -170,7 +170,7 @@ impl WritePolicy for HeldPolicy {
         }
     }
 
-    fn changed(&self, doc: &Doc) {
+    fn changed(&self, doc: &Doc, _touched: &Touched) {
         self.counts.set(&self.id, held_count(doc));
     }
 }
@@ -282,7 +282,7 @@ mod tests {
             panic!("a writer's update is checked");
         };
         // Three notes fit (max_items); the fourth does not.
-        assert!(check(&doc).is_ok());
+        assert!(check(&doc, &Touched::everything()).is_ok());
         let before_full = Doc::new();
         let Verdict::AcceptThenCheck(check) =
             verdict(&*p, Role::Participant, Some(alice()), &before_full, UPDATE)
@@ -295,7 +295,10 @@ mod tests {
             ..HeldNote::default()
         };
         add_held(&doc, &note, 1).expect("add");
-        assert_eq!(check(&doc).err().map(|r| r.metric), Some("too_many_items"));
+        assert_eq!(
+            check(&doc, &Touched::everything()).err().map(|r| r.metric),
+            Some("too_many_items")
+        );
     }
 
     #[test]
@@ -311,7 +314,7 @@ mod tests {
             };
             add_held(&doc, &note, 1).expect("add");
         }
-        p.changed(&doc);
+        p.changed(&doc, &Touched::everything());
         let board = DocId::board_of("w", "b1").expect("id");
         assert_eq!(policies.held().total(&board), 2);
         let other = DocId::held_of("w", "b1", "other-device").expect("id");

@@ -7,10 +7,13 @@ use yrs::Doc;
 
 use super::locks::Standing;
 use super::ownership;
-use super::{Context, FollowUp, Judged, Limits, Locks, Refusal, Usage, Verdict, WritePolicy};
+use super::{
+    Context, FollowUp, Judged, Limits, Locks, Refusal, Touched, Usage, Verdict, WritePolicy,
+};
 use crate::auth::Role;
 use crate::board::bin::{self, Deleted};
-use crate::board::ownership::{snapshot, Snapshot};
+use crate::board::ownership::{kind_of, snapshot, Scope, Snapshot};
+use crate::board::BoardKind;
 use crate::board::{census, phase};
 use crate::doc_id::{DocId, DocKind};
 
@@ -121,7 +124,7 @@ impl WritePolicy for WorkshopPolicy {
         }
     }
 
-    fn changed(&self, doc: &Doc) {
+    fn changed(&self, doc: &Doc, _touched: &Touched) {
         self.locks
             .publish_agenda(self.id.workshop(), census::agenda_boards(doc));
         self.locks
@@ -131,8 +134,8 @@ impl WritePolicy for WorkshopPolicy {
     }
 }
 
-/// A board: participants write unless the facilitator locked it, within the size and item caps;
-/// the facilitator is never capped.
+/// A board: participants write unless the facilitator locked it, within the size and item caps,
+/// their phase, and what is theirs; the facilitator is never capped.
 #[derive(Debug)]
 pub struct BoardPolicy {
     id: DocId,
@@ -141,9 +144,21 @@ pub struct BoardPolicy {
     usage: Option<Arc<Usage>>,
     /// What the last accepted update deleted or brought back, for the bin ([`bin`]).
     bin: Arc<Mutex<BinChange>>,
+    /// The board as the ownership and phase checks see it, kept in step with every change
+    /// ([`WritePolicy::changed`]), so that an update's check reads only what it touched.
+    kept: Kept,
 }
 
-/// What the bin must learn from an accepted update.
+/// The kept [`Snapshot`] of a board: `None` until an update needs it, and after a reload.
+type Kept = Arc<Mutex<Option<Snapshot>>>;
+
+/// Told when the kept snapshot cannot be read (a panic elsewhere poisoned its lock).
+const UNAVAILABLE: Refusal = Refusal::new(
+    "policy_unavailable",
+    "the server cannot check this change right now; try again",
+);
+
+/// What the last accepted update must tell the bin.
 #[derive(Debug, Default)]
 struct BinChange {
     deleted: Vec<Deleted>,
@@ -179,6 +194,42 @@ fn stash(pending: &Mutex<BinChange>, by: &str, before: &Snapshot, after: &Snapsh
     }
 }
 
+/// The board before and after an update, as far as `touched` reaches (the whole board when it
+/// says everything), and the dots `device` had on the whole board before.
+struct Compared {
+    before: Snapshot,
+    after: Snapshot,
+    my_dots: i64,
+}
+
+impl Compared {
+    fn of(
+        kept: &Kept,
+        after: &Doc,
+        touched: &Touched,
+        device: Option<&str>,
+    ) -> Result<Self, Refusal> {
+        let kept = kept.lock().map_err(|_| UNAVAILABLE)?;
+        let Some(kept) = kept.as_ref() else {
+            return Err(UNAVAILABLE);
+        };
+        let my_dots = device.map_or(0, |me| kept.dots_of(me));
+        if touched.is_everything() {
+            return Ok(Compared {
+                before: kept.clone(),
+                after: snapshot(after, kept.kind),
+                my_dots,
+            });
+        }
+        let scope = Scope::of(touched, &kept.opaque);
+        Ok(Compared {
+            before: kept.part(&scope),
+            after: Snapshot::read_part(after, kept.kind, &scope),
+            my_dots,
+        })
+    }
+}
+
 impl BoardPolicy {
     /// The policy of board doc `id`, reading `locks`.
     pub fn new(id: DocId, locks: Arc<Locks>, limits: Limits) -> Self {
@@ -188,6 +239,7 @@ impl BoardPolicy {
             limits,
             usage: None,
             bin: Arc::default(),
+            kept: Arc::default(),
         }
     }
 
@@ -195,6 +247,17 @@ impl BoardPolicy {
     pub fn with_usage(mut self, usage: Arc<Usage>) -> Self {
         self.usage = Some(usage);
         self
+    }
+
+    /// Makes sure the kept snapshot is of `doc` read as `kind` (the agenda's kind of the board,
+    /// else its header's): read whole the first time, and again if the kind changed.
+    fn keep(&self, doc: &Doc, kind: Option<BoardKind>) {
+        let kind = kind.or_else(|| kind_of(doc));
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.as_ref().is_none_or(|k| k.kind != kind) {
+                *kept = Some(snapshot(doc, kind));
+            }
+        }
     }
 
     fn participant_update(&self, cx: &Context<'_>, bytes: &[u8]) -> Verdict {
@@ -219,52 +282,45 @@ impl BoardPolicy {
         if let Some(reason) = rules.as_ref().and_then(|r| r.forbids_all()) {
             return Verdict::Refuse(Refusal::new(PHASE_DENIED, reason));
         }
-        let guarded = rules.map(|r| {
-            let before = phase::protected(cx.doc, &r);
-            (r, before)
-        });
         let before = census::item_count(cx.doc);
         let max = self.limits.max_items;
-        let kind = guarded.as_ref().and_then(|(r, _)| r.kind);
-        let budget = guarded.as_ref().map_or(0, |(r, _)| r.votes_per_person);
-        let owned_before = snapshot(cx.doc, kind);
+        let budget = rules.as_ref().map_or(0, |r| r.votes_per_person);
+        self.keep(cx.doc, rules.as_ref().and_then(|r| r.kind));
         let device = cx.peer.device.as_ref().map(|d| d.as_str().to_owned());
         let pending = self.bin.clone();
-        Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
+        let kept = self.kept.clone();
+        Verdict::AcceptThenCheck(Box::new(move |after: &Doc, touched: &Touched| {
             let count = census::item_count(after);
             if count > before && count > max {
                 return Err(Refusal::new("too_many_items", "this board is full"));
             }
-            if let Some((rules, before)) = guarded {
-                let now = phase::protected(after, &rules);
-                phase::verdict_for(&rules, &before, &now)
+            let me = device.as_deref();
+            let c = Compared::of(&kept, after, touched, me)?;
+            if let Some(rules) = rules {
+                let (was, now) = (
+                    phase::protected_part(&c.before, &rules),
+                    phase::protected_part(&c.after, &rules),
+                );
+                phase::verdict_for(&rules, &was, &now)
                     .map_err(|reason| Refusal::new(PHASE_DENIED, reason))?;
             }
-            let owned_after = snapshot(after, kind);
-            ownership::verdict(device.as_deref(), budget, &owned_before, &owned_after)
+            ownership::verdict(me, budget, &c.before, &c.after, c.my_dots)
                 .map_err(|reason| Refusal::new(OWNERSHIP_DENIED, reason))?;
-            stash(
-                &pending,
-                device.as_deref().unwrap_or_default(),
-                &owned_before,
-                &owned_after,
-            );
+            stash(&pending, me.unwrap_or_default(), &c.before, &c.after);
             Ok(())
         }))
     }
 
     /// The facilitator changes anything; what they delete still goes to the bin.
     fn facilitator_update(&self, cx: &Context<'_>) -> Verdict {
-        let kind = self.locks.rules(&self.id).and_then(|r| r.kind);
-        let before = snapshot(cx.doc, kind);
+        self.keep(cx.doc, self.locks.rules(&self.id).and_then(|r| r.kind));
         let pending = self.bin.clone();
-        Verdict::AcceptThenCheck(Box::new(move |after: &Doc| {
-            stash(
-                &pending,
-                bin::BY_FACILITATOR,
-                &before,
-                &snapshot(after, kind),
-            );
+        let kept = self.kept.clone();
+        Verdict::AcceptThenCheck(Box::new(move |after: &Doc, touched: &Touched| {
+            // The facilitator's change is never refused: without a kept board, no bin entry.
+            if let Ok(c) = Compared::of(&kept, after, touched, None) {
+                stash(&pending, bin::BY_FACILITATOR, &c.before, &c.after);
+            }
             Ok(())
         }))
     }
@@ -293,6 +349,25 @@ impl WritePolicy for BoardPolicy {
             }
             Judged::Awareness { .. } => presence(cx.peer.role),
             Judged::SyncRequest => Verdict::Accept,
+        }
+    }
+
+    /// Keeps the kept snapshot in step: the entries `touched` names are read again; a reload
+    /// drops it (read whole again by the next update).
+    fn changed(&self, doc: &Doc, touched: &Touched) {
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        if touched.is_everything() {
+            *kept = None;
+            return;
+        }
+        if let Some(k) = kept.as_mut() {
+            let scope = Scope::of(touched, &k.opaque);
+            if !scope.is_empty() {
+                let fresh = Snapshot::read_part(doc, k.kind, &scope);
+                k.replace(&scope, fresh);
+            }
         }
     }
 

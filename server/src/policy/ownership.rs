@@ -30,17 +30,25 @@ pub const FACILITATOR_ONLY: &str = "only the facilitator changes this part of th
 pub const NOT_YOUR_PROBLEM: &str =
     "only the person who brings the problem (or the facilitator) writes it";
 
-/// Most dots one voter may put on one note, whatever the budget.
-pub const MAX_DOTS_PER_NOTE: i64 = 100;
+/// Told to a participant writing a kind of shared type the board schema has no use for.
+pub const UNSUPPORTED: &str = "this kind of content is not supported on a board";
+
+pub use crate::board::ownership::MAX_DOTS_PER_NOTE;
 
 /// Whether the update that turned `before` into `after`, sent by a participant holding
-/// `device`, stays within what is theirs. `budget` is the board's `votesPerPerson` (0 = no limit).
+/// `device`, stays within what is theirs. `budget` is the board's `votesPerPerson` (0 = no
+/// limit). `before` and `after` may be the whole board or the same part of it (what the update
+/// touched); `my_dots` is the dots `device` had on the whole board before.
 pub fn verdict(
     device: Option<&str>,
     budget: u32,
     before: &Snapshot,
     after: &Snapshot,
+    my_dots: i64,
 ) -> Result<(), &'static str> {
+    if after.opaque.iter().any(|e| !before.opaque.contains(e)) {
+        return Err(UNSUPPORTED);
+    }
     if before.others != after.others || before.stray != after.stray {
         return Err(FACILITATOR_ONLY);
     }
@@ -61,8 +69,8 @@ pub fn verdict(
     }
     if changed && budget > 0 {
         if let Some(me) = device {
-            let (was, now) = (dots(before, me), dots(after, me));
-            if now > was && now > i64::from(budget) {
+            let now = my_dots - before.dots_of(me) + after.dots_of(me);
+            if now > my_dots && now > i64::from(budget) {
                 return Err(OVER_BUDGET);
             }
         }
@@ -131,16 +139,6 @@ fn votes(
         }
     }
     Ok(())
-}
-
-/// The dots `me` placed on the whole board (values that are not whole numbers count 0).
-fn dots(snap: &Snapshot, me: &str) -> i64 {
-    snap.items
-        .values()
-        .filter_map(|i| i.votes.get(me))
-        .filter_map(Value::as_i64)
-        .map(|n| n.clamp(0, MAX_DOTS_PER_NOTE))
-        .sum()
 }
 
 /// The items `after` no longer holds, with their content (what the bin keeps).

@@ -175,9 +175,14 @@ fn the_item_cap_refuses_growth_past_it_but_not_edits_of_a_full_board() {
         panic!("participant updates are checked after applying");
     };
     add_notes(&doc, &["n3"]);
-    assert_eq!(check(&doc).map_err(|r| r.metric), Err("too_many_items"));
+    assert_eq!(
+        check(&doc, &crate::touched::Touched::everything()).map_err(|r| r.metric),
+        Err("too_many_items")
+    );
 
     // Already over the cap (the facilitator added), a participant's edit that adds nothing passes.
+    // (The room tells the policy of every change it keeps; here the refused one is kept.)
+    p.changed(&doc, &crate::touched::Touched::everything());
     let Verdict::AcceptThenCheck(check) = judge(
         p.as_ref(),
         Some(Role::Participant),
@@ -187,7 +192,7 @@ fn the_item_cap_refuses_growth_past_it_but_not_edits_of_a_full_board() {
     ) else {
         panic!("participant updates are checked after applying");
     };
-    assert_eq!(check(&doc), Ok(()));
+    assert_eq!(check(&doc, &crate::touched::Touched::everything()), Ok(()));
 }
 
 #[test]
@@ -197,7 +202,7 @@ fn a_workshop_docs_changes_publish_its_boards_locks() {
     let board = id("w.b1");
     assert!(!policies.locks().knows("w"));
     let doc = Doc::new();
-    workshop.changed(&doc);
+    workshop.changed(&doc, &crate::touched::Touched::everything());
     assert!(policies.locks().knows("w"));
     assert!(!policies.locks().is_locked(&board));
 
@@ -207,7 +212,7 @@ fn a_workshop_docs_changes_publish_its_boards_locks() {
         let entry = control.insert(&mut txn, "b1", MapPrelim::default());
         entry.insert(&mut txn, field::LOCKED, true);
     }
-    workshop.changed(&doc);
+    workshop.changed(&doc, &crate::touched::Touched::everything());
     assert!(policies.locks().is_locked(&board));
     assert!(!policies.locks().is_locked(&id("w.b2")));
     assert!(!policies.locks().is_locked(&id("other.b1")));

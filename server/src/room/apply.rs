@@ -1,73 +1,14 @@
 //! Applying an update to the room's doc: yrs validates it, a panic inside yrs is caught and
-//! reported as a poisoned doc, and the depth guard flags changes nested too deeply; plus whether
-//! an update would change anything at all. No policy and no pipeline: `writes` decides what to
-//! do with the outcome.
+//! reported as a poisoned doc (the room's [`crate::touched::Watch`] flags changes nested too
+//! deeply and records what each change touched); plus whether an update would change anything
+//! at all. No policy and no pipeline: `writes` decides what to do with the outcome.
 
-use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
 
-use yrs::{Doc, ReadTxn, Transact, Update};
+use yrs::{ReadTxn, Transact, Update};
 
 use super::Room;
 use crate::protocol;
-
-/// Deepest nesting of types a change may land at (the board schema needs 3).
-const MAX_DEPTH: usize = 64;
-const DEPTH_WATCH: &str = "palabre-depth-watch";
-
-/// yrs recurses over nested types when it deletes or encodes them, so a hostile chain of maps a
-/// few hundred thousand deep could overflow a thread's stack. Every root type gets a deep
-/// observer that flags a change landing deeper than `MAX_DEPTH`; a new subtree is seen when the
-/// next change attaches to it, so a chain can never grow past one message's worth.
-#[derive(Default)]
-pub(super) struct DepthGuard {
-    too_deep: Arc<AtomicBool>,
-    watched: HashSet<Arc<str>>,
-}
-
-impl DepthGuard {
-    /// Watches every root type of `doc` not watched yet.
-    pub(super) fn watch(&mut self, doc: &Doc) {
-        let roots: Vec<(Arc<str>, yrs::Out)> = {
-            let txn = doc.transact();
-            txn.root_refs()
-                .filter(|(name, _)| !self.watched.contains(*name))
-                .map(|(name, out)| (Arc::from(name), out))
-                .collect()
-        };
-        for (name, out) in roots {
-            let flag = self.too_deep.clone();
-            let watch = move |_: &yrs::TransactionMut, events: &yrs::types::Events| {
-                if events.iter().any(|e| e.path().len() > MAX_DEPTH) {
-                    flag.store(true, Relaxed);
-                }
-            };
-            use yrs::DeepObservable;
-            match out {
-                yrs::Out::YMap(m) => m.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YArray(a) => a.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YText(t) => t.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlFragment(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlElement(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::YXmlText(x) => x.observe_deep(DEPTH_WATCH, watch),
-                yrs::Out::UndefinedRef(b) => yrs::MapRef::from(b).observe_deep(DEPTH_WATCH, watch),
-                _ => {}
-            }
-            self.watched.insert(name);
-        }
-    }
-
-    pub(super) fn reset(&self) {
-        self.too_deep.store(false, Relaxed);
-    }
-
-    /// Whether a change landed too deep since the last reset (and resets).
-    pub(super) fn tripped(&self) -> bool {
-        self.too_deep.swap(false, Relaxed)
-    }
-}
 
 /// Why an update could not be applied.
 pub(super) struct ApplyFailure {
@@ -143,7 +84,7 @@ impl Room {
 mod tests {
     use super::*;
     use yrs::updates::decoder::Decode;
-    use yrs::StateVector;
+    use yrs::{Doc, StateVector};
 
     #[test]
     fn empty_update_is_recognised() {

@@ -112,9 +112,11 @@ impl Room {
                 self.doc_bytes = bytes;
                 self.doc = doc;
                 self.replies.clear();
-                self.depth = super::apply::DepthGuard::default();
-                self.depth.watch(&self.doc);
-                self.policy.changed(&self.doc);
+                self.watch = crate::touched::Watch::default();
+                self.watch.watch(&self.doc);
+                self.watch.take();
+                self.policy
+                    .changed(&self.doc, &crate::touched::Touched::everything());
             }
             Err(e) => {
                 tracing::error!(doc = %self.doc_id, error = %e, "cannot reload document; closing its connections");

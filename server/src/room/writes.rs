@@ -1,6 +1,6 @@
 //! What a connection's messages do to the room: the policy's verdict on each, what follows an
 //! applied (or failed) update, sync replies, presence, server-side edits and updates from other
-//! nodes; applying the bytes and the depth guard are `apply`'s. Anything that leaves the doc
+//! nodes; applying the bytes is `apply`'s. Anything that leaves the doc
 //! holding what the disk must not have poisons it: the pipeline then commits what was valid and
 //! reloads.
 
@@ -18,6 +18,7 @@ use super::pipeline::Event;
 use super::{CloseReason, ConnId, Job, Room, RoomError, Waiter};
 use crate::policy::{Context, Judged, Refusal, Verdict, REFUSALS_BEFORE_CLOSE};
 use crate::protocol::{self, Message};
+use crate::touched::Touched;
 
 /// Bytes queued and unread towards a connection past which its sync step 1s wait for it to read.
 const DEFER_SYNC_AT: usize = 256 * 1024;
@@ -142,14 +143,15 @@ impl Room {
                 return;
             }
         };
-        self.depth.reset();
+        self.watch.reset_depth();
         match self.apply_bytes(&update) {
             Ok(()) => {
-                self.depth.watch(&self.doc);
-                let refusal = if self.depth.tripped() {
+                self.watch.watch(&self.doc);
+                let touched = self.watch.take();
+                let refusal = if self.watch.tripped() {
                     Some(Refusal::new("too_deep", "nested too deeply"))
                 } else {
-                    check.and_then(|check| check(&self.doc).err())
+                    check.and_then(|check| check(&self.doc, &touched).err())
                 };
                 if let Some(refusal) = refusal {
                     // Undone by rebuilding from storage, which never saw this update.
@@ -163,7 +165,7 @@ impl Room {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.state.bytes_accepted += len;
                 }
-                self.accepted(update, None).await;
+                self.accepted(update, None, &touched).await;
                 if let Some(follow_up) = self.policy.follow_up() {
                     let now = now_ms();
                     let (done, _) = tokio::sync::oneshot::channel();
@@ -186,9 +188,9 @@ impl Room {
     }
 
     /// An applied update joins the pipeline.
-    async fn accepted(&mut self, update: Bytes, waiter: Option<Waiter>) {
+    async fn accepted(&mut self, update: Bytes, waiter: Option<Waiter>, touched: &Touched) {
         self.doc_bytes += update.len() as u64;
-        self.policy.changed(&self.doc);
+        self.policy.changed(&self.doc, touched);
         self.step(Event::Applied { update, waiter }).await;
     }
 
@@ -200,10 +202,11 @@ impl Room {
         }
         match self.apply_bytes(&update) {
             Ok(()) => {
-                self.depth.watch(&self.doc);
-                self.depth.reset();
+                self.watch.watch(&self.doc);
+                self.watch.reset_depth();
+                let touched = self.watch.take();
                 self.doc_bytes += update.len() as u64;
-                self.policy.changed(&self.doc);
+                self.policy.changed(&self.doc, &touched);
                 self.broadcast(protocol::encode_update(&update));
             }
             Err(reason) => {
@@ -321,12 +324,15 @@ impl Room {
             let _ = done.send(Ok(()));
             return;
         }
-        self.depth.watch(&self.doc);
+        self.watch.watch(&self.doc);
+        let mut touched = self.watch.take();
         let mut done = Some(done);
         let count = updates.len();
         for (i, u) in updates.into_iter().enumerate() {
             let waiter = if i + 1 == count { done.take() } else { None };
-            self.accepted(Bytes::from(u), waiter).await;
+            // The policy learns what the whole edit touched with its first update.
+            let touched = std::mem::take(&mut touched);
+            self.accepted(Bytes::from(u), waiter, &touched).await;
         }
     }
 }

@@ -1,73 +1,78 @@
-//! The digest of a board: a canonical rendering of everything a board's rules put out of a
-//! participant's reach, and the table of which root each rule guards how (`Guard`). Pure: no
-//! IO; the room compares two digests with [`super::verdict`].
+//! The digest of a board: everything a board's rules put out of a participant's reach, taken
+//! from the board's ownership [`Snapshot`] (the whole board, or the part an update touched), and
+//! the table of which root each rule guards how (`Guard`). Pure: no IO; the room compares two
+//! digests with [`super::verdict`].
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
-use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact};
+use serde_json::Value;
+use yrs::Doc;
 
-use super::super::fields::str_of;
+use super::super::ownership::{snapshot, Entry, Snapshot};
 use super::super::schema::{board_root, field, BoardKind};
 use super::{BoardRules, Phase};
 
-/// A canonical rendering of everything a participant may not change under some rules.
+/// Everything a participant may not change under some rules, entry by entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Protected(String);
+pub struct Protected(BTreeMap<Entry, Value>);
 
-/// Everything `rules` put out of a participant's reach on `board`, rendered canonically.
+/// Everything `rules` put out of a participant's reach on the whole of `board`.
 pub fn protected(board: &Doc, rules: &BoardRules) -> Protected {
-    let txn = board.transact();
-    let mut out = String::new();
-    let mut roots: Vec<(String, Out)> = txn
-        .root_refs()
-        .map(|(name, value)| (name.to_string(), value))
-        .collect();
-    roots.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, value) in roots {
-        // A root not yet read as a map since it was loaded is still untyped: it is one.
-        let value = match value {
-            Out::UndefinedRef(branch) => Out::YMap(MapRef::from(branch)),
-            other => other,
-        };
-        let Out::YMap(map) = value else {
-            // Roots are maps (schema §1); anything else is guarded whole.
-            let _ = write!(out, "{name}={:?};", value.clone().to_string(&txn));
-            continue;
-        };
-        let guard = guard_of(rules, &name);
-        if guard == Guard::Free {
-            continue;
+    protected_part(&snapshot(board, rules.kind), rules)
+}
+
+/// Everything `rules` put out of a participant's reach in `snap` (a board or a part of one).
+pub fn protected_part(snap: &Snapshot, rules: &BoardRules) -> Protected {
+    let mut out = BTreeMap::new();
+    let mut keep = |root: &str, key: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            out.insert((root.to_owned(), key.to_owned()), v);
         }
-        // An empty root and a missing one are the same: creating an empty map changes nothing.
-        let mut inner = String::new();
-        let mut entries: Vec<(String, Out)> =
-            map.iter(&txn).map(|(k, v)| (k.to_string(), v)).collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (key, value) in entries {
-            match (&guard, &value) {
-                // The problem's owner writes these (policy::ownership checks who).
-                (Guard::AllButProblem, _) if is_owner_field(&key) => continue,
-                (Guard::AllButVotes, Out::YMap(note)) => {
-                    let _ = write!(inner, "{key}:");
-                    render_map(&txn, note, Some(field::VOTES), &mut inner);
-                }
-                (Guard::ItemsOutside(open), Out::YMap(item))
-                    if str_of(&txn, item, field::STAGE) == *open =>
-                {
-                    continue;
-                }
-                _ => {
-                    let _ = write!(inner, "{key}:");
-                    render(&txn, &value, &mut inner);
-                }
-            }
-            inner.push(',');
+    };
+    if let Some(root) = snap.root {
+        let guard = guard_of(rules, root);
+        for (id, item) in &snap.items {
+            let value = match &guard {
+                Guard::Free => None,
+                Guard::AllButVotes => Some(item.body.clone()),
+                Guard::ItemsOutside(open) if item.body[field::STAGE] == *open => None,
+                _ => Some(item.content()),
+            };
+            keep(root, id, value);
         }
-        if !inner.is_empty() {
-            let _ = write!(out, "{name}{{{inner}}};");
+        for (id, v) in &snap.stray {
+            keep(root, id, (guard != Guard::Free).then(|| v.clone()));
         }
     }
+    let meta = guard_of(rules, board_root::META);
+    if meta != Guard::AllButProblem {
+        for (key, v) in &snap.problem {
+            keep(board_root::META, key, Some(v.clone()));
+        }
+        if !snap.owner_device.is_empty() {
+            let owner = Value::String(snap.owner_device.clone());
+            keep(board_root::META, field::OWNER_DEVICE, Some(owner));
+        }
+    }
+    for ((root, key), v) in &snap.others {
+        let value = match guard_of(rules, root) {
+            Guard::Free => None,
+            Guard::AllButProblem if is_owner_field(key) => None,
+            Guard::AllButVotes => Some(without_votes(v)),
+            Guard::ItemsOutside(open) if v[field::STAGE] == *open => None,
+            _ => Some(v.clone()),
+        };
+        keep(root, key, value);
+    }
     Protected(out)
+}
+
+fn without_votes(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(fields) = &mut v {
+        fields.remove(field::VOTES);
+    }
+    v
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -123,59 +128,4 @@ fn guard_of(rules: &BoardRules, root: &str) -> Guard {
 
 fn is_owner_field(key: &str) -> bool {
     key == field::OWNER_DEVICE || super::super::ownership::PROBLEM_FIELDS.contains(&key)
-}
-
-fn render<T: ReadTxn>(txn: &T, value: &Out, out: &mut String) {
-    match value {
-        Out::YMap(m) => render_map(txn, m, None, out),
-        Out::Any(any) => render_any(any, out),
-        other => {
-            let _ = write!(out, "{:?}", other.clone().to_string(txn));
-        }
-    }
-}
-
-fn render_map<T: ReadTxn>(txn: &T, map: &MapRef, skip: Option<&str>, out: &mut String) {
-    let mut entries: Vec<(String, Out)> = map
-        .iter(txn)
-        .filter(|(k, _)| Some(*k) != skip)
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    out.push('{');
-    for (k, v) in entries {
-        let _ = write!(out, "{k:?}:");
-        render(txn, &v, out);
-        out.push(',');
-    }
-    out.push('}');
-}
-
-fn render_any(any: &Any, out: &mut String) {
-    match any {
-        Any::Map(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for k in keys {
-                let _ = write!(out, "{k:?}:");
-                if let Some(v) = m.get(k) {
-                    render_any(v, out);
-                }
-                out.push(',');
-            }
-            out.push('}');
-        }
-        Any::Array(items) => {
-            out.push('[');
-            for v in items.iter() {
-                render_any(v, out);
-                out.push(',');
-            }
-            out.push(']');
-        }
-        other => {
-            let _ = write!(out, "{other:?}");
-        }
-    }
 }
