@@ -20,15 +20,18 @@ mod guesses;
 mod publish;
 mod relay;
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
+use crate::auth::{GuessLimiter, Registry, Role};
 use crate::doc_id::DocId;
 use crate::hub::Hub;
+use crate::metrics::ClusterStatus;
 use crate::room::FanOut;
 use crate::store::Store;
 
@@ -59,81 +62,6 @@ enum Control {
 struct Outgoing {
     doc: DocId,
     update: Bytes,
-}
-
-/// Counters for `/metrics` and the state `/healthz` reports.
-#[derive(Debug, Default)]
-pub struct ClusterStatus {
-    /// 1 while the relay's Redis connection works, else 0.
-    pub redis_up: AtomicU64,
-    /// Updates appended to a stream.
-    pub published: AtomicU64,
-    /// Updates that could not be appended (Redis down): peers catch up from PostgreSQL.
-    pub publish_failures: AtomicU64,
-    /// Other nodes' updates applied here.
-    pub applied: AtomicU64,
-    /// Catch-ups from PostgreSQL (doc opened, reconnect, trimmed position, peer resync).
-    pub catchups: AtomicU64,
-    /// Age, in milliseconds, of the last remote update when it was applied here (stream
-    /// entry time to apply: the cross-node relay lag).
-    pub lag_ms_last: AtomicU64,
-    /// Sum and count of those ages, for a mean.
-    pub lag_ms_sum: AtomicU64,
-    /// Documents this node reads streams for.
-    pub docs_followed: AtomicU64,
-    node: String,
-}
-
-impl ClusterStatus {
-    /// This node's id in the streams.
-    pub fn node(&self) -> &str {
-        &self.node
-    }
-
-    /// Whether updates are being relayed between nodes right now.
-    pub fn relaying(&self) -> bool {
-        self.redis_up.load(Relaxed) == 1
-    }
-
-    /// Prometheus text for `/metrics`.
-    pub fn render(&self) -> String {
-        let applied = self.applied.load(Relaxed);
-        let lag_sum = self.lag_ms_sum.load(Relaxed) as f64 / 1000.0;
-        format!(
-            "# HELP palabre_cluster_redis_up Whether this node's relay reaches Redis.\n\
-             # TYPE palabre_cluster_redis_up gauge\n\
-             palabre_cluster_redis_up{{node=\"{node}\"}} {up}\n\
-             # HELP palabre_cluster_published_total Durable updates appended to a stream.\n\
-             # TYPE palabre_cluster_published_total counter\n\
-             palabre_cluster_published_total {published}\n\
-             # HELP palabre_cluster_publish_failures_total Updates not appended (peers catch up from PostgreSQL).\n\
-             # TYPE palabre_cluster_publish_failures_total counter\n\
-             palabre_cluster_publish_failures_total {failures}\n\
-             # HELP palabre_cluster_applied_total Other nodes' updates applied and relayed here.\n\
-             # TYPE palabre_cluster_applied_total counter\n\
-             palabre_cluster_applied_total {applied}\n\
-             # HELP palabre_cluster_catchups_total Catch-ups from PostgreSQL.\n\
-             # TYPE palabre_cluster_catchups_total counter\n\
-             palabre_cluster_catchups_total {catchups}\n\
-             # HELP palabre_cluster_docs_followed Documents whose stream this node reads.\n\
-             # TYPE palabre_cluster_docs_followed gauge\n\
-             palabre_cluster_docs_followed {followed}\n\
-             # HELP palabre_cluster_lag_seconds Cross-node lag: stream entry to applied here.\n\
-             # TYPE palabre_cluster_lag_seconds summary\n\
-             palabre_cluster_lag_seconds_sum {lag_sum}\n\
-             palabre_cluster_lag_seconds_count {applied}\n\
-             # HELP palabre_cluster_lag_last_seconds Lag of the last remote update applied.\n\
-             # TYPE palabre_cluster_lag_last_seconds gauge\n\
-             palabre_cluster_lag_last_seconds {lag_last}\n",
-            node = self.node,
-            up = self.redis_up.load(Relaxed),
-            published = self.published.load(Relaxed),
-            failures = self.publish_failures.load(Relaxed),
-            catchups = self.catchups.load(Relaxed),
-            followed = self.docs_followed.load(Relaxed),
-            lag_last = self.lag_ms_last.load(Relaxed) as f64 / 1000.0,
-        )
-    }
 }
 
 /// The fan-out of a cluster node. Its methods only queue (they run on room tasks).
@@ -178,7 +106,7 @@ impl Dirty {
 impl std::fmt::Debug for RedisFanOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisFanOut")
-            .field("node", &self.status.node)
+            .field("node", &self.status.node())
             .finish()
     }
 }
@@ -202,10 +130,7 @@ impl RedisFanOut {
     pub fn new(url: &str) -> Result<(Arc<RedisFanOut>, Starter), ClusterError> {
         let client = redis::Client::open(url).map_err(|e| ClusterError::Url(e.to_string()))?;
         let node = format!("{:016x}", rand::random::<u64>());
-        let status = Arc::new(ClusterStatus {
-            node,
-            ..ClusterStatus::default()
-        });
+        let status = Arc::new(ClusterStatus::new(node));
         let (control_tx, control) = mpsc::unbounded_channel();
         let (outgoing_tx, outgoing) = mpsc::channel(OUTGOING_QUEUE);
         let (presence_tx, presence) = mpsc::channel(bus::PRESENCE_QUEUE);
@@ -272,7 +197,7 @@ impl FanOut for RedisFanOut {
 /// The fan-out `config` asks for: through Redis with `--redis` (its status registered in
 /// `metrics`), else none (one node).
 pub fn fan_out(
-    config: &crate::Config,
+    config: &crate::config::Config,
     metrics: &crate::metrics::Metrics,
 ) -> Result<(Arc<dyn FanOut>, Option<Starter>), ClusterError> {
     let Some(url) = &config.redis_url else {
@@ -295,7 +220,7 @@ impl Starter {
         let publisher =
             publish::Publisher::new(self.client.clone(), self.dirty, Arc::clone(&self.status));
         tokio::spawn(publisher.run(self.outgoing));
-        let reader = relay::Relay::new(self.client.clone(), hub, store, self.status);
+        let reader = relay::Relay::new(self.client.clone(), hub.clone(), store, self.status);
         tokio::spawn(reader.run(self.control));
         let (credentials, changed) = mpsc::unbounded_channel();
         tokio::spawn(bus::publish(
@@ -307,31 +232,46 @@ impl Starter {
         Shared {
             client: self.client,
             node,
+            hub,
             credentials,
         }
     }
 }
 
+/// What the cluster needs of the workshops this node serves: the credentials cache their
+/// connections were let in by, and a way to close the connections opened with a role's secret.
+/// The HTTP side's state implements it, so the cluster never names HTTP.
+pub trait Sessions: Send + Sync + 'static {
+    /// This node's credentials cache: re-read when another node changes a workshop's.
+    fn registry(&self) -> &Registry;
+
+    /// Closes (4001) the connections to workshop `wid` opened with a role `which` selects.
+    fn close_sessions<'a>(
+        &'a self,
+        wid: &'a str,
+        which: &'a (dyn Fn(Role) -> bool + Sync),
+    ) -> BoxFuture<'a, ()>;
+}
+
 /// What makes credentials, guess limits and presence hold cluster-wide, once attached to the
-/// HTTP state (see [`bus`] and [`guesses`]).
+/// node's sessions (see [`bus`] and [`guesses`]).
 pub struct Shared {
     client: redis::Client,
     node: String,
+    hub: Hub,
     credentials: mpsc::UnboundedSender<String>,
 }
 
 impl Shared {
     /// Tells other nodes of this node's credential changes, follows theirs and presence, and
     /// counts join-code failures in Redis.
-    pub fn attach(self, state: &crate::http::AppState) {
+    pub fn attach(self, sessions: Arc<dyn Sessions>, guesses: &GuessLimiter) {
         let credentials = self.credentials;
-        state.registry.set_notifier(Box::new(move |wid| {
+        sessions.registry().set_notifier(Box::new(move |wid| {
             let _ = credentials.send(wid.to_owned());
         }));
-        state
-            .guesses
-            .share(Arc::new(guesses::RedisGuesses::new(self.client.clone())));
-        tokio::spawn(bus::listen(self.client, self.node, state.clone()));
+        guesses.share(Arc::new(guesses::RedisGuesses::new(self.client.clone())));
+        tokio::spawn(bus::listen(self.client, self.node, self.hub, sessions));
     }
 }
 

@@ -109,6 +109,22 @@ impl AppState {
     }
 }
 
+/// What the cluster's bus needs of this node's workshops: their credentials and the sessions
+/// opened with them.
+impl crate::cluster::Sessions for AppState {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn close_sessions<'a>(
+        &'a self,
+        wid: &'a str,
+        which: &'a (dyn Fn(Role) -> bool + Sync),
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(api::close_sessions(self, wid, which))
+    }
+}
+
 /// Reads workshop `wid`'s stored bytes from the store when the count the policies use is stale.
 pub(crate) async fn refresh_usage(state: &AppState, wid: &str) -> Result<(), ApiError> {
     let now = std::time::Instant::now();

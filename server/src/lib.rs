@@ -30,6 +30,8 @@ pub mod health;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+#[cfg(test)]
+mod module_graph;
 pub mod outbox;
 pub mod policy;
 mod presence;
@@ -246,7 +248,7 @@ pub async fn run_when_ready(
         store.clone(),
     );
     if let Some(shared) = shared {
-        shared.attach(&state);
+        shared.attach(Arc::new(state.clone()), &state.guesses);
     }
     let app = http::app(state.clone());
     // Retention runs at start-up (before the first request is served) and then hourly.

@@ -5,6 +5,8 @@
 //! [`Collector`] copies them, with the store's statistics, into the client's encoder, which
 //! writes the names, help, types, labels and histogram buckets.
 
+mod cluster;
+
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use dashmap::DashMap;
@@ -16,6 +18,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::store::StoreStats;
+
+pub use cluster::ClusterStatus;
 
 /// The `Content-Type` of what [`Metrics::render`] writes.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -52,7 +56,7 @@ pub struct Metrics {
     /// Rejected frames, connections and requests, by reason.
     rejected: DashMap<&'static str, AtomicU64>,
     /// Cluster mode's relay state, rendered after the rest (set once at start).
-    pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::ClusterStatus>>,
+    pub cluster: std::sync::OnceLock<std::sync::Arc<ClusterStatus>>,
 }
 
 impl Metrics {

@@ -7,6 +7,7 @@
 //! Updates carrying subdocuments are refused too: boards never use them and yrs leaks them.
 
 pub mod bounds;
+mod bounds_error;
 mod lib0;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@
 //!   stops renewing expire.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,8 +21,10 @@ use tokio::sync::mpsc;
 
 use crate::auth::{Reloaded, Role};
 use crate::doc_id::DocId;
-use crate::http::AppState;
+use crate::hub::Hub;
 use crate::protocol::{self, Message};
+
+use super::Sessions;
 
 /// Channel of credentials events.
 const CREDENTIALS: &str = "palabre:credentials";
@@ -112,7 +115,12 @@ async fn connect<'a>(
 
 /// Subscribes to both channels for as long as the process runs; after every (re)subscription
 /// reconciles every cached workshop's credentials (events may have been missed meanwhile).
-pub(super) async fn listen(client: redis::Client, node: String, state: AppState) {
+pub(super) async fn listen(
+    client: redis::Client,
+    node: String,
+    hub: Hub,
+    sessions: Arc<dyn Sessions>,
+) {
     let mut announced_loss = false;
     loop {
         let subscribed = async {
@@ -138,10 +146,10 @@ pub(super) async fn listen(client: redis::Client, node: String, state: AppState)
             }
         };
         announced_loss = false;
-        let catch_up = state.clone();
+        let catch_up = Arc::clone(&sessions);
         tokio::spawn(async move {
-            for wid in catch_up.registry.cached_workshops() {
-                reconcile(&catch_up, &wid).await;
+            for wid in catch_up.registry().cached_workshops() {
+                reconcile(&*catch_up, &wid).await;
             }
         });
         let mut messages = pubsub.into_on_message();
@@ -151,11 +159,11 @@ pub(super) async fn listen(client: redis::Client, node: String, state: AppState)
                 let payload = String::from_utf8_lossy(msg.get_payload_bytes());
                 if let Some((from, wid)) = payload.split_once(':') {
                     if from != node {
-                        reconcile(&state, wid).await;
+                        reconcile(&*sessions, wid).await;
                     }
                 }
             } else if let Some(doc) = channel.strip_prefix(PRESENCE) {
-                on_presence(&state, &node, doc, msg.get_payload_bytes());
+                on_presence(&hub, &node, doc, msg.get_payload_bytes());
             }
         }
         tracing::warn!("lost the Redis subscription: resubscribing");
@@ -163,7 +171,7 @@ pub(super) async fn listen(client: redis::Client, node: String, state: AppState)
     }
 }
 
-fn on_presence(state: &AppState, node: &str, doc: &str, payload: &[u8]) {
+fn on_presence(hub: &Hub, node: &str, doc: &str, payload: &[u8]) {
     if payload.len() > MAX_PRESENCE_MESSAGE || payload.starts_with(node.as_bytes()) {
         return;
     }
@@ -171,14 +179,14 @@ fn on_presence(state: &AppState, node: &str, doc: &str, payload: &[u8]) {
         return;
     };
     if let Ok(Message::Awareness { update, .. }) = protocol::decode_message(frame) {
-        state.hub.apply_remote_presence(&doc, update);
+        hub.apply_remote_presence(&doc, update);
     }
 }
 
 /// Reads workshop `wid`'s credentials again and closes the connections whose secret changed
 /// (all of them if the workshop is gone).
-async fn reconcile(state: &AppState, wid: &str) {
-    match state.registry.reload(wid).await {
+async fn reconcile(sessions: &dyn Sessions, wid: &str) {
+    match sessions.registry().reload(wid).await {
         Ok(Reloaded {
             before: Some(before),
             now,
@@ -192,18 +200,18 @@ async fn reconcile(state: &AppState, wid: &str) {
             let closing = [Role::Facilitator, Role::Participant, Role::Viewer].map(changed);
             if closing.iter().any(|c| *c) {
                 tracing::info!(workshop = %wid, "credentials changed on another node: closing the old links' connections");
-                crate::http::api::close_sessions(state, wid, |role| match role {
+                let which = |role: Role| match role {
                     Role::Facilitator => closing[0],
                     Role::Participant => closing[1],
                     Role::Viewer => closing[2],
-                })
-                .await;
+                };
+                sessions.close_sessions(wid, &which).await;
             }
         }
         Ok(_) => {}
         Err(error) => {
             // Not trusted any longer: the next use reads the store (or fails while it is down).
-            state.registry.forget(wid);
+            sessions.registry().forget(wid);
             tracing::warn!(workshop = %wid, %error, "cannot re-read credentials changed on another node")
         }
     }

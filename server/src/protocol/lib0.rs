@@ -1,6 +1,6 @@
 //! lib0 v1 primitives: a bounds-checked, allocation-free reader and the few writers the encoders need.
 
-use super::bounds::BoundsError;
+use super::bounds_error::BoundsError;
 
 /// Largest integer a JavaScript peer can represent exactly (`Number.MAX_SAFE_INTEGER`).
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
