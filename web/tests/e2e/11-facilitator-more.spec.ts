@@ -169,6 +169,8 @@ test('ending writing on a hidden grid shows every held note on the projector wit
   // Writing ends: the notes come out by themselves, and the facilitator is told so.
   await fac.page.getByTestId('phase-voting').click();
   await expect(fac.page.getByTestId('end-of-writing')).toContainText('3 note(s) dévoilée(s)');
+  await fac.page.getByTestId('end-of-writing').scrollIntoViewIfNeeded();
+  await docShot(fac.page, 'facilitator-end-of-writing');
   await expect(projector.page.getByTestId('proj-note')).toHaveCount(3);
   for (const text of texts) await expect(projector.page.getByTestId('proj-note').filter({ hasText: text })).toHaveCount(1);
   await expect(projector.page.getByTestId('held-count')).toHaveCount(0);
