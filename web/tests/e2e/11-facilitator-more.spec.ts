@@ -80,7 +80,9 @@ test('the facilitator releases the problem; another phone claims and writes it; 
   await expect(fac.page.getByTestId('fac-acc-statement')).toHaveValue('Personne ne les accueille le samedi matin.');
   await expect(b.page.locator('[role=alert]')).toHaveCount(0);
 
-  // The facilitator can also hand it straight to a connected phone: back to A.
+  // The facilitator can also hand it straight to a connected phone: back to A, which is offered
+  // as soon as it is back (not at its next presence renewal, 15 s later).
+  await expect(fac.page.getByTestId('give-problem-to').locator('option', { hasText: 'Camille' })).toHaveCount(1, { timeout: 5000 });
   await fac.page.getByTestId('give-problem-to').selectOption({ label: 'Camille · Ressourcerie' });
   await fac.page.getByTestId('give-problem').click();
   await expect(holder).toHaveText('Camille');
