@@ -1,5 +1,6 @@
 //! Words of the facilitator's report parts (details, people, synthesis), page turning on the
-//! projector, touch drag and drop and link renewal; French first; spread into messages.ts.
+//! projector, touch drag and drop and link renewal, who writes an accelerator's problem and the
+//! end of writing on a hidden grid; French first; spread into messages.ts.
 
 export const facFr = {
   'details.title': 'Atelier',
@@ -60,6 +61,21 @@ export const facFr = {
   'proj.noProblem': 'La personne qui apporte son problème le présente ; l’animation l’écrit ici.',
   'fac.dragHandle': 'Glisser « {text} »',
   'fac.dragTouchHint': 'Sur un écran tactile, glissez une note par sa poignée ⠿.',
+  'owner.title': 'Qui écrit le problème',
+  'owner.holder': 'Le téléphone qui écrit le problème :',
+  'owner.nobody': 'personne',
+  'owner.away': 'hors ligne',
+  'owner.release': 'Libérer le problème',
+  'owner.releaseHint': 'Un autre téléphone pourra alors le prendre.',
+  'owner.give': 'Confier le problème à',
+  'owner.giveButton': 'Confier',
+  'owner.noPhones': 'Aucun autre téléphone connecté.',
+  'end.revealAtEnd': 'Dévoiler tout à la fin de l’écriture',
+  'end.revealed': '{n} note(s) dévoilée(s) à la fin de l’écriture.',
+  'end.left': '{n} note(s) arrivée(s) depuis, encore masquée(s).',
+  'end.held': '{n} note(s) encore masquée(s) : dévoilez-les dans « Papiers en attente de dévoilement ».',
+  'end.failed': 'Les notes masquées n’ont pas été dévoilées : {reason}',
+  'end.retry': 'Réessayer',
 };
 
 export const facEn: Record<keyof typeof facFr, string> = {
@@ -121,4 +137,19 @@ export const facEn: Record<keyof typeof facFr, string> = {
   'proj.noProblem': 'The person who brings the problem presents it; the facilitator writes it here.',
   'fac.dragHandle': 'Drag “{text}”',
   'fac.dragTouchHint': 'On a touch screen, drag a note by its ⠿ handle.',
+  'owner.title': 'Who writes the problem',
+  'owner.holder': 'The phone writing the problem:',
+  'owner.nobody': 'nobody',
+  'owner.away': 'offline',
+  'owner.release': 'Release the problem',
+  'owner.releaseHint': 'Another phone can then take it.',
+  'owner.give': 'Hand the problem to',
+  'owner.giveButton': 'Hand over',
+  'owner.noPhones': 'No other phone connected.',
+  'end.revealAtEnd': 'Reveal everything when writing ends',
+  'end.revealed': '{n} note(s) revealed when writing ended.',
+  'end.left': '{n} note(s) arrived since, still hidden.',
+  'end.held': '{n} note(s) still hidden: reveal them under “Papers waiting to be revealed”.',
+  'end.failed': 'The hidden notes were not revealed: {reason}',
+  'end.retry': 'Try again',
 };

@@ -87,9 +87,22 @@ export function claimProblem(doc: Y.Doc, me: Author): boolean {
   return true;
 }
 
-/** The facilitator frees the problem for another phone to claim. */
+/**
+ * The facilitator frees the problem for another phone to claim. The owner's name stays: the
+ * same person may claim it again from another phone, and a claim writes its own name anyway.
+ */
 export function releaseProblem(doc: Y.Doc): void {
   header(doc).set(FIELD.OWNER_DEVICE, '');
+}
+
+/** The facilitator hands the problem to a connected phone: its device writes it from now on. */
+export function giveProblem(doc: Y.Doc, to: Author): void {
+  const h = header(doc);
+  doc.transact(() => {
+    setIfChanged(h, FIELD.OWNER_DEVICE, to.id);
+    setIfChanged(h, FIELD.OWNER, to.name);
+    setIfChanged(h, FIELD.OWNER_ORG, to.org);
+  });
 }
 
 export function addItem(

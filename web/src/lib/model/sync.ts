@@ -177,8 +177,13 @@ export class DocHandle {
       this.state = { ...this.state, connection: 'offline' };
     }
     this.provider.on('status', ({ status }) => {
-      if (status === 'connected') this.setState({ connection: this.provider.synced ? 'online' : 'connecting' });
-      else if (status === 'disconnected' && this.state.connection !== 'refused' && this.state.connection !== 'rotated') {
+      if (status === 'connected') {
+        // The server keeps a departed client's last clock (a tombstone): announce again with a
+        // newer one, or this presence stays hidden until the next renewal, up to 15 s later.
+        const here = this.provider.awareness.getLocalState();
+        if (here !== null) this.provider.awareness.setLocalState(here);
+        this.setState({ connection: this.provider.synced ? 'online' : 'connecting' });
+      } else if (status === 'disconnected' && this.state.connection !== 'refused' && this.state.connection !== 'rotated') {
         this.setState({ connection: 'offline' });
       }
     });
