@@ -252,6 +252,85 @@ async fn deleted_notes_go_to_the_bin_and_come_back_from_it() -> TestResult {
     Ok(())
 }
 
+/// The server checks a participant's update against the board as it keeps it, read again only
+/// where each change touched it: whatever changed the board before — the facilitator, a
+/// server-side edit, a refused forgery and the reload after it — must be what the next check
+/// sees. Each step below passes only if the kept board followed the one before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_follows_every_change_to_the_board() -> TestResult {
+    let b = Board::new().await?;
+    let (a, bob) = (b.w.device_id(ALICE), b.w.device_id(BOB));
+    let bob_phone = join_device(&b.w, &b.doc_id, &b.w.participant, BOB).await?;
+    let fac_url = b.w.ws_url(&b.doc_id, &b.w.facilitator);
+    let reauthor = |to: String| {
+        move |d: &Doc| {
+            let mut txn = d.transact_mut();
+            let notes = txn.get_or_insert_map(board_root::NOTES);
+            if let Some(Out::YMap(n)) = notes.get(&txn, "a1") {
+                n.insert(&mut txn, field::AUTHOR_ID, to.as_str());
+            }
+            Ok::<(), BoardError>(())
+        }
+    };
+    // The facilitator hands Alice's note to Bob: Bob may now edit it, Alice no longer.
+    edit_doc(&b.facilitator, reauthor(bob.clone()))?.map_err(model)?;
+    wait_server_has(&fac_url, &b.facilitator).await?;
+    bob_phone
+        .wait_until("the note is Bob's", WAIT, |d| {
+            let txn = d.transact();
+            let note = txn
+                .get_map(board_root::NOTES)
+                .and_then(|n| n.get(&txn, "a1"));
+            let author = match note {
+                Some(Out::YMap(m)) => m.get(&txn, field::AUTHOR_ID).map(|v| v.to_string(&txn)),
+                _ => None,
+            };
+            author.as_deref() == Some(bob.as_str())
+        })
+        .await?;
+    edit_doc(&bob_phone, |d| grid::edit_note(d, "a1", "à Bob maintenant"))?.map_err(model)?;
+    wait_server_has(&fac_url, &bob_phone).await?;
+    assert!(denials(&bob_phone).is_empty(), "{:?}", denials(&bob_phone));
+    edit_doc(&b.alice, |d| grid::edit_note(d, "a1", "encore à moi ?"))?.map_err(model)?;
+    let denied = wait_denied(&b.alice, 0).await?;
+    assert!(denied.iter().any(|d| d.contains("your own")), "{denied:?}");
+
+    // That refusal rebuilt the doc from disk; Bob's note is still his, Alice's new one hers.
+    let alice = join_device(&b.w, &b.doc_id, &b.w.participant, ALICE).await?;
+    edit_doc(&alice, |d| grid::add_note(d, &note(&a, "a2"), None))?.map_err(model)?;
+    wait_server_has(&fac_url, &alice).await?;
+    assert!(denials(&alice).is_empty(), "{:?}", denials(&alice));
+    b.bob_refused("your own", |d| grid::edit_note(d, "a2", "piraté"))
+        .await?;
+    assert_eq!(
+        text_of(
+            &palabre::board::doc_from_update(&server_state(&fac_url).await?).map_err(model)?,
+            "a1"
+        )
+        .as_deref(),
+        Some("à Bob maintenant")
+    );
+
+    // The facilitator deletes Bob's note (a server-written bin entry follows), then gives it
+    // back to Alice by re-creating it under her id: she edits it, Bob cannot.
+    edit_doc(&b.facilitator, |d| grid::delete_note(d, "a1"))?.map_err(model)?;
+    b.facilitator
+        .wait_until("a1 in the bin", WAIT, |d| {
+            bin::read(d).iter().any(|e| e.id == "a1")
+        })
+        .await?;
+    edit_doc(&b.facilitator, |d| grid::add_note(d, &note(&a, "a1"), None))?.map_err(model)?;
+    alice
+        .wait_until("a1 back", WAIT, |d| text_of(d, "a1").is_some())
+        .await?;
+    edit_doc(&alice, |d| grid::edit_note(d, "a1", "rendue à Alice"))?.map_err(model)?;
+    wait_server_has(&fac_url, &alice).await?;
+    assert!(denials(&alice).is_empty(), "{:?}", denials(&alice));
+    b.bob_refused("your own", |d| grid::edit_note(d, "a1", "piraté"))
+        .await?;
+    Ok(())
+}
+
 /// Sends a presence state for any client id and clock, as a forger would.
 fn forge_presence(client: &TestClient, id: u64, clock: u32, json: &str) {
     use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};

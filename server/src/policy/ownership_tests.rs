@@ -2,6 +2,7 @@
 //! change is made on a copy by the Rust twins of the web writers, or by hand where a forger
 //! would do what no writer does.
 
+use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, ReadTxn, Transact, WriteTxn};
 
 use super::*;
@@ -290,6 +291,69 @@ fn deleted_items_keep_their_content() {
     assert_eq!(gone[0].1.author, BOB);
     assert_eq!(gone[0].1.content()["text"]["~text"], "note b1");
     assert!(created(&after, &before).contains(&"b1"));
+}
+
+/// Puts note `id` by `author` on `board` holding, under `x`, a nested type yrs reports no
+/// changes in (an XML hook, type ref 5: Yjs reads it, yrs fires no event for it). No writer makes
+/// one, so the update is forged: a nested map's, with its type ref byte turned into a hook's.
+fn note_with_a_hook(board: &Doc, id: &str, author: &str) {
+    let encode = |nested_text: bool| {
+        let doc = Doc::with_client_id(4242);
+        {
+            let mut txn = doc.transact_mut();
+            let notes = txn.get_or_insert_map(board_root::NOTES);
+            let note = notes.insert(&mut txn, id, yrs::MapPrelim::default());
+            note.insert(&mut txn, field::AUTHOR_ID, author);
+            if nested_text {
+                note.insert(&mut txn, "x", yrs::TextPrelim::new(""));
+            } else {
+                note.insert(&mut txn, "x", yrs::MapPrelim::default());
+            }
+        }
+        let txn = doc.transact();
+        txn.encode_state_as_update_v1(&yrs::StateVector::default())
+    };
+    let (mut map, text) = (encode(false), encode(true));
+    let differ: Vec<usize> = (0..map.len()).filter(|&i| map[i] != text[i]).collect();
+    assert_eq!(differ.len(), 1, "one type ref byte tells the two apart");
+    assert_eq!((map[differ[0]], text[differ[0]]), (1, 2));
+    map[differ[0]] = 5;
+    let update = yrs::Update::decode_v1(&map).expect("a hook decodes");
+    board.transact_mut().apply_update(update).expect("applies");
+}
+
+/// Changes the hook `x` of note `id` the way a forger can: no observer hears of it.
+fn write_in_the_hook(board: &Doc, id: &str) {
+    let mut txn = board.transact_mut();
+    let notes = txn.get_or_insert_map(board_root::NOTES);
+    let Some(yrs::Out::YMap(note)) = notes.get(&txn, id) else {
+        panic!("note {id}");
+    };
+    let Some(yrs::Out::UndefinedRef(hook)) = note.get(&txn, "x") else {
+        panic!("a hook reads as an undefined ref");
+    };
+    yrs::MapRef::from(hook).insert(&mut txn, "scrawl", "by someone else");
+}
+
+#[test]
+fn content_yrs_cannot_observe_is_refused_and_what_exists_is_reread() {
+    let board = grid_board();
+    // A participant cannot bring such content in, not even on its own note.
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, |d| note_with_a_hook(d, "a2", ALICE)),
+        Err(UNSUPPORTED)
+    );
+    // Already on the board (stored before, or the facilitator's), it is re-read at every
+    // check: a change inside it that no observer reports is still seen, and judged.
+    note_with_a_hook(&board, "a3", ALICE);
+    assert_eq!(
+        judge(&board, Some(BOB), 0, |d| write_in_the_hook(d, "a3")),
+        Err(NOT_YOURS)
+    );
+    assert_eq!(
+        judge(&board, Some(ALICE), 0, |d| write_in_the_hook(d, "a3")),
+        Ok(())
+    );
 }
 
 /// What the check costs on the largest board participants can fill (`--max-items` 5 000), read

@@ -32,9 +32,12 @@ const CONTENT_ANY: u8 = 8;
 const CONTENT_DOC: u8 = 9;
 
 const TYPE_XML_ELEMENT: u8 = 3;
-/// Type refs yrs decodes without a payload (array, map, text, fragment, hook, xml text, subdoc,
-/// undefined); the weak-link ref (7) needs yrs's `weak` feature, which we do not enable.
-const PAYLOADLESS_TYPE_REFS: [u8; 8] = [0, 1, 2, 4, 5, 6, 9, 15];
+/// Type refs without a payload that Yjs reads (array, map, text, fragment, hook, xml text). yrs
+/// also decodes a subdoc ref (9) and an "undefined" one (15), but no Yjs client can (`typeRefs`
+/// stops at 6: one such update would break every browser it reaches), and changes inside a type
+/// of either are invisible to yrs's observers; the weak-link ref (7) needs yrs's `weak` feature,
+/// which we do not enable. All three are refused.
+const PAYLOADLESS_TYPE_REFS: [u8; 6] = [0, 1, 2, 4, 5, 6];
 
 const ANY_UNDEFINED: u8 = 127;
 const ANY_NULL: u8 = 126;

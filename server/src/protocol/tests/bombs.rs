@@ -204,4 +204,11 @@ fn values_yrs_would_wrap_or_assert_on_are_rejected() {
         bounds::check_update_v1(&[1, 1, 1, 0, 7, 1, 1, b'a', 7, 0]),
         Err(BoundsError::UnknownTypeRef(7))
     );
+    // Type refs yrs decodes but no Yjs client can: a subdoc type (9) and an "undefined" one (15).
+    for type_ref in [9, 15] {
+        assert_eq!(
+            bounds::check_update_v1(&[1, 1, 1, 0, 7, 1, 1, b'a', type_ref, 0]),
+            Err(BoundsError::UnknownTypeRef(type_ref))
+        );
+    }
 }
