@@ -150,8 +150,30 @@ pub(super) async fn held_totals(
     Ok(totals)
 }
 
+/// Notes held on `board`: in a cluster, every node's counts (the stored held docs counted once
+/// into them when they lack this board); on one node, or while Redis cannot answer, this
+/// node's own, counting the stored held docs once since start.
 async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<u32, ApiError> {
     let counts = state.hub.held_counts();
+    if let Some(shared) = counts.shared() {
+        match shared.total(board).await {
+            Ok(Some(n)) => return Ok(u32::try_from(n).unwrap_or(u32::MAX)),
+            Ok(None) => {
+                let mut n = 0usize;
+                for id in held_docs(state, wid, bid).await? {
+                    // Loading a held doc makes its policy publish its count, to every node.
+                    let held = state.hub.read(&id, held::held_count).await?;
+                    counts.set(&id, held);
+                    n = n.saturating_add(held);
+                }
+                shared.mark_complete(board, n);
+                counts.mark_complete(board);
+                return Ok(u32::try_from(n).unwrap_or(u32::MAX));
+            }
+            // Logged by the shared counts; this node's own answer meanwhile.
+            Err(_) => {}
+        }
+    }
     if !counts.is_complete(board) {
         for id in held_docs(state, wid, bid).await? {
             // Loading a held doc makes its policy publish its count.

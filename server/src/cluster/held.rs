@@ -1,0 +1,396 @@
+//! Held-note counts shared by every node (board-schema §6): one Redis hash per board,
+//! `palabre:held:{wid}.{bid}`, device → notes held, written by whichever node's room of that
+//! held doc changed, and read by every node's counts endpoint and exports.
+//!
+//! - *Writes* are queued by the held docs' policies ([`SharedHeld::publish`], on room tasks)
+//!   and flushed by one task per node: the newest count per held doc (`HSET`, `HDEL` at 0),
+//!   then `EXPIRE` [`TTL`]. A failed flush keeps them for the next try; past [`MAX_QUEUED`]
+//!   held docs the board's completeness mark is dropped instead, so the next reader recounts.
+//! - *Completeness*: the field `*` (never a device id) says every stored held doc of the board
+//!   has been counted into the hash. Without it (first read, Redis restarted, the hash expired
+//!   an hour after its last write) one reader per node counts the stored held docs from
+//!   PostgreSQL — loading them publishes their counts — and queues the mark after them.
+//! - *Reads* (`HGETALL`) sum the hash with this node's unflushed counts over it, each field
+//!   capped at [`MAX_HELD_NOTES`], and are cached [`CACHE`] per board.
+//! - *Redis down*: reads answer `Err` and the caller uses this node's own counts; the
+//!   first failure is logged, and Redis is not asked again for [`BACKOFF`].
+//! - A deleted workshop's hashes are removed (`SCAN` + `DEL` of its prefix).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use redis::aio::ConnectionManager;
+use tokio::sync::{Notify, OnceCell};
+
+use crate::board::held::MAX_HELD_NOTES;
+use crate::doc_id::DocId;
+use crate::policy::{SharedHeld, SharedTotal};
+
+/// Bound on connecting and on each answer: a count must not hang on Redis.
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// After a failed read, Redis is not asked again for this long (this node's counts answer).
+const BACKOFF: Duration = Duration::from_secs(1);
+/// Wait before retrying a failed flush.
+const RETRY: Duration = Duration::from_millis(250);
+/// A board's hash expires this long after its last write (then the next reader recounts).
+const TTL: Duration = Duration::from_secs(3600);
+/// A board's total is read from Redis at most once per this long on each node.
+const CACHE: Duration = Duration::from_millis(250);
+/// Held docs whose counts wait for Redis at most; past it their boards are recounted.
+const MAX_QUEUED: usize = 65_536;
+/// How long other readers wait for one reader's recount of a board before doing their own.
+const RECOUNT_WAIT: Duration = Duration::from_secs(5);
+/// The field that marks a board's hash as complete (device ids never hold `*`).
+const COMPLETE: &str = "*";
+/// Keys removed per `SCAN` step when a workshop is deleted, and most steps.
+const SCAN_COUNT: usize = 500;
+const SCAN_STEPS: usize = 10_000;
+
+/// Key of board doc `board`'s hash.
+fn key(board: &DocId) -> String {
+    format!("palabre:held:{}", board.as_str())
+}
+
+/// What waits to be written to Redis.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Held doc → newest count.
+    counts: HashMap<DocId, usize>,
+    /// Boards to mark complete (after their counts).
+    complete: HashSet<DocId>,
+    /// Boards whose counts were dropped: their mark is removed, so the next reader recounts.
+    stale: HashSet<DocId>,
+    /// Deleted workshops whose hashes are to be removed.
+    forget: HashSet<String>,
+    /// Counts taken by the flush in progress (read over the hash until it lands).
+    flushing: HashMap<DocId, usize>,
+}
+
+impl Queue {
+    fn put(&mut self, held: &DocId, n: usize) {
+        if self.counts.len() >= MAX_QUEUED && !self.counts.contains_key(held) {
+            if let Some(board) = held.board_doc() {
+                self.complete.remove(&board);
+                self.stale.insert(board);
+            }
+            return;
+        }
+        self.counts.insert(held.clone(), n);
+    }
+}
+
+/// The Redis-backed shared counts of one node.
+pub(super) struct RedisHeld {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+    /// A std mutex: held only to queue or take, never across an await.
+    queue: Mutex<Queue>,
+    wake: Notify,
+    /// Board → (read at, total).
+    cache: DashMap<DocId, (Instant, usize)>,
+    /// Boards being recounted here, since when.
+    recounting: DashMap<DocId, Instant>,
+    /// Set when a read failed: no read before then.
+    down_until: Mutex<Option<Instant>>,
+    announced_down: AtomicBool,
+}
+
+impl std::fmt::Debug for RedisHeld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisHeld").finish_non_exhaustive()
+    }
+}
+
+impl RedisHeld {
+    pub(super) fn new(client: redis::Client) -> Self {
+        RedisHeld {
+            client,
+            conn: OnceCell::new(),
+            queue: Mutex::default(),
+            wake: Notify::new(),
+            cache: DashMap::new(),
+            recounting: DashMap::new(),
+            down_until: Mutex::new(None),
+            announced_down: AtomicBool::new(false),
+        }
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, redis::RedisError> {
+        let client = self.client.clone();
+        self.conn
+            .get_or_try_init(|| async move {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(TIMEOUT))
+                    .set_response_timeout(Some(TIMEOUT));
+                ConnectionManager::new_with_config(client, config).await
+            })
+            .await
+            .cloned()
+    }
+
+    fn with_queue<R>(&self, f: impl FnOnce(&mut Queue) -> R) -> Option<R> {
+        self.queue.lock().ok().map(|mut q| f(&mut q))
+    }
+
+    /// Writes what is queued, for as long as the process runs.
+    pub(super) async fn run(self: Arc<Self>) {
+        loop {
+            self.wake.notified().await;
+            while let Err(error) = self.flush().await {
+                tracing::warn!(%error, "cannot write held-note counts to Redis; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+
+    /// One flush of everything queued; on failure it is queued again (newer counts win).
+    async fn flush(&self) -> Result<(), redis::RedisError> {
+        let Some((counts, complete, stale, forget)) = self.with_queue(|q| {
+            let counts = std::mem::take(&mut q.counts);
+            q.flushing.clone_from(&counts);
+            (
+                counts,
+                std::mem::take(&mut q.complete),
+                std::mem::take(&mut q.stale),
+                std::mem::take(&mut q.forget),
+            )
+        }) else {
+            return Ok(());
+        };
+        if counts.is_empty() && complete.is_empty() && stale.is_empty() && forget.is_empty() {
+            return Ok(());
+        }
+        let written = self.write(&counts, &complete, &stale, &forget).await;
+        self.with_queue(|q| {
+            q.flushing.clear();
+            if written.is_err() {
+                for (held, n) in &counts {
+                    if !q.counts.contains_key(held) {
+                        q.put(held, *n);
+                    }
+                }
+                q.complete.extend(complete.difference(&q.stale).cloned());
+                q.stale.extend(stale);
+                q.forget.extend(forget);
+            }
+        });
+        written
+    }
+
+    async fn write(
+        &self,
+        counts: &HashMap<DocId, usize>,
+        complete: &HashSet<DocId>,
+        stale: &HashSet<DocId>,
+        forget: &HashSet<String>,
+    ) -> Result<(), redis::RedisError> {
+        let mut conn = self.conn().await?;
+        let ttl = TTL.as_secs();
+        let mut pipe = redis::pipe();
+        for (held, n) in counts {
+            let (Some(board), Some(device)) = (held.board_doc(), held.device()) else {
+                continue;
+            };
+            if forget.contains(held.workshop()) {
+                continue;
+            }
+            let key = key(&board);
+            if *n == 0 {
+                pipe.hdel(&key, device).ignore();
+            } else {
+                pipe.hset(&key, device, *n).ignore();
+            }
+            pipe.expire(&key, ttl as i64).ignore();
+        }
+        for board in stale {
+            pipe.hdel(key(board), COMPLETE).ignore();
+        }
+        for board in complete.difference(stale) {
+            let key = key(board);
+            pipe.hset(&key, COMPLETE, 0).ignore();
+            pipe.expire(&key, ttl as i64).ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        for wid in forget {
+            remove_workshop(&mut conn, wid).await?;
+        }
+        Ok(())
+    }
+
+    /// The board's hash with this node's unflushed counts over it; `None` without the mark.
+    async fn read(&self, board: &DocId) -> Result<Option<usize>, redis::RedisError> {
+        let mut conn = self.conn().await?;
+        let mut fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(key(board))
+            .query_async(&mut conn)
+            .await?;
+        if fields.remove(COMPLETE).is_none() {
+            return Ok(None);
+        }
+        let mut devices: HashMap<String, usize> = fields
+            .into_iter()
+            .filter_map(|(device, n)| Some((device, n.parse::<usize>().ok()?)))
+            .collect();
+        self.with_queue(|q| {
+            for (held, n) in q.flushing.iter().chain(&q.counts) {
+                if held.board_doc().as_ref() == Some(board) {
+                    if let Some(device) = held.device() {
+                        devices.insert(device.to_owned(), *n);
+                    }
+                }
+            }
+        });
+        // Redis is not trusted to stay within the cap a held doc's policy keeps.
+        Ok(Some(
+            devices
+                .values()
+                .map(|n| (*n).min(MAX_HELD_NOTES))
+                .fold(0usize, usize::saturating_add),
+        ))
+    }
+
+    /// A total read less than [`CACHE`] ago (and not before `not_before`).
+    fn cached(&self, board: &DocId, not_before: Option<Instant>) -> Option<usize> {
+        self.cache
+            .get(board)
+            .filter(|e| e.0.elapsed() < CACHE && not_before.is_none_or(|t| e.0 >= t))
+            .map(|e| e.1)
+    }
+
+    fn remember(&self, board: &DocId, total: usize) {
+        if self.cache.len() > 10_000 {
+            self.cache.retain(|_, e| e.0.elapsed() < CACHE);
+        }
+        self.cache.insert(board.clone(), (Instant::now(), total));
+    }
+
+    fn is_down(&self) -> bool {
+        self.down_until
+            .lock()
+            .ok()
+            .and_then(|d| *d)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn went_down(&self, error: &redis::RedisError) {
+        if let Ok(mut d) = self.down_until.lock() {
+            *d = Some(Instant::now() + BACKOFF);
+        }
+        if !self.announced_down.swap(true, Relaxed) {
+            tracing::warn!(%error, "cannot read held-note counts from Redis: each node counts on its own meanwhile");
+        }
+    }
+
+    async fn board_total(&self, board: &DocId) -> Result<Option<usize>, String> {
+        let asked = Instant::now();
+        if let Some(total) = self.cached(board, None) {
+            return Ok(Some(total));
+        }
+        loop {
+            if self.is_down() {
+                return Err("Redis unreachable".into());
+            }
+            let read = self.read(board).await;
+            let total = match read {
+                Ok(total) => total,
+                Err(error) => {
+                    self.went_down(&error);
+                    return Err(error.to_string());
+                }
+            };
+            if self.announced_down.swap(false, Relaxed) {
+                tracing::info!("held-note counts are read from Redis again");
+            }
+            if let Some(total) = total {
+                self.remember(board, total);
+                return Ok(Some(total));
+            }
+            // Not counted yet: one reader per node counts, the others wait for its total.
+            let mut mine = false;
+            self.recounting
+                .entry(board.clone())
+                .and_modify(|since| {
+                    if since.elapsed() > RECOUNT_WAIT {
+                        *since = Instant::now();
+                        mine = true;
+                    }
+                })
+                .or_insert_with(|| {
+                    mine = true;
+                    Instant::now()
+                });
+            if mine || asked.elapsed() > RECOUNT_WAIT {
+                return Ok(None);
+            }
+            while self.recounting.contains_key(board) && asked.elapsed() < RECOUNT_WAIT {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if let Some(total) = self.cached(board, Some(asked)) {
+                return Ok(Some(total));
+            }
+        }
+    }
+}
+
+/// Removes every board hash of workshop `wid` (ids hold no glob characters).
+async fn remove_workshop(conn: &mut ConnectionManager, wid: &str) -> Result<(), redis::RedisError> {
+    let pattern = format!("palabre:held:{wid}.*");
+    let mut cursor = 0u64;
+    for _ in 0..SCAN_STEPS {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .query_async(conn)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL").arg(&keys).query_async::<()>(conn).await?;
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(())
+}
+
+impl SharedHeld for RedisHeld {
+    fn publish(&self, held: &DocId, n: usize) {
+        if let Some(board) = held.board_doc() {
+            self.cache.remove(&board);
+        }
+        self.with_queue(|q| q.put(held, n));
+        self.wake.notify_one();
+    }
+
+    fn total<'a>(&'a self, board: &'a DocId) -> SharedTotal<'a> {
+        Box::pin(self.board_total(board))
+    }
+
+    fn mark_complete(&self, board: &DocId, total: usize) {
+        self.with_queue(|q| {
+            if !q.stale.contains(board) {
+                q.complete.insert(board.clone());
+            }
+        });
+        self.remember(board, total);
+        self.recounting.remove(board);
+        self.wake.notify_one();
+    }
+
+    fn forget_workshop(&self, wid: &str) {
+        self.with_queue(|q| {
+            q.counts.retain(|held, _| held.workshop() != wid);
+            q.complete.retain(|board| board.workshop() != wid);
+            q.stale.retain(|board| board.workshop() != wid);
+            q.forget.insert(wid.to_owned());
+        });
+        self.cache.retain(|board, _| board.workshop() != wid);
+        self.wake.notify_one();
+    }
+}
