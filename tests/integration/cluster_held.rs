@@ -158,3 +158,96 @@ async fn held_counts_read_through_node_b_follow_papers_written_through_a_and_c()
     }
     Ok(())
 }
+
+/// The board hashes Redis holds for workshop `wid` (read with `redis-cli`, as an operator would).
+fn redis_keys(cluster: &Cluster, wid: &str) -> TestResult<Vec<String>> {
+    let url = cluster.redis.url();
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &port,
+            "--scan",
+            "--pattern",
+            &format!("palabre:held:{wid}.*"),
+        ])
+        .output()
+        .map_err(crate::harness::io("running redis-cli"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_each_node_answers_its_own_count_and_they_agree_again_once_it_is_back(
+) -> TestResult {
+    let Some(mut cluster) = Cluster::start("held_redis_down", 2, &[]).await? else {
+        return Ok(());
+    };
+    let w = Workshop::create(
+        cluster.nodes[0].addr(),
+        "icebreaker",
+        "Atelier",
+        "2026-12-02",
+    )
+    .await?;
+    let (a, b) = (on(&cluster, &w, 0), on(&cluster, &w, 1));
+    let bid = w.board("icebreaker", 0)?.id.clone();
+    let held_of = |secret: &str| format!("{}.{bid}~{}", w.id, w.device_id(secret));
+    let alice = join_device(&a, &held_of(ALICE), &a.participant, ALICE).await?;
+    edit_doc(&alice, |d| held::add_held(d, &paper("a1", "premier"), 1))?.map_err(model)?;
+    count_reaches(&b, &bid, 1, &cluster).await?;
+    assert_eq!(redis_keys(&cluster, &w.id)?.len(), 1);
+
+    // Redis goes away: a paper through A; both nodes still answer, each with what it knows.
+    cluster.redis.stop();
+    edit_doc(&alice, |d| held::add_held(d, &paper("a2", "second"), 2))?.map_err(model)?;
+    wait_server_has(&a.ws_url(&held_of(ALICE), &a.facilitator), &alice).await?;
+    let answered = Instant::now();
+    count_reaches(&a, &bid, 2, &cluster).await?;
+    let on_b = count(&b, &bid).await?;
+    assert!(on_b == 1 || on_b == 2, "B counts {on_b}");
+    assert!(
+        answered.elapsed() < Duration::from_secs(3),
+        "counts hung on Redis"
+    );
+
+    // Back, empty (it keeps nothing): every node agrees again.
+    cluster.redis.restart();
+    eventually(
+        "B to count the paper written while Redis was down",
+        WAIT,
+        || async { count(&b, &bid).await.is_ok_and(|n| n == 2) },
+    )
+    .await?;
+    edit_doc(&alice, |d| held::add_held(d, &paper("a3", "troisième"), 3))?.map_err(model)?;
+    count_reaches(&b, &bid, 3, &cluster).await?;
+
+    // Deleting the workshop removes its hashes.
+    let r = send_json(
+        a.addr,
+        "DELETE",
+        &format!("/api/workshops/{}", w.id),
+        Some(&w.facilitator),
+        None,
+    )
+    .await?;
+    assert_eq!(r.status, 204, "{}", r.body);
+    eventually(
+        "the workshop's held counts to leave Redis",
+        WAIT,
+        || async { redis_keys(&cluster, &w.id).is_ok_and(|k| k.is_empty()) },
+    )
+    .await
+    .map_err(|e| {
+        let keys = redis_keys(&cluster, &w.id);
+        TestError::Server(format!("{e}: {keys:?}\n{}", cluster.logs()))
+    })?;
+    Ok(())
+}

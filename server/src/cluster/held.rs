@@ -27,10 +27,12 @@ use tokio::sync::{Notify, OnceCell};
 
 use crate::board::held::MAX_HELD_NOTES;
 use crate::doc_id::DocId;
-use crate::policy::{SharedHeld, SharedTotal};
+use crate::policy::{DeviceCounts, SharedHeld, SharedRead};
 
 /// Bound on connecting and on each answer: a count must not hang on Redis.
 const TIMEOUT: Duration = Duration::from_secs(1);
+/// Bound on one flush (a deleted workshop's `SCAN` included).
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// After a failed read, Redis is not asked again for this long (this node's counts answer).
 const BACKOFF: Duration = Duration::from_secs(1);
 /// Wait before retrying a failed flush.
@@ -89,8 +91,8 @@ pub(super) struct RedisHeld {
     /// A std mutex: held only to queue or take, never across an await.
     queue: Mutex<Queue>,
     wake: Notify,
-    /// Board → (read at, total).
-    cache: DashMap<DocId, (Instant, usize)>,
+    /// Board → (read at, counts).
+    cache: DashMap<DocId, (Instant, Arc<DeviceCounts>)>,
     /// Boards being recounted here, since when.
     recounting: DashMap<DocId, Instant>,
     /// Set when a read failed: no read before then.
@@ -139,9 +141,16 @@ impl RedisHeld {
     pub(super) async fn run(self: Arc<Self>) {
         loop {
             self.wake.notified().await;
+            let mut failed = false;
             while let Err(error) = self.flush().await {
-                tracing::warn!(%error, "cannot write held-note counts to Redis; retrying");
+                if !failed {
+                    tracing::warn!(%error, "cannot write held-note counts to Redis; retrying");
+                    failed = true;
+                }
                 tokio::time::sleep(RETRY).await;
+            }
+            if failed {
+                tracing::info!("held-note counts are written to Redis again");
             }
         }
     }
@@ -163,7 +172,11 @@ impl RedisHeld {
         if counts.is_empty() && complete.is_empty() && stale.is_empty() && forget.is_empty() {
             return Ok(());
         }
-        let written = self.write(&counts, &complete, &stale, &forget).await;
+        let written = bounded(
+            FLUSH_TIMEOUT,
+            self.write(&counts, &complete, &stale, &forget),
+        )
+        .await;
         self.with_queue(|q| {
             q.flushing.clear();
             if written.is_err() {
@@ -213,7 +226,9 @@ impl RedisHeld {
             pipe.hset(&key, COMPLETE, 0).ignore();
             pipe.expire(&key, ttl as i64).ignore();
         }
-        pipe.query_async::<()>(&mut conn).await?;
+        if !pipe.is_empty() {
+            pipe.query_async::<()>(&mut conn).await?;
+        }
         for wid in forget {
             remove_workshop(&mut conn, wid).await?;
         }
@@ -221,7 +236,7 @@ impl RedisHeld {
     }
 
     /// The board's hash with this node's unflushed counts over it; `None` without the mark.
-    async fn read(&self, board: &DocId) -> Result<Option<usize>, redis::RedisError> {
+    async fn fetch(&self, board: &DocId) -> Result<Option<DeviceCounts>, redis::RedisError> {
         let mut conn = self.conn().await?;
         let mut fields: HashMap<String, String> = redis::cmd("HGETALL")
             .arg(key(board))
@@ -230,41 +245,47 @@ impl RedisHeld {
         if fields.remove(COMPLETE).is_none() {
             return Ok(None);
         }
-        let mut devices: HashMap<String, usize> = fields
+        // Redis is not trusted to stay within the cap a held doc's policy keeps.
+        let mut devices: DeviceCounts = fields
             .into_iter()
-            .filter_map(|(device, n)| Some((device, n.parse::<usize>().ok()?)))
+            .filter_map(|(device, n)| {
+                let n = n.parse::<usize>().ok()?;
+                Some((device, n.min(MAX_HELD_NOTES)))
+            })
             .collect();
         self.with_queue(|q| {
             for (held, n) in q.flushing.iter().chain(&q.counts) {
                 if held.board_doc().as_ref() == Some(board) {
                     if let Some(device) = held.device() {
-                        devices.insert(device.to_owned(), *n);
+                        if *n == 0 {
+                            devices.remove(device);
+                        } else {
+                            devices.insert(device.to_owned(), (*n).min(MAX_HELD_NOTES));
+                        }
                     }
                 }
             }
         });
-        // Redis is not trusted to stay within the cap a held doc's policy keeps.
-        Ok(Some(
-            devices
-                .values()
-                .map(|n| (*n).min(MAX_HELD_NOTES))
-                .fold(0usize, usize::saturating_add),
-        ))
+        devices.retain(|_, n| *n > 0);
+        Ok(Some(devices))
     }
 
     /// A total read less than [`CACHE`] ago (and not before `not_before`).
-    fn cached(&self, board: &DocId, not_before: Option<Instant>) -> Option<usize> {
+    fn cached(&self, board: &DocId, not_before: Option<Instant>) -> Option<Arc<DeviceCounts>> {
         self.cache
             .get(board)
             .filter(|e| e.0.elapsed() < CACHE && not_before.is_none_or(|t| e.0 >= t))
-            .map(|e| e.1)
+            .map(|e| Arc::clone(&e.1))
     }
 
-    fn remember(&self, board: &DocId, total: usize) {
+    fn remember(&self, board: &DocId, counts: DeviceCounts) -> Arc<DeviceCounts> {
         if self.cache.len() > 10_000 {
             self.cache.retain(|_, e| e.0.elapsed() < CACHE);
         }
-        self.cache.insert(board.clone(), (Instant::now(), total));
+        let counts = Arc::new(counts);
+        self.cache
+            .insert(board.clone(), (Instant::now(), Arc::clone(&counts)));
+        counts
     }
 
     fn is_down(&self) -> bool {
@@ -284,18 +305,18 @@ impl RedisHeld {
         }
     }
 
-    async fn board_total(&self, board: &DocId) -> Result<Option<usize>, String> {
+    async fn board_counts(&self, board: &DocId) -> Result<Option<Arc<DeviceCounts>>, String> {
         let asked = Instant::now();
-        if let Some(total) = self.cached(board, None) {
-            return Ok(Some(total));
+        if let Some(counts) = self.cached(board, None) {
+            return Ok(Some(counts));
         }
         loop {
             if self.is_down() {
                 return Err("Redis unreachable".into());
             }
-            let read = self.read(board).await;
-            let total = match read {
-                Ok(total) => total,
+            let read = bounded(TIMEOUT, self.fetch(board)).await;
+            let counts = match read {
+                Ok(counts) => counts,
                 Err(error) => {
                     self.went_down(&error);
                     return Err(error.to_string());
@@ -304,9 +325,8 @@ impl RedisHeld {
             if self.announced_down.swap(false, Relaxed) {
                 tracing::info!("held-note counts are read from Redis again");
             }
-            if let Some(total) = total {
-                self.remember(board, total);
-                return Ok(Some(total));
+            if let Some(counts) = counts {
+                return Ok(Some(self.remember(board, counts)));
             }
             // Not counted yet: one reader per node counts, the others wait for its total.
             let mut mine = false;
@@ -328,11 +348,25 @@ impl RedisHeld {
             while self.recounting.contains_key(board) && asked.elapsed() < RECOUNT_WAIT {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            if let Some(total) = self.cached(board, Some(asked)) {
-                return Ok(Some(total));
+            if let Some(counts) = self.cached(board, Some(asked)) {
+                return Ok(Some(counts));
             }
         }
     }
+}
+
+/// `call`, or an error if Redis has not answered within `limit` (a reconnecting connection
+/// manager may otherwise keep a caller waiting for its retries).
+async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, redis::RedisError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "Redis did not answer in time",
+        )))
+    })
 }
 
 /// Removes every board hash of workshop `wid` (ids hold no glob characters).
@@ -368,17 +402,17 @@ impl SharedHeld for RedisHeld {
         self.wake.notify_one();
     }
 
-    fn total<'a>(&'a self, board: &'a DocId) -> SharedTotal<'a> {
-        Box::pin(self.board_total(board))
+    fn read<'a>(&'a self, board: &'a DocId) -> SharedRead<'a> {
+        Box::pin(self.board_counts(board))
     }
 
-    fn mark_complete(&self, board: &DocId, total: usize) {
+    fn mark_complete(&self, board: &DocId, counts: DeviceCounts) {
         self.with_queue(|q| {
             if !q.stale.contains(board) {
                 q.complete.insert(board.clone());
             }
         });
-        self.remember(board, total);
+        self.remember(board, counts);
         self.recounting.remove(board);
         self.wake.notify_one();
     }

@@ -26,21 +26,25 @@ use crate::doc_id::{DocId, DocKind};
 /// Told to a connection writing another device's held doc (never granted by `http` anyway).
 pub const NOT_YOURS: &str = "these notes belong to another device";
 
-/// A board's total as a cluster's shared counts answer it: `Ok(None)` when this caller is
+/// Notes held per device on one board (device id → notes, no zeros).
+pub type DeviceCounts = BTreeMap<String, usize>;
+
+/// A board's counts as a cluster's shared counts answer them: `Ok(None)` when this caller is
 /// to count the board's stored held docs (then [`SharedHeld::mark_complete`]), `Err` when
 /// they cannot be read (the caller falls back to this node's own counts).
-pub type SharedTotal<'a> = Pin<Box<dyn Future<Output = Result<Option<usize>, String>> + Send + 'a>>;
+pub type SharedRead<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Arc<DeviceCounts>>, String>> + Send + 'a>>;
 
 /// Where a cluster keeps every node's held counts (`cluster/held.rs`), so that a count read
 /// on one node includes what phones write through the others. Absent on a single node.
 pub trait SharedHeld: Send + Sync + std::fmt::Debug {
     /// Queues held doc `held`'s new count for every node. Called on room tasks: never blocks.
     fn publish(&self, held: &DocId, n: usize);
-    /// Notes held on board doc `board`, every node's writes included.
-    fn total<'a>(&'a self, board: &'a DocId) -> SharedTotal<'a>;
-    /// Records that every stored held doc of `board` has been published (`total` of them),
+    /// Notes held on board doc `board` per device, every node's writes included.
+    fn read<'a>(&'a self, board: &'a DocId) -> SharedRead<'a>;
+    /// Records that every stored held doc of `board` has been published (`counts` of them),
     /// after the counts published before this call.
-    fn mark_complete(&self, board: &DocId, total: usize);
+    fn mark_complete(&self, board: &DocId, counts: DeviceCounts);
     /// Drops every count of workshop `wid`, which was deleted.
     fn forget_workshop(&self, wid: &str);
 }
@@ -49,7 +53,7 @@ pub trait SharedHeld: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Default)]
 pub struct HeldCounts {
     /// Board doc → device → notes held.
-    counts: DashMap<DocId, BTreeMap<String, usize>>,
+    counts: DashMap<DocId, DeviceCounts>,
     /// Boards whose every stored held doc has been counted since start.
     complete: DashSet<DocId>,
     /// The cluster's counts, when this node is one of several.
@@ -87,6 +91,13 @@ impl HeldCounts {
 
     /// Marks `board` as counted (live rooms keep it up to date from then on).
     pub fn mark_complete(&self, board: &DocId) {
+        self.complete.insert(board.clone());
+    }
+
+    /// Takes a board's counts as the cluster last knew them (not published again): what
+    /// this node answers if the cluster's counts cannot be read later.
+    pub fn absorb(&self, board: &DocId, devices: &DeviceCounts) {
+        self.counts.insert(board.clone(), devices.clone());
         self.complete.insert(board.clone());
     }
 

@@ -24,7 +24,7 @@ use crate::board::schema::check_id;
 use crate::board::workshop::set_note_revealed;
 use crate::board::BoardKind;
 use crate::doc_id::DocId;
-use crate::policy::Standing;
+use crate::policy::{DeviceCounts, Standing};
 
 /// Most notes one reveal or discard request may name.
 pub(super) const MAX_TARGETS: usize = 500;
@@ -156,19 +156,25 @@ pub(super) async fn held_totals(
 async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<u32, ApiError> {
     let counts = state.hub.held_counts();
     if let Some(shared) = counts.shared() {
-        match shared.total(board).await {
-            Ok(Some(n)) => return Ok(u32::try_from(n).unwrap_or(u32::MAX)),
+        match shared.read(board).await {
+            Ok(Some(devices)) => {
+                counts.absorb(board, &devices);
+                return Ok(sum(devices.values()));
+            }
             Ok(None) => {
-                let mut n = 0usize;
+                let mut devices = DeviceCounts::new();
                 for id in held_docs(state, wid, bid).await? {
                     // Loading a held doc makes its policy publish its count, to every node.
-                    let held = state.hub.read(&id, held::held_count).await?;
-                    counts.set(&id, held);
-                    n = n.saturating_add(held);
+                    let n = state.hub.read(&id, held::held_count).await?;
+                    counts.set(&id, n);
+                    if let (Some(device), true) = (id.device(), n > 0) {
+                        devices.insert(device.to_owned(), n);
+                    }
                 }
-                shared.mark_complete(board, n);
-                counts.mark_complete(board);
-                return Ok(u32::try_from(n).unwrap_or(u32::MAX));
+                let total = sum(devices.values());
+                counts.absorb(board, &devices);
+                shared.mark_complete(board, devices);
+                return Ok(total);
             }
             // Logged by the shared counts; this node's own answer meanwhile.
             Err(_) => {}
@@ -183,6 +189,10 @@ async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<
         counts.mark_complete(board);
     }
     Ok(u32::try_from(counts.total(board)).unwrap_or(u32::MAX))
+}
+
+fn sum<'a>(counts: impl Iterator<Item = &'a usize>) -> u32 {
+    u32::try_from(counts.fold(0usize, |a, n| a.saturating_add(*n))).unwrap_or(u32::MAX)
 }
 
 async fn list(
