@@ -211,8 +211,8 @@ async fn without_redis_each_node_answers_its_own_count_and_they_agree_again_once
     wait_server_has(&a.ws_url(&held_of(ALICE), &a.facilitator), &alice).await?;
     let answered = Instant::now();
     count_reaches(&a, &bid, 2, &cluster).await?;
-    let on_b = count(&b, &bid).await?;
-    assert!(on_b == 1 || on_b == 2, "B counts {on_b}");
+    // B answers what the cluster last told it (it cannot learn A's paper meanwhile).
+    assert_eq!(count(&b, &bid).await?, 1);
     assert!(
         answered.elapsed() < Duration::from_secs(3),
         "counts hung on Redis"

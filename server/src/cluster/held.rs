@@ -4,7 +4,7 @@
 //!
 //! - *Writes* are queued by the held docs' policies ([`SharedHeld::publish`], on room tasks)
 //!   and flushed by one task per node: the newest count per held doc (`HSET`, `HDEL` at 0),
-//!   then `EXPIRE` [`TTL`]. A failed flush keeps them for the next try; past [`MAX_QUEUED`]
+//!   then `EXPIRE` [`TTL`]. A failed flush keeps them for the next try; past 65 536 queued
 //!   held docs the board's completeness mark is dropped instead, so the next reader recounts.
 //! - *Completeness*: the field `*` (never a device id) says every stored held doc of the board
 //!   has been counted into the hash. Without it (first read, Redis restarted, the hash expired
@@ -15,8 +15,12 @@
 //! - *Redis down*: reads answer `Err` and the caller uses this node's own counts; the
 //!   first failure is logged, and Redis is not asked again for [`BACKOFF`].
 //! - A deleted workshop's hashes are removed (`SCAN` + `DEL` of its prefix).
+//!
+//! The queue and the commands a flush sends are in `held/queue.rs`.
 
-use std::collections::{HashMap, HashSet};
+mod queue;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +32,7 @@ use tokio::sync::{Notify, OnceCell};
 use crate::board::held::MAX_HELD_NOTES;
 use crate::doc_id::DocId;
 use crate::policy::{DeviceCounts, SharedHeld, SharedRead};
+use queue::{key, Queue, COMPLETE};
 
 /// Bound on connecting and on each answer: a count must not hang on Redis.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -41,48 +46,8 @@ const RETRY: Duration = Duration::from_millis(250);
 const TTL: Duration = Duration::from_secs(3600);
 /// A board's total is read from Redis at most once per this long on each node.
 const CACHE: Duration = Duration::from_millis(250);
-/// Held docs whose counts wait for Redis at most; past it their boards are recounted.
-const MAX_QUEUED: usize = 65_536;
 /// How long other readers wait for one reader's recount of a board before doing their own.
 const RECOUNT_WAIT: Duration = Duration::from_secs(5);
-/// The field that marks a board's hash as complete (device ids never hold `*`).
-const COMPLETE: &str = "*";
-/// Keys removed per `SCAN` step when a workshop is deleted, and most steps.
-const SCAN_COUNT: usize = 500;
-const SCAN_STEPS: usize = 10_000;
-
-/// Key of board doc `board`'s hash.
-fn key(board: &DocId) -> String {
-    format!("palabre:held:{}", board.as_str())
-}
-
-/// What waits to be written to Redis.
-#[derive(Debug, Default)]
-struct Queue {
-    /// Held doc → newest count.
-    counts: HashMap<DocId, usize>,
-    /// Boards to mark complete (after their counts).
-    complete: HashSet<DocId>,
-    /// Boards whose counts were dropped: their mark is removed, so the next reader recounts.
-    stale: HashSet<DocId>,
-    /// Deleted workshops whose hashes are to be removed.
-    forget: HashSet<String>,
-    /// Counts taken by the flush in progress (read over the hash until it lands).
-    flushing: HashMap<DocId, usize>,
-}
-
-impl Queue {
-    fn put(&mut self, held: &DocId, n: usize) {
-        if self.counts.len() >= MAX_QUEUED && !self.counts.contains_key(held) {
-            if let Some(board) = held.board_doc() {
-                self.complete.remove(&board);
-                self.stale.insert(board);
-            }
-            return;
-        }
-        self.counts.insert(held.clone(), n);
-    }
-}
 
 /// The Redis-backed shared counts of one node.
 pub(super) struct RedisHeld {
@@ -157,82 +122,16 @@ impl RedisHeld {
 
     /// One flush of everything queued; on failure it is queued again (newer counts win).
     async fn flush(&self) -> Result<(), redis::RedisError> {
-        let Some((counts, complete, stale, forget)) = self.with_queue(|q| {
-            let counts = std::mem::take(&mut q.counts);
-            q.flushing.clone_from(&counts);
-            (
-                counts,
-                std::mem::take(&mut q.complete),
-                std::mem::take(&mut q.stale),
-                std::mem::take(&mut q.forget),
-            )
-        }) else {
+        let Some(batch) = self.with_queue(Queue::take).flatten() else {
             return Ok(());
         };
-        if counts.is_empty() && complete.is_empty() && stale.is_empty() && forget.is_empty() {
-            return Ok(());
-        }
-        let written = bounded(
-            FLUSH_TIMEOUT,
-            self.write(&counts, &complete, &stale, &forget),
-        )
+        let written = bounded(FLUSH_TIMEOUT, async {
+            queue::write(&mut self.conn().await?, &batch, TTL).await
+        })
         .await;
-        self.with_queue(|q| {
-            q.flushing.clear();
-            if written.is_err() {
-                for (held, n) in &counts {
-                    if !q.counts.contains_key(held) {
-                        q.put(held, *n);
-                    }
-                }
-                q.complete.extend(complete.difference(&q.stale).cloned());
-                q.stale.extend(stale);
-                q.forget.extend(forget);
-            }
-        });
+        let ok = written.is_ok();
+        self.with_queue(|q| q.settle(batch, ok));
         written
-    }
-
-    async fn write(
-        &self,
-        counts: &HashMap<DocId, usize>,
-        complete: &HashSet<DocId>,
-        stale: &HashSet<DocId>,
-        forget: &HashSet<String>,
-    ) -> Result<(), redis::RedisError> {
-        let mut conn = self.conn().await?;
-        let ttl = TTL.as_secs();
-        let mut pipe = redis::pipe();
-        for (held, n) in counts {
-            let (Some(board), Some(device)) = (held.board_doc(), held.device()) else {
-                continue;
-            };
-            if forget.contains(held.workshop()) {
-                continue;
-            }
-            let key = key(&board);
-            if *n == 0 {
-                pipe.hdel(&key, device).ignore();
-            } else {
-                pipe.hset(&key, device, *n).ignore();
-            }
-            pipe.expire(&key, ttl as i64).ignore();
-        }
-        for board in stale {
-            pipe.hdel(key(board), COMPLETE).ignore();
-        }
-        for board in complete.difference(stale) {
-            let key = key(board);
-            pipe.hset(&key, COMPLETE, 0).ignore();
-            pipe.expire(&key, ttl as i64).ignore();
-        }
-        if !pipe.is_empty() {
-            pipe.query_async::<()>(&mut conn).await?;
-        }
-        for wid in forget {
-            remove_workshop(&mut conn, wid).await?;
-        }
-        Ok(())
     }
 
     /// The board's hash with this node's unflushed counts over it; `None` without the mark.
@@ -253,20 +152,7 @@ impl RedisHeld {
                 Some((device, n.min(MAX_HELD_NOTES)))
             })
             .collect();
-        self.with_queue(|q| {
-            for (held, n) in q.flushing.iter().chain(&q.counts) {
-                if held.board_doc().as_ref() == Some(board) {
-                    if let Some(device) = held.device() {
-                        if *n == 0 {
-                            devices.remove(device);
-                        } else {
-                            devices.insert(device.to_owned(), (*n).min(MAX_HELD_NOTES));
-                        }
-                    }
-                }
-            }
-        });
-        devices.retain(|_, n| *n > 0);
+        self.with_queue(|q| q.overlay(board, &mut devices));
         Ok(Some(devices))
     }
 
@@ -369,30 +255,6 @@ async fn bounded<T>(
     })
 }
 
-/// Removes every board hash of workshop `wid` (ids hold no glob characters).
-async fn remove_workshop(conn: &mut ConnectionManager, wid: &str) -> Result<(), redis::RedisError> {
-    let pattern = format!("palabre:held:{wid}.*");
-    let mut cursor = 0u64;
-    for _ in 0..SCAN_STEPS {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT)
-            .query_async(conn)
-            .await?;
-        if !keys.is_empty() {
-            redis::cmd("DEL").arg(&keys).query_async::<()>(conn).await?;
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    Ok(())
-}
-
 impl SharedHeld for RedisHeld {
     fn publish(&self, held: &DocId, n: usize) {
         if let Some(board) = held.board_doc() {
@@ -407,23 +269,14 @@ impl SharedHeld for RedisHeld {
     }
 
     fn mark_complete(&self, board: &DocId, counts: DeviceCounts) {
-        self.with_queue(|q| {
-            if !q.stale.contains(board) {
-                q.complete.insert(board.clone());
-            }
-        });
+        self.with_queue(|q| q.complete(board));
         self.remember(board, counts);
         self.recounting.remove(board);
         self.wake.notify_one();
     }
 
     fn forget_workshop(&self, wid: &str) {
-        self.with_queue(|q| {
-            q.counts.retain(|held, _| held.workshop() != wid);
-            q.complete.retain(|board| board.workshop() != wid);
-            q.stale.retain(|board| board.workshop() != wid);
-            q.forget.insert(wid.to_owned());
-        });
+        self.with_queue(|q| q.forget(wid));
         self.cache.retain(|board, _| board.workshop() != wid);
         self.wake.notify_one();
     }
