@@ -275,6 +275,10 @@ impl SharedHeld for RedisHeld {
         self.wake.notify_one();
     }
 
+    fn recount_failed(&self, board: &DocId) {
+        self.recounting.remove(board);
+    }
+
     fn forget_workshop(&self, wid: &str) {
         self.with_queue(|q| q.forget(wid));
         self.cache.retain(|board, _| board.workshop() != wid);

@@ -45,6 +45,8 @@ pub trait SharedHeld: Send + Sync + std::fmt::Debug {
     /// Records that every stored held doc of `board` has been published (`counts` of them),
     /// after the counts published before this call.
     fn mark_complete(&self, board: &DocId, counts: DeviceCounts);
+    /// The count that `read` asked for failed: another reader may try.
+    fn recount_failed(&self, board: &DocId);
     /// Drops every count of workshop `wid`, which was deleted.
     fn forget_workshop(&self, wid: &str);
 }

@@ -162,15 +162,13 @@ async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<
                 return Ok(sum(devices.values()));
             }
             Ok(None) => {
-                let mut devices = DeviceCounts::new();
-                for id in held_docs(state, wid, bid).await? {
-                    // Loading a held doc makes its policy publish its count, to every node.
-                    let n = state.hub.read(&id, held::held_count).await?;
-                    counts.set(&id, n);
-                    if let (Some(device), true) = (id.device(), n > 0) {
-                        devices.insert(device.to_owned(), n);
+                let devices = match count_stored(state, wid, bid).await {
+                    Ok(devices) => devices,
+                    Err(e) => {
+                        shared.recount_failed(board);
+                        return Err(e);
                     }
-                }
+                };
                 let total = sum(devices.values());
                 counts.absorb(board, &devices);
                 shared.mark_complete(board, devices);
@@ -181,14 +179,25 @@ async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<
         }
     }
     if !counts.is_complete(board) {
-        for id in held_docs(state, wid, bid).await? {
-            // Loading a held doc makes its policy publish its count.
-            let n = state.hub.read(&id, held::held_count).await?;
-            counts.set(&id, n);
-        }
+        count_stored(state, wid, bid).await?;
         counts.mark_complete(board);
     }
     Ok(u32::try_from(counts.total(board)).unwrap_or(u32::MAX))
+}
+
+/// Loads every stored held doc of a board (its policy publishes its count, to every node in a
+/// cluster) and counts its notes.
+async fn count_stored(state: &AppState, wid: &str, bid: &str) -> Result<DeviceCounts, ApiError> {
+    let counts = state.hub.held_counts();
+    let mut devices = DeviceCounts::new();
+    for id in held_docs(state, wid, bid).await? {
+        let n = state.hub.read(&id, held::held_count).await?;
+        counts.set(&id, n);
+        if let (Some(device), true) = (id.device(), n > 0) {
+            devices.insert(device.to_owned(), n);
+        }
+    }
+    Ok(devices)
 }
 
 fn sum<'a>(counts: impl Iterator<Item = &'a usize>) -> u32 {
