@@ -84,6 +84,9 @@ mod cluster_shared;
 #[path = "integration/cluster_guesses.rs"]
 mod cluster_guesses;
 
+#[path = "integration/cluster_held.rs"]
+mod cluster_held;
+
 #[path = "integration/rgpd.rs"]
 mod rgpd;
 

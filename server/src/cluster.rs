@@ -17,6 +17,7 @@
 mod bus;
 mod follow;
 mod guesses;
+mod held;
 mod publish;
 mod relay;
 
@@ -220,6 +221,9 @@ impl Starter {
         let publisher =
             publish::Publisher::new(self.client.clone(), self.dirty, Arc::clone(&self.status));
         tokio::spawn(publisher.run(self.outgoing));
+        let held = Arc::new(held::RedisHeld::new(self.client.clone()));
+        tokio::spawn(Arc::clone(&held).run());
+        hub.held_counts().share(held);
         let reader = relay::Relay::new(self.client.clone(), hub.clone(), store, self.status);
         tokio::spawn(reader.run(self.control));
         let (credentials, changed) = mpsc::unbounded_channel();

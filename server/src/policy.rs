@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use yrs::Doc;
 
-pub use held::{HeldCounts, HeldPolicy, NOT_YOURS};
+pub use held::{DeviceCounts, HeldCounts, HeldPolicy, SharedHeld, SharedRead, NOT_YOURS};
 pub use kinds::{
     BoardPolicy, OpenPolicy, WorkshopPolicy, LOCKED, NOT_ON_AGENDA, NO_ROLE, OVER_QUOTA, REMOVED,
     VIEWER, WORKSHOP_DOC,

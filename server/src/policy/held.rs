@@ -5,10 +5,13 @@
 //! relayed (nobody but the writer and the facilitator should even learn who is there).
 //!
 //! Every change publishes the doc's note count into [`HeldCounts`], which the counts endpoint
-//! reads: how many papers are held, never what they say. No IO.
+//! reads: how many papers are held, never what they say; in a cluster it also hands them to
+//! the shared counts ([`SharedHeld`], implemented with Redis in `cluster/held.rs`). No IO.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
 use dashmap::{DashMap, DashSet};
 use yrs::Doc;
@@ -23,13 +26,40 @@ use crate::doc_id::{DocId, DocKind};
 /// Told to a connection writing another device's held doc (never granted by `http` anyway).
 pub const NOT_YOURS: &str = "these notes belong to another device";
 
+/// Notes held per device on one board (device id → notes, no zeros).
+pub type DeviceCounts = BTreeMap<String, usize>;
+
+/// A board's counts as a cluster's shared counts answer them: `Ok(None)` when this caller is
+/// to count the board's stored held docs (then [`SharedHeld::mark_complete`]), `Err` when
+/// they cannot be read (the caller falls back to this node's own counts).
+pub type SharedRead<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Arc<DeviceCounts>>, String>> + Send + 'a>>;
+
+/// Where a cluster keeps every node's held counts (`cluster/held.rs`), so that a count read
+/// on one node includes what phones write through the others. Absent on a single node.
+pub trait SharedHeld: Send + Sync + std::fmt::Debug {
+    /// Queues held doc `held`'s new count for every node. Called on room tasks: never blocks.
+    fn publish(&self, held: &DocId, n: usize);
+    /// Notes held on board doc `board` per device, every node's writes included.
+    fn read<'a>(&'a self, board: &'a DocId) -> SharedRead<'a>;
+    /// Records that every stored held doc of `board` has been published (`counts` of them),
+    /// after the counts published before this call.
+    fn mark_complete(&self, board: &DocId, counts: DeviceCounts);
+    /// The count that `read` asked for failed: another reader may try.
+    fn recount_failed(&self, board: &DocId);
+    /// Drops every count of workshop `wid`, which was deleted.
+    fn forget_workshop(&self, wid: &str);
+}
+
 /// Held notes per board and device, as last published by the held docs' policies.
 #[derive(Debug, Default)]
 pub struct HeldCounts {
     /// Board doc → device → notes held.
-    counts: DashMap<DocId, BTreeMap<String, usize>>,
+    counts: DashMap<DocId, DeviceCounts>,
     /// Boards whose every stored held doc has been counted since start.
     complete: DashSet<DocId>,
+    /// The cluster's counts, when this node is one of several.
+    shared: OnceLock<Arc<dyn SharedHeld>>,
 }
 
 impl HeldCounts {
@@ -38,6 +68,9 @@ impl HeldCounts {
         let (Some(board), Some(device)) = (held.board_doc(), held.device()) else {
             return;
         };
+        if let Some(shared) = self.shared.get() {
+            shared.publish(held, n);
+        }
         let mut entry = self.counts.entry(board).or_default();
         if n == 0 {
             entry.remove(device);
@@ -46,7 +79,7 @@ impl HeldCounts {
         }
     }
 
-    /// Notes held on board doc `board`, all devices together.
+    /// Notes held on board doc `board`, all devices together, as this node counted them.
     pub fn total(&self, board: &DocId) -> usize {
         self.counts
             .get(board)
@@ -61,6 +94,32 @@ impl HeldCounts {
     /// Marks `board` as counted (live rooms keep it up to date from then on).
     pub fn mark_complete(&self, board: &DocId) {
         self.complete.insert(board.clone());
+    }
+
+    /// Takes a board's counts as the cluster last knew them (not published again): what
+    /// this node answers if the cluster's counts cannot be read later.
+    pub fn absorb(&self, board: &DocId, devices: &DeviceCounts) {
+        self.counts.insert(board.clone(), devices.clone());
+        self.complete.insert(board.clone());
+    }
+
+    /// Shares every count with the other nodes of a cluster from now on (set once).
+    pub fn share(&self, shared: Arc<dyn SharedHeld>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// The cluster's counts, if this node is one of several.
+    pub fn shared(&self) -> Option<&Arc<dyn SharedHeld>> {
+        self.shared.get()
+    }
+
+    /// Forgets the counts of workshop `wid` (deleted), here and in the cluster's.
+    pub fn forget_workshop(&self, wid: &str) {
+        self.counts.retain(|board, _| board.workshop() != wid);
+        self.complete.retain(|board| board.workshop() != wid);
+        if let Some(shared) = self.shared.get() {
+            shared.forget_workshop(wid);
+        }
     }
 }
 

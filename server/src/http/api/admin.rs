@@ -44,6 +44,7 @@ pub(crate) async fn erase(state: &AppState, wid: &str) -> Result<(), ApiError> {
         .delete_workshop(wid)
         .await
         .map_err(ApiError::internal)?;
+    state.hub.held_counts().forget_workshop(wid);
     state.registry.announce(wid);
     tracing::info!(workshop = %wid, "workshop deleted");
     Ok(())

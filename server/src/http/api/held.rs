@@ -24,7 +24,7 @@ use crate::board::schema::check_id;
 use crate::board::workshop::set_note_revealed;
 use crate::board::BoardKind;
 use crate::doc_id::DocId;
-use crate::policy::Standing;
+use crate::policy::{DeviceCounts, Standing};
 
 /// Most notes one reveal or discard request may name.
 pub(super) const MAX_TARGETS: usize = 500;
@@ -150,17 +150,58 @@ pub(super) async fn held_totals(
     Ok(totals)
 }
 
+/// Notes held on `board`: in a cluster, every node's counts (the stored held docs counted once
+/// into them when they lack this board); on one node, or while Redis cannot answer, this
+/// node's own, counting the stored held docs once since start.
 async fn total(state: &AppState, wid: &str, bid: &str, board: &DocId) -> Result<u32, ApiError> {
     let counts = state.hub.held_counts();
-    if !counts.is_complete(board) {
-        for id in held_docs(state, wid, bid).await? {
-            // Loading a held doc makes its policy publish its count.
-            let n = state.hub.read(&id, held::held_count).await?;
-            counts.set(&id, n);
+    if let Some(shared) = counts.shared() {
+        match shared.read(board).await {
+            Ok(Some(devices)) => {
+                counts.absorb(board, &devices);
+                return Ok(sum(devices.values()));
+            }
+            Ok(None) => {
+                let devices = match count_stored(state, wid, bid).await {
+                    Ok(devices) => devices,
+                    Err(e) => {
+                        shared.recount_failed(board);
+                        return Err(e);
+                    }
+                };
+                let total = sum(devices.values());
+                counts.absorb(board, &devices);
+                shared.mark_complete(board, devices);
+                return Ok(total);
+            }
+            // Logged by the shared counts; this node's own answer meanwhile.
+            Err(_) => {}
         }
+    }
+    if !counts.is_complete(board) {
+        count_stored(state, wid, bid).await?;
         counts.mark_complete(board);
     }
     Ok(u32::try_from(counts.total(board)).unwrap_or(u32::MAX))
+}
+
+/// Loads every stored held doc of a board (its policy publishes its count, to every node in a
+/// cluster) and counts its notes.
+async fn count_stored(state: &AppState, wid: &str, bid: &str) -> Result<DeviceCounts, ApiError> {
+    let counts = state.hub.held_counts();
+    let mut devices = DeviceCounts::new();
+    for id in held_docs(state, wid, bid).await? {
+        let n = state.hub.read(&id, held::held_count).await?;
+        counts.set(&id, n);
+        if let (Some(device), true) = (id.device(), n > 0) {
+            devices.insert(device.to_owned(), n);
+        }
+    }
+    Ok(devices)
+}
+
+fn sum<'a>(counts: impl Iterator<Item = &'a usize>) -> u32 {
+    u32::try_from(counts.fold(0usize, |a, n| a.saturating_add(*n))).unwrap_or(u32::MAX)
 }
 
 async fn list(
