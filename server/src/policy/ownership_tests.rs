@@ -392,6 +392,30 @@ fn ownership_cost_on_a_full_board() {
         kept.replace(&scope, after);
     }
     let by_part = start.elapsed() / rounds;
+
+    // What keeping the split costs in memory, against the doc's own encoding (Linux RSS; ten
+    // copies to rise above the allocator's noise).
+    let rss = || {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |pages| pages * 4096)
+    };
+    let at = rss();
+    let copies: Vec<Snapshot> = (0..10).map(|_| snapshot(&board, None)).collect();
+    let kept_bytes = rss().saturating_sub(at) / copies.len() as u64;
+    let encoded = encode_doc(&board);
+    let at = rss();
+    let docs: Vec<Doc> = (0..10)
+        .filter_map(|_| doc_from_update(&encoded).ok())
+        .collect();
+    let doc_bytes = rss().saturating_sub(at) / docs.len().max(1) as u64;
+    eprintln!(
+        "kept split: about {} KiB per board; the doc itself {} KiB in memory, {} KiB encoded",
+        kept_bytes / 1024,
+        doc_bytes / 1024,
+        encoded.len() / 1024
+    );
     eprintln!(
         "one edit on 5 000 notes: whole board {whole:?}, touched part {by_part:?} (edit included), \
          ×{:.0}",
