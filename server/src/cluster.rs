@@ -314,6 +314,24 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The connection of `cell`, opened from `client` on first use (each request then gives up after
+/// `timeout`), shared after: what the cluster's Redis-backed tables (guesses, held counts) use.
+async fn lazy_conn(
+    client: &redis::Client,
+    cell: &tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    timeout: Duration,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let client = client.clone();
+    cell.get_or_try_init(|| async move {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        redis::aio::ConnectionManager::new_with_config(client, config).await
+    })
+    .await
+    .cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::EntryId;

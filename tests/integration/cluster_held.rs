@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use palabre::board::held::{self, HeldNote};
-use serde_json::{json, Value};
 
 use crate::api::{edit_doc, get, join_device, model, send_json, wait_server_has, Workshop};
 use crate::cluster_sync::Cluster;
 use crate::harness::{eventually, metrics_of, TestError, TestResult, WAIT};
+use crate::held::{act, held_path};
 
 /// How soon a change through one node must show in another node's count.
 const COUNT_REACHES: Duration = Duration::from_millis(1500);
@@ -31,10 +31,6 @@ fn on(cluster: &Cluster, w: &Workshop, node: usize) -> Workshop {
         addr: cluster.nodes[node].addr(),
         ..w.clone()
     }
-}
-
-fn held_path(w: &Workshop, bid: &str, tail: &str) -> String {
-    format!("/api/workshops/{}/boards/{bid}/held{tail}", w.id)
 }
 
 async fn count(w: &Workshop, bid: &str) -> TestResult<u64> {
@@ -66,27 +62,6 @@ async fn count_reaches(
         w.addr,
         cluster.logs()
     )))
-}
-
-/// The facilitator discards or reveals, through `w`'s node, the held notes whose text is `text`.
-async fn act(w: &Workshop, bid: &str, action: &str, text: &str) -> TestResult<u64> {
-    let r = get(w.addr, &held_path(w, bid, ""), Some(&w.facilitator)).await?;
-    let listed = r.json()?["notes"].as_array().cloned().unwrap_or_default();
-    let notes: Vec<Value> = listed
-        .iter()
-        .filter(|n| n["text"].as_str() == Some(text))
-        .map(|n| json!({ "device": n["device"], "id": n["id"] }))
-        .collect();
-    let path = held_path(w, bid, &format!("/{action}"));
-    let body = json!({ "notes": notes });
-    let r = send_json(w.addr, "POST", &path, Some(&w.facilitator), Some(&body)).await?;
-    if r.status != 200 {
-        return Err(TestError::Server(format!(
-            "{action}: {} {}",
-            r.status, r.body
-        )));
-    }
-    Ok(r.json()?["done"].as_u64().unwrap_or(0))
 }
 
 /// Waits until `node` has no room loaded (its held rooms evicted).
@@ -146,9 +121,9 @@ async fn held_counts_read_through_node_b_follow_papers_written_through_a_and_c()
 
     // The facilitator discards one and reveals another through A.
     idle(&cluster, 1).await?;
-    assert_eq!(act(&a, &bid, "discard", "second").await?, 1);
+    assert_eq!(act(&a, &bid, "discard", Some(&["second"])).await?, 1);
     count_reaches(&b, &bid, 3, &cluster).await?;
-    assert_eq!(act(&a, &bid, "reveal", "de bob").await?, 1);
+    assert_eq!(act(&a, &bid, "reveal", Some(&["de bob"])).await?, 1);
     count_reaches(&b, &bid, 2, &cluster).await?;
     let md = b.export_ok("md").await?;
     assert!(md.contains("2 papiers non révélés"), "{md}");

@@ -125,7 +125,7 @@ async fn workshop(server: &TestServer, template: &str) -> TestResult<(Workshop, 
     Ok((w, bid))
 }
 
-fn held_path(w: &Workshop, bid: &str, tail: &str) -> String {
+pub(crate) fn held_path(w: &Workshop, bid: &str, tail: &str) -> String {
     format!("/api/workshops/{}/boards/{bid}/held{tail}", w.id)
 }
 
@@ -147,7 +147,14 @@ async fn count(w: &Workshop, bid: &str, token: &str) -> TestResult<u64> {
 
 /// The facilitator reveals (or discards) the held notes whose text contains one of `texts`,
 /// or all of them.
-async fn act(w: &Workshop, bid: &str, action: &str, texts: Option<&[&str]>) -> TestResult<u64> {
+/// The facilitator discards or reveals, through `w`'s node, every held note (`None`) or those
+/// whose text holds one of `texts`; the count done.
+pub(crate) async fn act(
+    w: &Workshop,
+    bid: &str,
+    action: &str,
+    texts: Option<&[&str]>,
+) -> TestResult<u64> {
     let body = match texts {
         None => json!({ "all": true }),
         Some(texts) => {

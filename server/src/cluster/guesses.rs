@@ -52,16 +52,8 @@ impl RedisGuesses {
     }
 
     async fn conn(&self) -> Result<ConnectionManager, String> {
-        let client = self.client.clone();
-        self.conn
-            .get_or_try_init(|| async move {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT));
-                ConnectionManager::new_with_config(client, config).await
-            })
+        super::lazy_conn(&self.client, &self.conn, TIMEOUT)
             .await
-            .cloned()
             .map_err(|e| e.to_string())
     }
 }

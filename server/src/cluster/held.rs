@@ -86,16 +86,7 @@ impl RedisHeld {
     }
 
     async fn conn(&self) -> Result<ConnectionManager, redis::RedisError> {
-        let client = self.client.clone();
-        self.conn
-            .get_or_try_init(|| async move {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT));
-                ConnectionManager::new_with_config(client, config).await
-            })
-            .await
-            .cloned()
+        super::lazy_conn(&self.client, &self.conn, TIMEOUT).await
     }
 
     fn with_queue<R>(&self, f: impl FnOnce(&mut Queue) -> R) -> Option<R> {
