@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::client::TestClient;
-use crate::harness::{eventually, TestResult, TestServer, WAIT};
+use crate::harness::{eventually, http_get, TestResult, TestServer, WAIT};
 use crate::hostile_writes::{note_frame, ws_from};
 
 /// High and low marks, small so that the test runs in seconds.
@@ -36,6 +36,8 @@ struct Seen {
     saturated: bool,
     peak_rss_kib: u64,
     frames_sent: usize,
+    /// `/healthz` answered while saturated, if it was asked then.
+    healthz: Option<(u16, String)>,
 }
 
 /// This process's resident memory (the in-process server and the test's clients).
@@ -91,7 +93,12 @@ async fn flood_and_watch(
             seen.peak_backlog = seen
                 .peak_backlog
                 .max(m.value("palabre_store_backlog_bytes") as u64);
-            seen.saturated |= m.value("palabre_store_saturated") > 0.0;
+            if m.value("palabre_store_saturated") > 0.0 {
+                seen.saturated = true;
+                if seen.healthz.is_none() {
+                    seen.healthz = Some(http_get(server.addr(), "/healthz").await?);
+                }
+            }
             seen.peak_rss_kib = seen.peak_rss_kib.max(rss_kib());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
