@@ -204,6 +204,7 @@ pub async fn throttle_write(
 ) -> Result<(), CloseReason> {
     let mut take = WriteTake::new(bytes);
     let mut waited = false;
+    let mut store_held = false;
     loop {
         match budget.take(addr, &mut take) {
             Ok(()) => {
@@ -214,7 +215,11 @@ pub async fn throttle_write(
                 return Ok(());
             }
             Err((_, Scope::Store)) => {
-                metrics.reject("store_backlog");
+                // Counted once per message held, however long the writer takes.
+                if !store_held {
+                    metrics.reject("store_backlog");
+                    store_held = true;
+                }
                 waited = true;
                 // Woken when the backlog is back to its low mark; the timeout only bounds a
                 // wake-up that could be missed, a message is never let in while saturated.
