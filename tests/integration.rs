@@ -28,6 +28,9 @@ mod bad_input;
 #[path = "integration/slow.rs"]
 mod slow;
 
+#[path = "integration/store_backlog.rs"]
+mod store_backlog;
+
 #[path = "integration/presence.rs"]
 mod presence;
 

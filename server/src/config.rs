@@ -167,6 +167,15 @@ pub struct Config {
     #[arg(long, env = "PALABRE_WRITE_BURST_BYTES", default_value_t = 64 << 20)]
     pub write_burst_bytes: u32,
 
+    /// Bytes the store's writer may hold accepted but not yet durable before the server stops
+    /// reading clients' update bytes (the disk is slower than what comes in); 0 turns it off.
+    #[arg(long, env = "PALABRE_STORE_BACKLOG_BYTES", default_value_t = 32 << 20)]
+    pub store_backlog_bytes: u64,
+
+    /// Once paused for the store's backlog, updates are read again when it is back to this.
+    #[arg(long, env = "PALABRE_STORE_BACKLOG_RESUME_BYTES", default_value_t = 16 << 20)]
+    pub store_backlog_resume_bytes: u64,
+
     /// Documents that are not in memory one client address may open per minute (each is read
     /// from the store and becomes a room).
     #[arg(long, env = "PALABRE_DOC_OPENS_PER_MIN", default_value_t = 120)]
@@ -281,6 +290,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// The store backlog's marks (`--store-backlog-bytes`, `--store-backlog-resume-bytes`).
+    pub fn backlog_marks(&self) -> crate::store::Marks {
+        crate::store::Marks {
+            high: self.store_backlog_bytes,
+            low: self
+                .store_backlog_resume_bytes
+                .min(self.store_backlog_bytes),
+        }
+    }
+
     /// A configuration with every default, serving `data_dir`; used by tests and embedders.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Config {
@@ -316,6 +335,8 @@ impl Config {
             addr_write_burst_bytes: 8 << 20,
             write_bytes_per_sec: 16 << 20,
             write_burst_bytes: 64 << 20,
+            store_backlog_bytes: 32 << 20,
+            store_backlog_resume_bytes: 16 << 20,
             doc_opens_per_min: 120,
             credential_ttl: Duration::from_secs(600),
             create_token: None,

@@ -90,7 +90,7 @@ impl AppState {
             pow_bits: config.join_pow_bits,
             global_per_hour: config.join_global_per_hour.max(1),
         });
-        let edge = edge::Edge::new(&config);
+        let edge = edge::Edge::new(&config, store.backlog());
         AppState {
             inner: Arc::new(AppInner {
                 hub,
@@ -273,17 +273,41 @@ async fn healthz(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    // Still healthy without Redis (this node serves its own connections durably), but say so.
-    match state.metrics.cluster.get() {
-        Some(cluster) if !cluster.relaying() => {
-            "ok; not relaying: Redis unreachable\n".into_response()
+    // Still healthy without Redis (this node serves its own connections durably), and while
+    // the store's writer is behind (a load, not a fault: every write still becomes durable, and
+    // a 503 would have an orchestrator restart the one node holding the backlog), but say so.
+    let mut notes = Vec::new();
+    if let Some(cluster) = state.metrics.cluster.get() {
+        if !cluster.relaying() {
+            notes.push("not relaying: Redis unreachable".to_owned());
         }
-        _ => "ok\n".into_response(),
+    }
+    let backlog = state.edge.writes.backlog();
+    if backlog.saturated() {
+        notes.push(format!(
+            "store behind: {} KiB not yet durable, updates paused",
+            backlog.bytes() / 1024
+        ));
+    }
+    if notes.is_empty() {
+        "ok\n".into_response()
+    } else {
+        format!("ok; {}\n", notes.join("; ")).into_response()
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.store.stats();
+    let backlog = state.edge.writes.backlog();
+    let m = &state.metrics;
+    m.store_backlog_bytes
+        .store(backlog.bytes(), std::sync::atomic::Ordering::Relaxed);
+    m.store_backlog_writes
+        .store(backlog.writes(), std::sync::atomic::Ordering::Relaxed);
+    m.store_saturated.store(
+        u64::from(backlog.saturated()),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let cached = state.registry.cached() as u64;
     state
         .metrics

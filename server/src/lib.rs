@@ -206,6 +206,7 @@ pub async fn run_when_ready(
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServerError> {
     let store = open_store(&config).await?;
+    store.backlog().set_marks(config.backlog_marks());
     let metrics = Arc::new(metrics::Metrics::default());
     let room_cfg = room::RoomConfig {
         durability: config.durability,

@@ -49,6 +49,13 @@ pub struct Metrics {
     pub slow_disconnects: AtomicU64,
     /// Workshop credentials cached in memory (set by the `/metrics` handler).
     pub credentials_cached: AtomicU64,
+    /// Bytes the store's writer holds accepted and not yet durable (set by the `/metrics`
+    /// handler from [`crate::store::Backlog`]).
+    pub store_backlog_bytes: AtomicU64,
+    /// Writes the store's writer holds accepted and not yet durable (likewise).
+    pub store_backlog_writes: AtomicU64,
+    /// 1 while that backlog is past its high-water mark and update bytes are not read.
+    pub store_saturated: AtomicU64,
     /// Room tasks that panicked (each was dropped and reloads from storage on the next join).
     pub room_panics: AtomicU64,
     /// Whether storage takes writes (what `/healthz` reports).
@@ -97,6 +104,21 @@ impl Metrics {
                     "palabre_credentials_cached",
                     "Workshop credentials cached in memory.",
                     self.credentials_cached.load(Relaxed),
+                ),
+                (
+                    "palabre_store_backlog_bytes",
+                    "Bytes the store's writer accepted and has not made durable yet.",
+                    self.store_backlog_bytes.load(Relaxed),
+                ),
+                (
+                    "palabre_store_backlog_writes",
+                    "Writes the store's writer accepted and has not made durable yet.",
+                    self.store_backlog_writes.load(Relaxed),
+                ),
+                (
+                    "palabre_store_saturated",
+                    "1 while the store's backlog is past its high-water mark: update bytes are not read.",
+                    self.store_saturated.load(Relaxed),
                 ),
             ],
             // Names without `_total`: the encoder appends it to every counter.
@@ -252,6 +274,7 @@ mod tests {
         m.connections_total.fetch_add(5, Relaxed);
         m.reject("text_frame");
         m.reject("text_frame");
+        m.store_backlog_bytes.store(4096, Relaxed);
         let stats = StoreStats {
             commits: 3,
             failed_batches: 0,
@@ -272,6 +295,9 @@ mod tests {
             "palabre_connections_total 5",
             "palabre_rejected_total{reason=\"text_frame\"} 2",
             "palabre_store_commits_total 3",
+            "# TYPE palabre_store_backlog_bytes gauge",
+            "palabre_store_backlog_bytes 4096",
+            "palabre_store_saturated 0",
             "palabre_commit_latency_seconds_bucket{le=\"0.001\"} 2",
             "palabre_commit_latency_seconds_bucket{le=\"0.01\"} 3",
             "palabre_commit_latency_seconds_bucket{le=\"+Inf\"} 3",

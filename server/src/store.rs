@@ -4,6 +4,7 @@
 //! place that names [`SqliteStore`] is `lib.rs`, which opens it), so a PostgreSQL (or any
 //! other) backend can replace the embedded SQLite one without touching sync logic.
 
+pub mod backlog;
 #[cfg(feature = "test-hooks")]
 pub mod faults;
 mod group_commit;
@@ -15,6 +16,7 @@ mod conformance;
 #[cfg(test)]
 pub(crate) mod testdb;
 
+pub use backlog::{Backlog, Marks};
 pub use postgres::{PgConfig, PostgresStore};
 pub use sqlite::{LatencyHistogram, SqliteConfig, SqliteStore, StoreStats};
 
@@ -109,6 +111,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counters and the commit-latency histogram, for `/metrics`.
     fn stats(&self) -> StoreStats;
+
+    /// What the writer has accepted and not yet made durable, and whether that is past its
+    /// high-water mark: the signal the HTTP layer reads before letting client updates in.
+    fn backlog(&self) -> std::sync::Arc<Backlog>;
 
     /// Commits everything queued and closes the store; afterwards every call fails with
     /// [`StoreError::Closed`].

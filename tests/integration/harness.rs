@@ -201,6 +201,11 @@ impl TestServer {
         format!("ws://{}/ws/{doc}", self.addr)
     }
 
+    /// The data directory (the store's file is in it).
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
     /// Graceful shutdown, as on SIGTERM: waits until the server has flushed and closed its store.
     pub(crate) async fn stop(&mut self) -> TestResult {
         let Some(running) = self.running.take() else {

@@ -20,7 +20,7 @@ use crate::harness::{eventually, http_get, io, within, TestError, TestResult, Te
 
 const HOSTILE: [u8; 4] = [127, 0, 0, 2];
 
-async fn tcp_from(from: [u8; 4], to: SocketAddr) -> TestResult<TcpStream> {
+pub(crate) async fn tcp_from(from: [u8; 4], to: SocketAddr) -> TestResult<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4().map_err(io("making a socket"))?;
     socket
         .bind(SocketAddr::from((from, 0)))
@@ -28,10 +28,14 @@ async fn tcp_from(from: [u8; 4], to: SocketAddr) -> TestResult<TcpStream> {
     socket.connect(to).await.map_err(io("connecting"))
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A WebSocket to `url` from `from`; `Err` carries the refusal's status.
-async fn ws_from(from: [u8; 4], to: SocketAddr, url: &str) -> TestResult<Result<Ws, u16>> {
+pub(crate) async fn ws_from(
+    from: [u8; 4],
+    to: SocketAddr,
+    url: &str,
+) -> TestResult<Result<Ws, u16>> {
     let tcp = tcp_from(from, to).await?;
     let outcome = within(
         "an upgrade",
@@ -50,7 +54,7 @@ async fn ws_from(from: [u8; 4], to: SocketAddr, url: &str) -> TestResult<Result<
 }
 
 /// One y-sync update frame adding note `id` with `body`.
-fn note_frame(id: &str, body: &str) -> Vec<u8> {
+pub(crate) fn note_frame(id: &str, body: &str) -> Vec<u8> {
     let doc = yrs::Doc::new();
     let notes = doc.get_or_insert_map(NOTES);
     let update = {

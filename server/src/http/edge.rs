@@ -70,8 +70,8 @@ fn hostname(authority: &str) -> &str {
 }
 
 impl Edge {
-    /// The edge for `config`.
-    pub fn new(config: &Config) -> Self {
+    /// The edge for `config`; the write budget listens to the store's `backlog`.
+    pub fn new(config: &Config, backlog: Arc<crate::store::Backlog>) -> Self {
         Edge {
             proxies: config.proxies(),
             hosts: config
@@ -83,13 +83,16 @@ impl Edge {
             create_per_addr: RateLimiter::keyed(hourly(config.create_per_hour)),
             create_global: RateLimiter::direct(hourly(config.create_global_per_hour)),
             upgrades: Arc::default(),
-            writes: super::limits::WriteBudget::new(super::limits::WriteLimits {
-                addr_bytes_per_sec: config.addr_write_bytes_per_sec,
-                addr_burst_bytes: config.addr_write_burst_bytes,
-                global_bytes_per_sec: config.write_bytes_per_sec,
-                global_burst_bytes: config.write_burst_bytes,
-                doc_opens_per_min: config.doc_opens_per_min,
-            }),
+            writes: super::limits::WriteBudget::new(
+                super::limits::WriteLimits {
+                    addr_bytes_per_sec: config.addr_write_bytes_per_sec,
+                    addr_burst_bytes: config.addr_write_burst_bytes,
+                    global_bytes_per_sec: config.write_bytes_per_sec,
+                    global_burst_bytes: config.write_burst_bytes,
+                    doc_opens_per_min: config.doc_opens_per_min,
+                },
+                backlog,
+            ),
         }
     }
 
@@ -218,7 +221,7 @@ mod tests {
             .filter_map(|p| p.parse().ok())
             .collect();
         c.public_host = hosts.iter().map(|h| h.to_string()).collect();
-        Edge::new(&c)
+        Edge::new(&c, Arc::default())
     }
 
     fn xff(v: &str) -> HeaderMap {

@@ -1,16 +1,20 @@
 //! Fault injection for the integration tests, compiled only with the `test-hooks` feature
 //! (which only the tests crate enables): [`FaultyStore`] wraps the real store and, for the doc
 //! ids a test names, fails appends or holds their answers back (and holds reads of named meta
-//! records). Nothing a client sends can reach it, and a release build does not contain it.
+//! records); and [`slow_commits`] makes one SQLite store's writer as slow as a slow disk.
+//! Nothing a client sends can reach it, and a release build does not contain it.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-use super::{Seq, Store, StoreError, StoreStats, StoredDoc};
+use super::backlog::Weigh;
+use super::{Backlog, Seq, Store, StoreError, StoreStats, StoredDoc};
 
 #[derive(Default)]
 struct Fault {
@@ -79,6 +83,58 @@ impl Drop for Gate {
         }
         let _ = self.tx.send(true);
     }
+}
+
+/// How slow a store's disk is made: a fixed time per commit plus its bytes at a given rate.
+#[derive(Debug, Clone, Copy)]
+struct Slow {
+    per_commit: Duration,
+    bytes_per_sec: u64,
+}
+
+static SLOW: Mutex<Vec<(PathBuf, Slow)>> = Mutex::new(Vec::new());
+
+fn slow() -> MutexGuard<'static, Vec<(PathBuf, Slow)>> {
+    SLOW.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Every commit of the SQLite store under `data_dir` takes `per_commit` plus its bytes at
+/// `bytes_per_sec` (the writer thread sleeps, as it would in a slow fsync), until the returned
+/// guard is dropped. Other servers of the process are not slowed.
+pub fn slow_commits(data_dir: &Path, per_commit: Duration, bytes_per_sec: u64) -> SlowCommits {
+    let slow_down = Slow {
+        per_commit,
+        bytes_per_sec: bytes_per_sec.max(1),
+    };
+    let mut all = slow();
+    all.retain(|(dir, _)| dir != data_dir);
+    all.push((data_dir.to_path_buf(), slow_down));
+    SlowCommits {
+        data_dir: data_dir.to_path_buf(),
+    }
+}
+
+/// Keeps a store slow ([`slow_commits`]) until dropped.
+#[derive(Debug)]
+pub struct SlowCommits {
+    data_dir: PathBuf,
+}
+
+impl Drop for SlowCommits {
+    fn drop(&mut self) {
+        slow().retain(|(dir, _)| *dir != self.data_dir);
+    }
+}
+
+/// How long the writer of the database at `db` sleeps before committing `ops`, if slowed.
+pub(crate) fn commit_delay<W: Weigh>(db: &Path, ops: &[&W]) -> Option<Duration> {
+    let slow_down = slow()
+        .iter()
+        .find(|(dir, _)| db.starts_with(dir))
+        .map(|(_, s)| *s)?;
+    let bytes: u64 = ops.iter().map(|op| op.weight()).sum();
+    let secs = bytes as f64 / slow_down.bytes_per_sec as f64;
+    Some(slow_down.per_commit + Duration::from_secs_f64(secs))
 }
 
 /// The real store, with the faults above applied to the docs tests name.
@@ -185,6 +241,10 @@ impl Store for FaultyStore {
 
     fn stats(&self) -> StoreStats {
         self.inner.stats()
+    }
+
+    fn backlog(&self) -> Arc<Backlog> {
+        self.inner.backlog()
     }
 
     fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {

@@ -21,6 +21,7 @@ use std::time::Instant;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
+use super::backlog::{Backlog, Ticket, Weigh};
 use super::sqlite::stats::Counters;
 use super::{Seq, StoreError};
 
@@ -29,8 +30,12 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// A request to the writer, answered once the transaction holding it has committed (or failed).
 pub(crate) enum Command<W> {
-    /// One write in the engine's own terms.
-    Write { op: W, reply: Answer },
+    /// One write in the engine's own terms, counted in the backlog until it is answered.
+    Write {
+        op: W,
+        reply: Answer,
+        _ticket: Ticket,
+    },
     /// Reply once everything queued before is durable.
     Flush { reply: Reply<()> },
     /// Commit what is queued before, close the engine and stop.
@@ -175,6 +180,7 @@ async fn commit<E: Engine>(engine: &mut E, batch: Vec<Command<E::Op>>, counters:
             for command in batch {
                 let error = StoreError::Database(reason.clone());
                 match command {
+                    // The ticket leaves the backlog with the command, once its waiter knows.
                     Command::Write { reply, .. } => reply.fail(error),
                     Command::Flush { reply } | Command::Shutdown { reply } => {
                         drop(reply.send(Err(error)));
@@ -207,32 +213,52 @@ fn answer<W>(command: Command<W>, seqs: &mut impl Iterator<Item = Seq>) {
 }
 
 /// The store handle's side of the writer's queue.
+///
+/// Unbounded on purpose: a write is queued when it is called (rooms rely on the call order) and
+/// never refused for load; what bounds the queue is [`Backlog`], which the HTTP layer reads
+/// before it lets more client bytes in.
 pub(crate) struct Queue<W> {
     sender: mpsc::UnboundedSender<Command<W>>,
     /// Set by `shutdown` and when the writer ends; checked before queueing anything.
     closed: Arc<AtomicBool>,
+    /// Bytes and writes queued and not yet answered.
+    backlog: Arc<Backlog>,
 }
 
-impl<W: Send + 'static> Queue<W> {
-    /// A queue and the receiver its writer serves ([`run`]).
-    pub(crate) fn new(closed: Arc<AtomicBool>) -> (Self, mpsc::UnboundedReceiver<Command<W>>) {
+impl<W: Weigh + Send + 'static> Queue<W> {
+    /// A queue counting what it holds in `backlog`, and the receiver its writer serves ([`run`]).
+    pub(crate) fn new(
+        closed: Arc<AtomicBool>,
+        backlog: Arc<Backlog>,
+    ) -> (Self, mpsc::UnboundedReceiver<Command<W>>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (Self { sender, closed }, receiver)
+        (
+            Self {
+                sender,
+                closed,
+                backlog,
+            },
+            receiver,
+        )
     }
 
     /// Queues an append; resolves with its sequence number once durable.
     pub(crate) fn append(&self, op: W) -> BoxFuture<'static, Result<Seq, StoreError>> {
+        let ticket = self.backlog.enter(op.weight());
         self.send(|reply| Command::Write {
             op,
             reply: Answer::Seq(reply),
+            _ticket: ticket,
         })
     }
 
     /// Queues any other write; resolves once durable.
     pub(crate) fn write(&self, op: W) -> BoxFuture<'static, Result<(), StoreError>> {
+        let ticket = self.backlog.enter(op.weight());
         self.send(|reply| Command::Write {
             op,
             reply: Answer::Done(reply),
+            _ticket: ticket,
         })
     }
 

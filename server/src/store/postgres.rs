@@ -73,6 +73,7 @@ struct Inner {
     writes: Queue<writer::Op>,
     closed: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    backlog: Arc<super::Backlog>,
     /// Shown in logs and errors without the password.
     target: String,
 }
@@ -138,7 +139,8 @@ impl PostgresStore {
         }
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let (writes, queue) = Queue::new(Arc::clone(&closed));
+        let backlog = Arc::new(super::Backlog::default());
+        let (writes, queue) = Queue::new(Arc::clone(&closed), Arc::clone(&backlog));
         tokio::spawn(group_commit::run(
             writer::Writer::new(pool.clone()),
             queue,
@@ -158,6 +160,7 @@ impl PostgresStore {
                 writes,
                 closed,
                 counters,
+                backlog,
                 target,
             }),
         })
@@ -290,6 +293,10 @@ impl Store for PostgresStore {
 
     fn stats(&self) -> StoreStats {
         PostgresStore::stats(self)
+    }
+
+    fn backlog(&self) -> Arc<super::Backlog> {
+        Arc::clone(&self.inner.backlog)
     }
 
     fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {

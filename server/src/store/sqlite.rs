@@ -83,6 +83,7 @@ struct Inner {
     /// its threads is closed as a whole); checked before queueing anything.
     closed: Arc<AtomicBool>,
     counters: Arc<stats::Counters>,
+    backlog: Arc<super::Backlog>,
     /// Taken by `shutdown` to join the threads. A std mutex is enough: it is only held to
     /// `take()` the handles, never across I/O or an await.
     threads: Mutex<Option<Vec<JoinHandle<()>>>>,
@@ -127,10 +128,11 @@ impl SqliteStore {
 
         let closed = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(stats::Counters::default());
-        let (writes, write_queue) = Queue::new(Arc::clone(&closed));
+        let backlog = Arc::new(super::Backlog::default());
+        let (writes, write_queue) = Queue::new(Arc::clone(&closed), Arc::clone(&backlog));
         let (reads, read_queue) = mpsc::channel();
         let writer = group_commit::run(
-            writer::Writer::new(write_conn),
+            writer::Writer::new(write_conn, path.clone()),
             write_queue,
             config.max_batch,
             Arc::clone(&counters),
@@ -163,6 +165,7 @@ impl SqliteStore {
                 reads,
                 closed,
                 counters,
+                backlog,
                 threads: Mutex::new(Some(vec![writer_thread, reader_thread])),
             }),
         })
@@ -294,6 +297,10 @@ impl Store for SqliteStore {
 
     fn stats(&self) -> StoreStats {
         SqliteStore::stats(self)
+    }
+
+    fn backlog(&self) -> Arc<super::Backlog> {
+        Arc::clone(&self.inner.backlog)
     }
 
     fn shutdown(&self) -> BoxFuture<'static, Result<(), StoreError>> {

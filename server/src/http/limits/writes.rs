@@ -1,9 +1,12 @@
 //! The write budget that spans an address's connections: update bytes per client address
 //! (IPv6: /64) and by everyone together, and documents not in memory opened per address. GCRA
 //! buckets (governor) with bytes as cells; the reader waits on them before a room sees a write.
+//! Everyone's budget also listens to the disk: while the store's writer holds more than its
+//! high-water mark ([`crate::store::Backlog`]), no update bytes are let in at all.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -13,6 +16,7 @@ use tokio::time::Instant;
 use super::host_key;
 use crate::conn::CloseReason;
 use crate::metrics::Metrics;
+use crate::store::Backlog;
 
 /// The write budget's sizes (see `--addr-write-bytes-per-sec` and the others).
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +40,8 @@ pub enum Scope {
     Address,
     /// Everyone's together.
     Global,
+    /// The store's writer is behind: nobody's bytes go in until it catches up.
+    Store,
 }
 
 /// Bytes written per address and by everyone, and cold documents opened per address: what one
@@ -51,6 +57,8 @@ pub struct WriteBudget {
     opened: dashmap::DashMap<(IpAddr, Box<str>), Instant>,
     addr_burst: NonZeroU32,
     global_burst: NonZeroU32,
+    /// What the store's writer has not made durable yet.
+    backlog: Arc<Backlog>,
 }
 
 /// One message's passage through the budget: which scopes it has already paid (a retry after
@@ -83,8 +91,8 @@ fn bytes_quota(per_sec: u32, burst: u32) -> Quota {
 }
 
 impl WriteBudget {
-    /// A budget of `limits`.
-    pub fn new(limits: WriteLimits) -> Self {
+    /// A budget of `limits` that also waits for the store's `backlog` to drain.
+    pub fn new(limits: WriteLimits, backlog: Arc<Backlog>) -> Self {
         let addr_burst = nonzero(limits.addr_burst_bytes.max(limits.addr_bytes_per_sec));
         let global_burst = nonzero(limits.global_burst_bytes.max(limits.global_bytes_per_sec));
         let opens = nonzero(limits.doc_opens_per_min);
@@ -103,11 +111,19 @@ impl WriteBudget {
             opened: dashmap::DashMap::new(),
             addr_burst,
             global_burst,
+            backlog,
         }
+    }
+
+    /// The store backlog this budget listens to.
+    pub fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 
     /// Pays for `take` from `addr`'s budget, then everyone's; `Err` says how long until the
     /// scope still unpaid can take it. A message larger than a burst pays the whole burst.
+    /// While the store's backlog is saturated, a message that paid its address waits
+    /// ([`Scope::Store`], no set time: until [`Backlog::resumed`]) before it pays everyone's.
     pub fn take(&self, addr: IpAddr, take: &mut WriteTake) -> Result<(), (Duration, Scope)> {
         let now = DefaultClock::default().now();
         if !take.addr_paid {
@@ -121,6 +137,9 @@ impl WriteBudget {
             }
         }
         if !take.global_paid {
+            if self.backlog.saturated() {
+                return Err((Duration::ZERO, Scope::Store));
+            }
             let n = take.bytes.min(self.global_burst);
             match self.global.check_n(n) {
                 Ok(Ok(())) | Err(_) => take.global_paid = true,
@@ -161,6 +180,9 @@ impl WriteBudget {
     }
 }
 
+/// Longest wait for the store's backlog before checking it again.
+const STORE_RECHECK: Duration = Duration::from_secs(1);
+
 /// How long a paid cold open of one doc by one address covers that address's next opens of it.
 const OPEN_MEMORY: Duration = Duration::from_secs(60);
 /// Most (address, doc) pairs remembered; past it, pairs older than [`OPEN_MEMORY`] are dropped
@@ -170,8 +192,8 @@ const MAX_OPENED: usize = 100_000;
 /// Waits until `bytes` of updates from `addr` fit the write budget: not reading is the throttle.
 /// A connection whose address has kept it waiting for longer than `grace` is closed with 1013
 /// (try again later: the web client reconnects, where 1008 would stop it, and a phone behind
-/// the same NAT as a hostile writer has done nothing wrong); waiting for everyone's budget
-/// never closes a connection (it is not this client's doing).
+/// the same NAT as a hostile writer has done nothing wrong); waiting for everyone's budget or
+/// for the store's backlog never closes a connection (it is not this client's doing).
 pub async fn throttle_write(
     budget: &WriteBudget,
     addr: IpAddr,
@@ -182,6 +204,7 @@ pub async fn throttle_write(
 ) -> Result<(), CloseReason> {
     let mut take = WriteTake::new(bytes);
     let mut waited = false;
+    let mut store_held = false;
     loop {
         match budget.take(addr, &mut take) {
             Ok(()) => {
@@ -190,6 +213,18 @@ pub async fn throttle_write(
                     *waiting_since = None;
                 }
                 return Ok(());
+            }
+            Err((_, Scope::Store)) => {
+                // Counted once per message held, however long the writer takes.
+                if !store_held {
+                    metrics.reject("store_backlog");
+                    store_held = true;
+                }
+                waited = true;
+                // Woken when the backlog is back to its low mark; the timeout only bounds a
+                // wake-up that could be missed, a message is never let in while saturated.
+                let resumed = budget.backlog.resumed();
+                let _ = tokio::time::timeout(STORE_RECHECK, resumed).await;
             }
             Err((wait, Scope::Global)) => {
                 metrics.reject("global_write_rate");
@@ -219,13 +254,36 @@ mod tests {
     use super::*;
 
     fn budget(addr_rate: u32, addr_burst: u32, global_rate: u32, global_burst: u32) -> WriteBudget {
-        WriteBudget::new(WriteLimits {
-            addr_bytes_per_sec: addr_rate,
-            addr_burst_bytes: addr_burst,
-            global_bytes_per_sec: global_rate,
-            global_burst_bytes: global_burst,
-            doc_opens_per_min: 2,
-        })
+        WriteBudget::new(
+            WriteLimits {
+                addr_bytes_per_sec: addr_rate,
+                addr_burst_bytes: addr_burst,
+                global_bytes_per_sec: global_rate,
+                global_burst_bytes: global_burst,
+                doc_opens_per_min: 2,
+            },
+            Arc::default(),
+        )
+    }
+
+    #[test]
+    fn a_saturated_store_holds_every_write_after_its_address_paid_and_before_everyone() {
+        use crate::store::Marks;
+        let b = budget(1_000_000, 1_000_000, 1_000_000, 1_000_000);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        b.backlog.set_marks(Marks { high: 0, low: 0 });
+        assert!(b.take(a, &mut WriteTake::new(10)).is_ok(), "0 turns it off");
+        let low = Marks { high: 1, low: 0 };
+        b.backlog.set_marks(low);
+        let ticket = b.backlog.enter(1);
+        let mut take = WriteTake::new(100);
+        assert!(matches!(b.take(a, &mut take), Err((_, Scope::Store))));
+        assert!(take.addr_paid && !take.global_paid);
+        drop(ticket);
+        assert!(
+            b.take(a, &mut take).is_ok(),
+            "paid once the writer caught up"
+        );
     }
 
     #[test]

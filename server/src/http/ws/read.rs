@@ -106,6 +106,8 @@ pub(super) async fn read_loop(
             if let Err(reason) = paid.await {
                 return Some(reason);
             }
+            // The wait was ours (not reading), not the peer's silence.
+            last_heard = Instant::now();
         }
         if !room.send(msg).await {
             return Some(CloseReason::new(1011, "document closed"));

@@ -45,6 +45,12 @@ impl Engine for Recorder {
     }
 }
 
+impl Weigh for &'static str {
+    fn weight(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
 /// A queue with `commands` already in it, served by a writer started only afterwards, so that
 /// they all wait in one batch (at most `max_batch`).
 async fn serve(
@@ -52,7 +58,7 @@ async fn serve(
     commands: impl FnOnce(&Queue<&'static str>) -> Vec<BoxFuture<'static, Result<u64, StoreError>>>,
 ) -> (Recorder, Vec<Result<u64, StoreError>>, Arc<Counters>) {
     let closed = Arc::new(AtomicBool::new(false));
-    let (queue, receiver) = Queue::new(Arc::clone(&closed));
+    let (queue, receiver) = Queue::new(Arc::clone(&closed), Arc::default());
     let waiting = commands(&queue);
     let engine = Recorder::default();
     let counters = Arc::new(Counters::default());
@@ -156,7 +162,7 @@ async fn a_failed_batch_fails_every_waiter_with_its_reason_and_the_next_batch_co
 #[tokio::test]
 async fn shutdown_commits_what_came_before_closes_the_engine_and_refuses_the_rest() {
     let closed = Arc::new(AtomicBool::new(false));
-    let (queue, receiver) = Queue::new(Arc::clone(&closed));
+    let (queue, receiver) = Queue::new(Arc::clone(&closed), Arc::default());
     let before = queue.append("append a");
     let (reply, shut) = oneshot::channel();
     assert!(queue.sender.send(Command::Shutdown { reply }).is_ok());
@@ -173,4 +179,33 @@ async fn shutdown_commits_what_came_before_closes_the_engine_and_refuses_the_res
         queue.append("late").await,
         Err(StoreError::Closed)
     ));
+}
+
+#[tokio::test]
+async fn the_backlog_counts_queued_writes_until_they_are_answered_failed_ones_too() {
+    let closed = Arc::new(AtomicBool::new(false));
+    let backlog = Arc::new(Backlog::new(super::super::Marks { high: 20, low: 5 }));
+    let (queue, receiver) = Queue::new(Arc::clone(&closed), Arc::clone(&backlog));
+    let ok = queue.append("append a");
+    let failed = queue.write("fail");
+    let flushed = queue.flush();
+    // Flushes hold no bytes and are not writes.
+    assert_eq!((backlog.bytes(), backlog.writes()), (12, 2));
+    let big = queue.append("append with a long payload");
+    assert!(backlog.saturated(), "38 bytes queued, high mark 20");
+    let writer = tokio::spawn(run(
+        Recorder::default(),
+        receiver,
+        2,
+        Arc::new(Counters::default()),
+        closed,
+    ));
+    assert!(ok.await.is_err(), "shares the failed batch");
+    assert!(failed.await.is_err());
+    assert!(flushed.await.is_ok());
+    assert!(big.await.is_ok());
+    assert_eq!((backlog.bytes(), backlog.writes()), (0, 0));
+    assert!(!backlog.saturated());
+    drop(queue);
+    writer.await.expect("writer task");
 }

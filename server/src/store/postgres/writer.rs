@@ -31,6 +31,17 @@ pub(super) enum Op {
     PutMeta { key: String, value: Vec<u8> },
 }
 
+impl crate::store::backlog::Weigh for Op {
+    fn weight(&self) -> u64 {
+        let bytes = match self {
+            Op::Append { doc, data } => doc.len() + data.len(),
+            Op::Delete { doc } => doc.len(),
+            Op::PutMeta { key, value } => key.len() + value.len(),
+        };
+        bytes as u64
+    }
+}
+
 pub(super) struct Writer {
     pool: Pool,
     /// Docs known to have a `docs` row (rows are never removed), so the insert that creates

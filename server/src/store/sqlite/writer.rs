@@ -31,6 +31,21 @@ pub(super) enum Op {
     Exec { sql: String },
 }
 
+impl crate::store::backlog::Weigh for Op {
+    fn weight(&self) -> u64 {
+        let bytes = match self {
+            Op::Append { doc, data } => doc.len() + data.len(),
+            Op::Compact { doc, snapshot, .. } => doc.len() + snapshot.len(),
+            Op::Delete { doc } => doc.len(),
+            Op::DeleteWorkshop { wid } => wid.len(),
+            Op::PutMeta { key, value } => key.len() + value.len(),
+            #[cfg(test)]
+            Op::Exec { sql } => sql.len(),
+        };
+        bytes as u64
+    }
+}
+
 impl Op {
     fn doc(&self) -> Option<&str> {
         match self {
@@ -43,15 +58,19 @@ impl Op {
 /// State owned by the writer thread.
 pub(super) struct Writer {
     conn: Connection,
+    /// The database file, which names this store to the test hooks (`store::faults`).
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    path: std::path::PathBuf,
     /// Next sequence number of each doc seen since open. Only updated after a commit, so a
     /// rolled-back batch leaves no gap and no reuse.
     next_seq: HashMap<String, Seq>,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Self {
+    pub(super) fn new(conn: Connection, path: std::path::PathBuf) -> Self {
         Self {
             conn,
+            path,
             next_seq: HashMap::new(),
         }
     }
@@ -61,6 +80,12 @@ impl Engine for Writer {
     type Op = Op;
 
     async fn apply(&mut self, ops: &[&Op]) -> Result<Applied, StoreError> {
+        // A slow disk, for the tests: this is the writer's own thread, which a slow fsync
+        // would block just the same.
+        #[cfg(feature = "test-hooks")]
+        if let Some(delay) = crate::store::faults::commit_delay(&self.path, ops) {
+            std::thread::sleep(delay);
+        }
         let (applied, next_seq) =
             apply(&mut self.conn, &self.next_seq, ops).map_err(|e| database_error(&e))?;
         self.next_seq.extend(next_seq);
