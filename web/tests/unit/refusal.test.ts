@@ -30,6 +30,19 @@ describe('refusal reasons', () => {
     }
   });
 
+  it('knows every reason the board policies give, so each has its French words', () => {
+    // Said on the workshop doc only, which a phone never writes.
+    const workshopOnly = new Set(['only the facilitator can change the agenda and controls', 'this document belongs to a workshop: open it with a link']);
+    const files = ['policy/kinds.rs', 'policy/ownership.rs', 'board/phase.rs'];
+    const consts = files.flatMap((f) =>
+      [...readFileSync(join(serverSrc, f), 'utf8').matchAll(/pub const \w+: &str =\s*"([^"]+)"/g)].map((m) => m[1] ?? ''),
+    );
+    expect(consts.length).toBeGreaterThan(15);
+    for (const text of consts) {
+      if (!workshopOnly.has(text)) expect(refusalTopic(text), text).not.toBe('other');
+    }
+  });
+
   it('waits for the storage and the lock, retries later when throttled, resets for the rest', () => {
     expect(refusalKind(storage('storage unavailable'))).toBe('storage');
     expect(refusalKind(storage('disk full: the server cannot save changes'))).toBe('storage');
