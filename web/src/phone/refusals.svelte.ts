@@ -38,7 +38,11 @@ export class BoardRefusals {
   react(handle: DocHandle, state: SyncState, locked: boolean): (() => void) | undefined {
     if (state.connection !== 'refused') return undefined;
     const here = this.refused;
-    if (here !== null && here.docId === handle.docId && here.stopped) return undefined;
+    if (here !== null && here.docId === handle.docId && here.stopped) {
+      // Reopened (another board and back): still stopped until the person reloads it.
+      handle.halt();
+      return undefined;
+    }
     const action = this.bound.decide(handle.docId, state.reason, Date.now());
     if (action === 'wait') {
       // Storage: the server asks for the changes itself once it recovers.
