@@ -2,6 +2,7 @@
 // Over 400 lines: it is the dictionary itself (two languages, one key per message).
 import { facEn, facFr } from './messages-fac';
 import { runEn, runFr } from './messages-run';
+import { refusedEn, refusedFr } from './messages-refused';
 
 export const fr = {
   'app.name': 'Palabre',
@@ -238,6 +239,7 @@ export const fr = {
   'notFound.home': 'Retour à l’accueil',
   ...runFr,
   ...facFr,
+  ...refusedFr,
 } as const;
 
 export type MessageKey = keyof typeof fr;
@@ -477,4 +479,5 @@ export const en: Record<MessageKey, string> = {
   'notFound.home': 'Back to home',
   ...runEn,
   ...facEn,
+  ...refusedEn,
 };

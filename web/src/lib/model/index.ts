@@ -8,5 +8,6 @@ export { between, keyAt, isValidKey } from './order';
 export { newId, isValidId, useIdGenerator } from './ids';
 export { DocHandle, type ModelDoc, type SyncState, type Connection, type Presence, type OpenOptions } from './sync';
 export * from './schema.gen';
+export { ResetBound, refusalKind, refusalTopic, RESET_WINDOW_MS, type RefusalAction, type RefusalKind, type RefusalTopic } from './refusal';
 // The workshop's own groups: a group id is any string, not only the historical kinds.
 export { type ParticipantGroup } from './workshop';

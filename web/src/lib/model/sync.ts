@@ -1,7 +1,8 @@
 //! One live document: Y.Doc + WebSocket provider (+ IndexedDB copy on phones), its connection
 //! state, which local items the server has not received yet, and presence (awareness).
 //! Just over 400 lines: one `DocHandle` whose connection, local copy and acknowledgement state
-//! are read and changed together (the acknowledgement contract in ARCHITECTURE.md).
+//! are read and changed together (the acknowledgement contract in ARCHITECTURE.md); what a
+//! refusal calls for is decided apart, in `refusal.ts`.
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
@@ -235,6 +236,7 @@ export class DocHandle {
       decoder.pos = at;
       sync(encoder, decoder, provider, emitSynced, messageType);
       if (kind === syncProtocol.messageYjsSyncStep2) this.onStep2();
+      else if (kind === syncProtocol.messageYjsSyncStep1) this.onServerStep1();
     };
     handlers[MESSAGE_AUTH] = (_encoder, decoder) => {
       // y-protocols auth: a kind (0 = permission denied) then the reason.
@@ -294,6 +296,18 @@ export class DocHandle {
       this.setState({});
     }
     // Edits made while the request was out need their own.
+    this.scheduleAck();
+  }
+
+  /**
+   * Past the handshake, the server asks for our state only when its storage recovered
+   * (`room/writes.rs`): the sync handler has just resent what it refused meanwhile, so the
+   * refusal is over and confirmation may resume (a new refusal comes before the next step 2).
+   */
+  private onServerStep1(): void {
+    if (this.state.connection !== 'refused' || !this.provider.synced || !this.provider.wsconnected) return;
+    this.probeDenied = false;
+    this.setState({ connection: 'online', reason: '' });
     this.scheduleAck();
   }
 
@@ -395,6 +409,12 @@ export class DocHandle {
     // A fresh connection's sync exchange resends whatever the server refused or lacks.
     this.provider.disconnect();
     this.provider.connect();
+  }
+
+  /** Stops sending on this doc (refused again and again): stays `refused` until `retry()`. */
+  halt(): void {
+    if (this.state.connection !== 'refused') this.setState({ connection: 'refused' });
+    this.provider.disconnect();
   }
 
   destroy(): void {
