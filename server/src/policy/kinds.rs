@@ -1,5 +1,8 @@
 //! Three of the policies: a workshop's own doc, one of its boards, and a doc outside any
 //! workshop (a board's held docs have theirs in `held.rs`).
+//!
+//! Just over 400 lines: the board policy's checks, its kept snapshot and the bin's stash are one
+//! piece of reasoning (what a participant's update may change, judged on what it touched).
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,9 @@
 //! Verdicts of [`super`] on real board docs of the seed day, with no server involved: each
 //! change is made on a copy by the Rust twins of the web writers, or by hand where a forger
 //! would do what no writer does.
+//!
+//! Over 400 lines: one case per rule of docs/board-schema.md §3, each judged both ways (whole
+//! board and touched part) by the same helper, plus the forged-hook fixtures and the cost probe.
 
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, ReadTxn, Transact, WriteTxn};
