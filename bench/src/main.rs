@@ -88,6 +88,24 @@ enum Cmd {
         #[arg(long)]
         seconds: Option<u64>,
     },
+    /// Honest participants on a board of 5 000 notes, alone then beside participants hammering
+    /// it with checked updates (own edits, votes, forged deletions). Palabre only.
+    Fullboard {
+        #[command(flatten)]
+        common: Common,
+        /// What the attackers send.
+        #[arg(long, value_enum)]
+        variant: workload::fullboard::Variant,
+        /// Seconds of each phase [8].
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Attacking participants [2].
+        #[arg(long)]
+        attackers: Option<usize>,
+        /// Updates per second per attacker [40; the server's default budget is 50].
+        #[arg(long)]
+        attack_rate: Option<u32>,
+    },
     /// Render docs/benchmarks.md tables and the W1 plot from the newest run's result files.
     Report {
         /// Folder of result files.
@@ -279,6 +297,20 @@ fn run() -> anyhow::Result<ExitCode> {
                 let r = workload::attack::run(&common.ctx(), s, kind).await?;
                 (common, "attack", r)
             }
+            Cmd::Fullboard {
+                common,
+                variant,
+                seconds,
+                attackers,
+                attack_rate,
+            } => {
+                let mut s = workload::fullboard::FullBoardSizes::quick();
+                s.seconds = seconds.unwrap_or(s.seconds);
+                s.attackers = attackers.unwrap_or(s.attackers);
+                s.attack_rate = attack_rate.unwrap_or(s.attack_rate);
+                let r = workload::fullboard::run(&common.ctx(), s, variant).await?;
+                (common, "fullboard", r)
+            }
             Cmd::Report {
                 results,
                 doc,
@@ -387,6 +419,24 @@ fn summary(r: &workload::Record) -> String {
             x.delivered_pct.0,
             x.delivered_pct.1,
             x.attack_sent
+        ),
+        Outcome::FullBoard(x) => format!(
+            "fullboard {:?} {who}: honest p50/p99 {:.2}/{:.2} ms alone, {:.2}/{:.2} ms under attack \
+             (×{:.2}/×{:.2}); delivered {:.1} % / {:.1} %; {} attacker updates, {} refused; \
+             server {:.2}/{:.2} cores",
+            x.variant,
+            x.baseline.latency.p50_ms,
+            x.baseline.latency.p99_ms,
+            x.attacked.latency.p50_ms,
+            x.attacked.latency.p99_ms,
+            x.p50_ratio,
+            x.p99_ratio,
+            x.baseline.delivered_pct,
+            x.attacked.delivered_pct,
+            x.attacked.attack_sent,
+            x.attacked.attack_denied,
+            x.baseline.resources.server_cores.unwrap_or(0.0),
+            x.attacked.resources.server_cores.unwrap_or(0.0),
         ),
         Outcome::Skipped { reason } => format!("{} {who}: skipped: {reason}", r.info.workload),
     }

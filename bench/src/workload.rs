@@ -3,6 +3,7 @@
 
 pub mod attack;
 pub mod drive;
+pub mod fullboard;
 pub mod w1;
 pub mod w2;
 pub mod w3;

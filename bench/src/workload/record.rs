@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{attack, w1, w2, w3, w4, Ctx, WorkloadError};
+use super::{attack, fullboard, w1, w2, w3, w4, Ctx, WorkloadError};
 use crate::client::Mode;
 use crate::procstat::{MachineSample, ProcessSample};
 
@@ -161,6 +161,8 @@ pub enum Outcome {
     W4(w4::W4Result),
     /// Honest clients with and without an attack (issue 13).
     Attack(attack::AttackResult),
+    /// Honest participants on a full board, alone and beside checked hostile updates.
+    FullBoard(fullboard::FullBoardResult),
     /// Not measured for this server, and why.
     Skipped {
         /// Why.
