@@ -106,8 +106,10 @@ pub struct FullBoardResult {
     pub p50_ratio: f64,
     /// `attacked.p99 / baseline.p99`.
     pub p99_ratio: f64,
-    /// Server CPU seconds per attacker update, beyond the baseline's CPU over the same time.
+    /// Server CPU milliseconds per attacker update, beyond the baseline's CPU over as long.
     pub server_ms_per_attack_update: Option<f64>,
+    /// The same per refusal (forged variants): what one refusal's rebuild from disk costs.
+    pub server_ms_per_refusal: Option<f64>,
 }
 
 fn participant(w: &api::Workshop, url: &str, n: u64, sink: Option<&Arc<LatencySink>>) -> PeerSpec {
@@ -226,11 +228,10 @@ pub async fn run(
         attacked.resources.server_cores,
         baseline.resources.server_cores,
     ) {
-        (Some(a), Some(b)) if attacked.attack_sent > 0 => {
-            Some((a - b) * attacked.resources.wall_s * 1000.0 / attacked.attack_sent as f64)
-        }
+        (Some(a), Some(b)) => Some((a - b) * attacked.resources.wall_s * 1000.0),
         _ => None,
     };
+    let per = |n: u64| extra_ms.filter(|_| n > 0).map(|ms| ms / n as f64);
     let result = FullBoardResult {
         variant,
         notes: sizes.notes,
@@ -238,7 +239,8 @@ pub async fn run(
         attackers: sizes.attackers,
         p50_ratio: ratio(attacked.latency.p50_ms, baseline.latency.p50_ms),
         p99_ratio: ratio(attacked.latency.p99_ms, baseline.latency.p99_ms),
-        server_ms_per_attack_update: extra_ms,
+        server_ms_per_attack_update: per(attacked.attack_sent),
+        server_ms_per_refusal: per(attacked.attack_denied),
         baseline,
         attacked,
     };
