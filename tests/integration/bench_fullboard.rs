@@ -78,3 +78,15 @@ async fn the_full_board_bench_sends_what_the_server_accepts_and_forgeries_it_ref
     assert_eq!(forged.attacked.delivered_pct, 100.0);
     Ok(())
 }
+
+#[test]
+fn the_bench_derives_device_ids_as_the_server_does() {
+    use palabre_bench::workload::fullboard::api;
+    for n in [1u64, 42, u64::from(u32::MAX)] {
+        let secret = api::secret(n);
+        let server = palabre::device::derive("abcdefghijklmnop", &secret)
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_default();
+        assert_eq!(api::device_id("abcdefghijklmnop", &secret), server);
+    }
+}

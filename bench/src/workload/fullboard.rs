@@ -355,7 +355,7 @@ async fn paced(
         tokio::time::sleep_until(at).await;
         let op = match attack {
             None => Op::Note,
-            Some(Variant::Owned) if n % 2 == 0 => Op::OwnEdit,
+            Some(Variant::Owned) if n.is_multiple_of(2) => Op::OwnEdit,
             Some(Variant::Owned) => Op::Vote,
             Some(Variant::Mixed) => match n % 3 {
                 0 => Op::OwnEdit,

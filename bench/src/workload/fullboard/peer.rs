@@ -308,9 +308,7 @@ impl State {
             Op::OwnEdit => {
                 self.index();
                 self.turn += 1;
-                let Some(id) = self.mine.get(self.turn % self.mine.len().max(1)).cloned() else {
-                    return None;
-                };
+                let id = self.mine.get(self.turn % self.mine.len().max(1)).cloned()?;
                 let mut txn = self.doc.transact_mut_with("local");
                 if let Some(Out::YMap(note)) = self.notes.get(&txn, &id) {
                     if let Some(Out::YText(text)) = note.get(&txn, "text") {
@@ -321,9 +319,7 @@ impl State {
             }
             Op::Vote => {
                 self.index();
-                let Some(id) = self.others.last().cloned() else {
-                    return None;
-                };
+                let id = self.others.last().cloned()?;
                 let me = self.spec.device.clone();
                 let mut txn = self.doc.transact_mut_with("local");
                 if let Some(Out::YMap(note)) = self.notes.get(&txn, &id) {
