@@ -14,6 +14,9 @@
 # web client as it was before issue 9; both run W1 only. BENCH_RESULTS and BENCH_DOC (a folder
 # and a Markdown file) send the results and the report of a partial run somewhere else
 # (BENCH_SVG_LINK: the plot as linked from that file).
+# BENCH_FULLBOARD (default "owned mixed forged", " " for none) picks the full-board variants, run
+# against this tree's Palabre and, when PALABRE_OLD_BIN names another palabre binary (e.g. one
+# built from an older commit), against it too (`palabre-old`), in the same run.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,7 +26,7 @@ STEP_LIMIT=240
 for arg in "$@"; do
     case "$arg" in
         --full) SIZE_FLAG=(--full); STEP_LIMIT=600 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -142,6 +145,13 @@ start_server() {
                 --write-bytes-per-sec 4000000000 --write-burst-bytes 4000000000 \
                 --doc-opens-per-min 4000000000 >"$log" 2>&1 &
             TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}" "${client[@]}") ;;
+        palabre-fullboard|palabre-old)
+            # Default limits, except room for the honest notes beyond the 5 000 of the fill.
+            local bin=$PALABRE
+            [[ $name == palabre-old ]] && bin=$PALABRE_OLD_BIN
+            PALABRE_LOG=error "$bin" serve --bind "127.0.0.1:$port" --data-dir "$data" \
+                --open-docs --max-items 6000 >"$log" 2>&1 &
+            TARGET=(--url "ws://127.0.0.1:$port/ws/{doc}") ;;
         palabre-defended)
             # Issue 13's attacks run against the default limits, as deployed.
             PALABRE_LOG=error "$PALABRE" serve --bind "127.0.0.1:$port" --data-dir "$data" \
@@ -209,6 +219,29 @@ if [[ $HAVE_PALABRE == yes ]]; then
             failures=$((failures + 1))
         fi
         stop_server
+    done
+fi
+# Honest participants on a 5 000-note board beside checked hostile updates, new and old server.
+FULLBOARD=${BENCH_FULLBOARD:-"owned mixed forged"}
+FULL_SERVERS=palabre-fullboard
+if [[ -n ${PALABRE_OLD_BIN:-} && -x ${PALABRE_OLD_BIN:-} ]]; then FULL_SERVERS+=" palabre-old"; fi
+if [[ $HAVE_PALABRE == yes ]]; then
+    for variant in $FULLBOARD; do
+        for server in $FULL_SERVERS; do
+            echo "bench: ── fullboard $variant on $server"
+            if ! start_server "$server"; then
+                failures=$((failures + 1))
+                continue
+            fi
+            if ! timeout "$STEP_LIMIT" "$BENCH" fullboard --variant "$variant" "${TARGET[@]}" \
+                --server "$server" --server-pid "$SERVER_PID" --run-id "$RUN_ID" \
+                --out "$RESULTS/fullboard-$variant-$server.json"; then
+                echo "bench: fullboard $variant on $server failed; server log tail:"
+                tail -5 "$WORK/$server.log" || true
+                failures=$((failures + 1))
+            fi
+            stop_server
+        done
     done
 fi
 echo "bench: workloads took $(( $(date +%s) - started )) s, $failures failed"

@@ -43,6 +43,9 @@ mod ops;
 #[path = "integration/api.rs"]
 mod api;
 
+#[path = "integration/bench_fullboard.rs"]
+mod bench_fullboard;
+
 #[path = "integration/reports.rs"]
 mod reports;
 

@@ -88,6 +88,24 @@ enum Cmd {
         #[arg(long)]
         seconds: Option<u64>,
     },
+    /// Honest participants on a board of 5 000 notes, alone then beside participants hammering
+    /// it with checked updates (own edits, votes, forged deletions). Palabre only.
+    Fullboard {
+        #[command(flatten)]
+        common: Common,
+        /// What the attackers send.
+        #[arg(long, value_enum)]
+        variant: workload::fullboard::Variant,
+        /// Seconds of each phase [8].
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Attacking participants [2].
+        #[arg(long)]
+        attackers: Option<usize>,
+        /// Updates per second per attacker [40; the server's default budget is 50].
+        #[arg(long)]
+        attack_rate: Option<u32>,
+    },
     /// Render docs/benchmarks.md tables and the W1 plot from the newest run's result files.
     Report {
         /// Folder of result files.
@@ -279,6 +297,20 @@ fn run() -> anyhow::Result<ExitCode> {
                 let r = workload::attack::run(&common.ctx(), s, kind).await?;
                 (common, "attack", r)
             }
+            Cmd::Fullboard {
+                common,
+                variant,
+                seconds,
+                attackers,
+                attack_rate,
+            } => {
+                let mut s = workload::fullboard::FullBoardSizes::quick();
+                s.seconds = seconds.unwrap_or(s.seconds);
+                s.attackers = attackers.unwrap_or(s.attackers);
+                s.attack_rate = attack_rate.unwrap_or(s.attack_rate);
+                let r = workload::fullboard::run(&common.ctx(), s, variant).await?;
+                (common, "fullboard", r)
+            }
             Cmd::Report {
                 results,
                 doc,
@@ -320,7 +352,7 @@ fn run() -> anyhow::Result<ExitCode> {
         };
         let out = common.out(name);
         workload::save(&record, &out)?;
-        println!("{}", summary(&record));
+        println!("{}", workload::summary(&record));
         eprintln!("{name}: wrote {}", out.display());
         Ok(ExitCode::SUCCESS)
     })
@@ -333,61 +365,4 @@ fn check_nofile(limit: u64, sockets: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// One line per result for the console.
-fn summary(r: &workload::Record) -> String {
-    use workload::Outcome;
-    let who = &r.info.server;
-    match &r.outcome {
-        Outcome::W1(x) => format!(
-            "w1 {who}: p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {:.0} deliveries/s, {:.1} % delivered, {} µs CPU/delivery, generator {:.2} cores — {}",
-            x.latency.p50_ms,
-            x.latency.p99_ms,
-            x.latency.max_ms,
-            x.deliveries_per_s,
-            x.delivered_pct,
-            x.server_us_per_delivery.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
-            x.resources.generator_cores,
-            x.resources.verdict()
-        ),
-        Outcome::W2(x) => format!(
-            "w2 {who}: {} connected, {} KB/connection, idle CPU {} % of a core, p99 {:.2} ms, {:.1} % delivered — {}",
-            x.connected,
-            x.kb_per_connection.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
-            x.server_idle_cpu_pct.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
-            x.latency.p99_ms,
-            x.delivered_pct,
-            x.resources.verdict()
-        ),
-        Outcome::W3(x) => format!(
-            "w3 {who}: {}/{} synced, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, doc {} bytes — {}",
-            x.synced,
-            x.joiners,
-            x.time_to_sync.p50_ms,
-            x.time_to_sync.p99_ms,
-            x.time_to_sync.max_ms,
-            x.doc_bytes,
-            x.resources.verdict()
-        ),
-        Outcome::W4(x) => format!(
-            "w4 {who}: {:.0} updates/s acked, p50 {:.2} ms, p99 {:.2} ms, {} unacked — {}",
-            x.updates_per_s,
-            x.ack_latency.p50_ms,
-            x.ack_latency.p99_ms,
-            x.unacked,
-            x.resources.verdict()
-        ),
-        Outcome::Attack(x) => format!(
-            "attack {:?} {who}: honest p99 {:.2} ms alone, {:.2} ms under attack (×{:.2}); delivered {:.1} % / {:.1} %; {} attacker frames",
-            x.attack,
-            x.baseline.p99_ms,
-            x.attacked.p99_ms,
-            x.p99_ratio,
-            x.delivered_pct.0,
-            x.delivered_pct.1,
-            x.attack_sent
-        ),
-        Outcome::Skipped { reason } => format!("{} {who}: skipped: {reason}", r.info.workload),
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod attack;
 pub mod drive;
+pub mod fullboard;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -11,7 +12,7 @@ pub mod w4;
 mod record;
 mod target;
 
-pub use record::{save, skipped, Outcome, Record, Resources, RunInfo, Window};
+pub use record::{save, skipped, summary, Outcome, Record, Resources, RunInfo, Window};
 pub use target::Target;
 
 use std::sync::Arc;

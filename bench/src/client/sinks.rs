@@ -30,7 +30,8 @@ impl LatencySink {
         )
     }
 
-    pub(super) fn record(&self, at_ms: f64) {
+    /// Records one delivery of a note stamped `at_ms` (ms since the Unix epoch), seen now.
+    pub fn record(&self, at_ms: f64) {
         let now_ms = epoch_ms();
         let us = ((now_ms - at_ms) * 1000.0).clamp(0.0, f64::from(u32::MAX)) as u32;
         self.deliveries.fetch_add(1, Ordering::Relaxed);

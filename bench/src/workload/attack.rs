@@ -219,7 +219,7 @@ async fn phase(
 }
 
 /// `ws://host:port/path` → (`host:port`, `/path`).
-fn split_url(url: &str) -> Option<(&str, &str)> {
+pub(super) fn split_url(url: &str) -> Option<(&str, &str)> {
     let rest = url.strip_prefix("ws://")?;
     let slash = rest.find('/')?;
     Some((&rest[..slash], &rest[slash..]))
@@ -227,7 +227,7 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
 
 /// A TCP connection to `host` (`host:port`) from [`ATTACKER_IP`], with a 4 KiB receive buffer
 /// when `small_buffer`.
-async fn attacker_tcp(host: &str, small_buffer: bool) -> std::io::Result<TcpStream> {
+pub(super) async fn attacker_tcp(host: &str, small_buffer: bool) -> std::io::Result<TcpStream> {
     let addr = tokio::net::lookup_host(host)
         .await?
         .find(SocketAddr::is_ipv4)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{attack, w1, w2, w3, w4, Ctx, WorkloadError};
+use super::{attack, fullboard, w1, w2, w3, w4, Ctx, WorkloadError};
 use crate::client::Mode;
 use crate::procstat::{MachineSample, ProcessSample};
 
@@ -161,6 +161,8 @@ pub enum Outcome {
     W4(w4::W4Result),
     /// Honest clients with and without an attack (issue 13).
     Attack(attack::AttackResult),
+    /// Honest participants on a full board, alone and beside checked hostile updates.
+    FullBoard(fullboard::FullBoardResult),
     /// Not measured for this server, and why.
     Skipped {
         /// Why.
@@ -190,5 +192,79 @@ pub fn skipped(ctx: &Ctx, workload: &str, reason: &str) -> Record {
         outcome: Outcome::Skipped {
             reason: reason.into(),
         },
+    }
+}
+
+/// One line per result for the console.
+pub fn summary(r: &Record) -> String {
+    let who = &r.info.server;
+    match &r.outcome {
+        Outcome::W1(x) => format!(
+            "w1 {who}: p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {:.0} deliveries/s, {:.1} % delivered, {} µs CPU/delivery, generator {:.2} cores — {}",
+            x.latency.p50_ms,
+            x.latency.p99_ms,
+            x.latency.max_ms,
+            x.deliveries_per_s,
+            x.delivered_pct,
+            x.server_us_per_delivery.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
+            x.resources.generator_cores,
+            x.resources.verdict()
+        ),
+        Outcome::W2(x) => format!(
+            "w2 {who}: {} connected, {} KB/connection, idle CPU {} % of a core, p99 {:.2} ms, {:.1} % delivered — {}",
+            x.connected,
+            x.kb_per_connection.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
+            x.server_idle_cpu_pct.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".into()),
+            x.latency.p99_ms,
+            x.delivered_pct,
+            x.resources.verdict()
+        ),
+        Outcome::W3(x) => format!(
+            "w3 {who}: {}/{} synced, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, doc {} bytes — {}",
+            x.synced,
+            x.joiners,
+            x.time_to_sync.p50_ms,
+            x.time_to_sync.p99_ms,
+            x.time_to_sync.max_ms,
+            x.doc_bytes,
+            x.resources.verdict()
+        ),
+        Outcome::W4(x) => format!(
+            "w4 {who}: {:.0} updates/s acked, p50 {:.2} ms, p99 {:.2} ms, {} unacked — {}",
+            x.updates_per_s,
+            x.ack_latency.p50_ms,
+            x.ack_latency.p99_ms,
+            x.unacked,
+            x.resources.verdict()
+        ),
+        Outcome::Attack(x) => format!(
+            "attack {:?} {who}: honest p99 {:.2} ms alone, {:.2} ms under attack (×{:.2}); delivered {:.1} % / {:.1} %; {} attacker frames",
+            x.attack,
+            x.baseline.p99_ms,
+            x.attacked.p99_ms,
+            x.p99_ratio,
+            x.delivered_pct.0,
+            x.delivered_pct.1,
+            x.attack_sent
+        ),
+        Outcome::FullBoard(x) => format!(
+            "fullboard {:?} {who}: honest p50/p99 {:.2}/{:.2} ms alone, {:.2}/{:.2} ms under attack \
+             (×{:.2}/×{:.2}); delivered {:.1} % / {:.1} %; {} attacker updates, {} refused; \
+             server {:.2}/{:.2} cores",
+            x.variant,
+            x.baseline.latency.p50_ms,
+            x.baseline.latency.p99_ms,
+            x.attacked.latency.p50_ms,
+            x.attacked.latency.p99_ms,
+            x.p50_ratio,
+            x.p99_ratio,
+            x.baseline.delivered_pct,
+            x.attacked.delivered_pct,
+            x.attacked.attack_sent,
+            x.attacked.attack_denied,
+            x.baseline.resources.server_cores.unwrap_or(0.0),
+            x.attacked.resources.server_cores.unwrap_or(0.0),
+        ),
+        Outcome::Skipped { reason } => format!("{} {who}: skipped: {reason}", r.info.workload),
     }
 }
