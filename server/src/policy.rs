@@ -63,10 +63,22 @@ pub struct PeerState {
     pub bytes_accepted: u64,
     /// Sync requests (step 1) answered for this connection (what a step-1 rate limit would cap).
     pub sync_requests: u64,
+    /// Refusals after applying (each undone by rebuilding the doc) since `undone_since`.
+    pub undone: u32,
+    /// When the current minute of `undone` started.
+    pub undone_since: Option<std::time::Instant>,
 }
 
 /// Refused writes tolerated on one connection before the room closes it (1008).
 pub const REFUSALS_BEFORE_CLOSE: u32 = 20;
+
+/// Refusals after applying tolerated on one connection per [`UNDONE_WINDOW`]: each is undone
+/// by rebuilding the doc from disk, which costs the room what the doc weighs (tens of ms on a
+/// full board), so past this the connection is closed (1008). An honest phone drops its copy of
+/// a board after one such refusal and stops after a second within a minute.
+pub const UNDONE_PER_WINDOW: u32 = 3;
+/// The window of [`UNDONE_PER_WINDOW`].
+pub const UNDONE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A refusal: counted under `metric` in `/metrics`, `reason` told to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

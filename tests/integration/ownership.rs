@@ -331,6 +331,45 @@ async fn the_check_follows_every_change_to_the_board() -> TestResult {
     Ok(())
 }
 
+/// A refusal after applying is undone by rebuilding the doc from disk (what the doc weighs):
+/// one connection gets three a minute, then it is closed; the others keep writing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forger_refused_again_and_again_is_shown_the_door() -> TestResult {
+    let b = Board::new().await?;
+    let bob = join_device(&b.w, &b.doc_id, &b.w.participant, BOB).await?;
+    // Each forgery from a fresh client id on the server's state, as a forger that wants each
+    // one judged (its own client's next updates would wait on the refused one forever).
+    let base = server_state(&b.w.ws_url(&b.doc_id, &b.w.facilitator)).await?;
+    let forge = |i: usize| -> TestResult<Vec<u8>> {
+        let doc = palabre::board::doc_from_update(&base).map_err(model)?;
+        let sv = doc.transact().state_vector();
+        grid::edit_note(&doc, "a1", &format!("piraté {i}")).map_err(model)?;
+        let update = doc.transact().encode_state_as_update_v1(&sv);
+        Ok(palabre::protocol::encode_update(&update).to_vec())
+    };
+    for i in 0..3 {
+        bob.send_raw(forge(i)?);
+        wait_denied(&bob, i).await?;
+    }
+    assert!(bob.is_connected(), "three refusals keep the connection");
+    bob.send_raw(forge(3)?);
+    let closed = bob.wait_closed().await?;
+    assert_eq!(closed.code, Some(1008), "{closed:?}");
+    let m = b._server.metrics().await?;
+    assert_eq!(
+        m.value("palabre_rejected_total{reason=\"undone_flood\"}"),
+        1.0
+    );
+    // Alice, on the same board, still writes.
+    edit_doc(&b.alice, |d| grid::edit_note(d, "a1", "toujours à Alice"))?.map_err(model)?;
+    b.bystander
+        .wait_until("alice's edit", WAIT, |d| {
+            text_of(d, "a1").as_deref() == Some("toujours à Alice")
+        })
+        .await?;
+    Ok(())
+}
+
 /// Sends a presence state for any client id and clock, as a forger would.
 fn forge_presence(client: &TestClient, id: u64, clock: u32, json: &str) {
     use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};

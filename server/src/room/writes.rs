@@ -16,7 +16,9 @@ use yrs::{Doc, ReadTxn, StateVector, Transact};
 use super::apply::is_empty_update;
 use super::pipeline::Event;
 use super::{CloseReason, ConnId, Job, Room, RoomError, Waiter};
-use crate::policy::{Context, Judged, Refusal, Verdict, REFUSALS_BEFORE_CLOSE};
+use crate::policy::{
+    Context, Judged, Refusal, Verdict, REFUSALS_BEFORE_CLOSE, UNDONE_PER_WINDOW, UNDONE_WINDOW,
+};
 use crate::protocol::{self, Message};
 use crate::touched::Touched;
 
@@ -155,7 +157,7 @@ impl Room {
                 };
                 if let Some(refusal) = refusal {
                     // Undone by rebuilding from storage, which never saw this update.
-                    self.deny(conn, refusal);
+                    self.deny_undone(conn, refusal);
                     self.step(Event::Poisoned).await;
                     return;
                 }
@@ -271,6 +273,31 @@ impl Room {
             self.disconnect(conn, CloseReason::new(1008, refusal.reason.into_owned()));
         } else {
             self.send_to(conn, protocol::encode_permission_denied(&refusal.reason));
+        }
+    }
+
+    /// Refuses a write that was applied and is undone by rebuilding the doc: like [`Self::deny`],
+    /// but a connection gets only [`UNDONE_PER_WINDOW`] of these a minute before it is closed.
+    fn deny_undone(&mut self, conn: ConnId, refusal: Refusal) {
+        let now = Instant::now();
+        let over = self.conns.get_mut(&conn).is_some_and(|c| {
+            let s = &mut c.state;
+            if s.undone_since
+                .is_none_or(|t| now.duration_since(t) >= UNDONE_WINDOW)
+            {
+                s.undone_since = Some(now);
+                s.undone = 0;
+            }
+            s.undone += 1;
+            s.undone > UNDONE_PER_WINDOW
+        });
+        if over {
+            self.metrics.reject(refusal.metric);
+            self.metrics.reject("undone_flood");
+            let reason = format!("{} (too many refused changes)", refusal.reason);
+            self.disconnect(conn, CloseReason::new(1008, reason));
+        } else {
+            self.deny(conn, refusal);
         }
     }
 
