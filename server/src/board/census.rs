@@ -35,20 +35,25 @@ pub fn agenda_boards(workshop: &Doc) -> Vec<String> {
     agenda.keys(&txn).map(str::to_string).collect()
 }
 
-/// How many items people have put on a board: notes, cards, accelerator items, answers —
-/// the quantity the `max_items` limit caps.
+/// The roots whose entries are what people put on a board: notes, cards, accelerator items,
+/// answers.
+pub const ITEM_ROOTS: [&str; 4] = [
+    board_root::NOTES,
+    board_root::CARDS,
+    board_root::ITEMS,
+    board_root::ANSWERS,
+];
+
+/// How many items people have put on a board (entries of [`ITEM_ROOTS`]) — the quantity the
+/// `max_items` limit caps. The board policy counts the same from its kept split
+/// ([`super::ownership::Snapshot::item_count`]).
 pub fn item_count(board: &Doc) -> usize {
     let txn = board.transact();
-    [
-        board_root::NOTES,
-        board_root::CARDS,
-        board_root::ITEMS,
-        board_root::ANSWERS,
-    ]
-    .iter()
-    .filter_map(|root| txn.get_map(*root))
-    .map(|m| m.len(&txn) as usize)
-    .sum()
+    ITEM_ROOTS
+        .iter()
+        .filter_map(|root| txn.get_map(*root))
+        .map(|m| m.len(&txn) as usize)
+        .sum()
 }
 
 /// The kind a board doc says it is, if it says one this server knows.

@@ -230,6 +230,21 @@ impl Snapshot {
         }
     }
 
+    /// How many entries of [`super::census::ITEM_ROOTS`] it holds: on a whole board, what
+    /// [`super::census::item_count`] counts on the doc.
+    pub fn item_count(&self) -> usize {
+        super::census::ITEM_ROOTS
+            .iter()
+            .map(|root| {
+                if Some(*root) == self.root {
+                    self.items.len() + self.stray.len()
+                } else {
+                    self.others_of(root).count()
+                }
+            })
+            .sum()
+    }
+
     /// The dots `voter` placed on the items held.
     pub fn dots_of(&self, voter: &str) -> i64 {
         self.dots.get(voter).copied().unwrap_or(0)

@@ -203,6 +203,8 @@ struct Compared {
     before: Snapshot,
     after: Snapshot,
     my_dots: i64,
+    /// The items on the whole board before (what `max_items` caps).
+    board_items: usize,
 }
 
 impl Compared {
@@ -217,11 +219,13 @@ impl Compared {
             return Err(UNAVAILABLE);
         };
         let my_dots = device.map_or(0, |me| kept.dots_of(me));
+        let board_items = kept.item_count();
         if touched.is_everything() {
             return Ok(Compared {
                 before: kept.clone(),
                 after: snapshot(after, kept.kind),
                 my_dots,
+                board_items,
             });
         }
         let scope = Scope::of(touched, &kept.opaque);
@@ -229,6 +233,7 @@ impl Compared {
             before: kept.part(&scope),
             after: Snapshot::read_part(after, kept.kind, &scope),
             my_dots,
+            board_items,
         })
     }
 }
@@ -285,7 +290,6 @@ impl BoardPolicy {
         if let Some(reason) = rules.as_ref().and_then(|r| r.forbids_all()) {
             return Verdict::Refuse(Refusal::new(PHASE_DENIED, reason));
         }
-        let before = census::item_count(cx.doc);
         let max = self.limits.max_items;
         let budget = rules.as_ref().map_or(0, |r| r.votes_per_person);
         self.keep(cx.doc, rules.as_ref().and_then(|r| r.kind));
@@ -293,12 +297,13 @@ impl BoardPolicy {
         let pending = self.bin.clone();
         let kept = self.kept.clone();
         Verdict::AcceptThenCheck(Box::new(move |after: &Doc, touched: &Touched| {
-            let count = census::item_count(after);
-            if count > before && count > max {
-                return Err(Refusal::new("too_many_items", "this board is full"));
-            }
             let me = device.as_deref();
             let c = Compared::of(&kept, after, touched, me)?;
+            let count =
+                (c.board_items + c.after.item_count()).saturating_sub(c.before.item_count());
+            if count > c.board_items && count > max {
+                return Err(Refusal::new("too_many_items", "this board is full"));
+            }
             if let Some(rules) = rules {
                 let (was, now) = (
                     phase::protected_part(&c.before, &rules),

@@ -79,6 +79,11 @@ fn judge(
     );
     kept.replace(&scope, part_after);
     assert_eq!(kept, after, "the kept board stays the board");
+    assert_eq!(
+        kept.item_count(),
+        crate::board::census::item_count(&copy),
+        "the kept board counts the items the doc holds"
+    );
     whole
 }
 

@@ -174,7 +174,7 @@ impl Snapshot {
     }
 
     /// The other entries under `root`.
-    fn others_of<'a>(
+    pub(super) fn others_of<'a>(
         &'a self,
         root: &'a str,
     ) -> impl Iterator<Item = (&'a Entry, &'a serde_json::Value)> {
