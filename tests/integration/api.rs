@@ -397,9 +397,12 @@ pub(crate) async fn upgrade(url: &str, headers: &[(&str, &str)]) -> TestResult<(
     }
 }
 
-/// The server's own encoding of a doc: the sync step 2 it answers to an empty state vector.
-/// Two calls return the same bytes exactly when the server's doc did not change in between.
-pub(crate) async fn server_state(url: &str) -> TestResult<Vec<u8>> {
+/// A raw WebSocket to `url` that has asked for the whole doc (sync step 1, empty state vector).
+pub(crate) async fn ask_everything(
+    url: &str,
+) -> TestResult<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
     let (mut ws, _) = within(
         &format!("a WebSocket to {url}"),
         WAIT,
@@ -417,6 +420,13 @@ pub(crate) async fn server_state(url: &str) -> TestResult<Vec<u8>> {
             context: "sending sync step 1".into(),
             source: Box::new(e),
         })?;
+    Ok(ws)
+}
+
+/// The server's own encoding of a doc: the sync step 2 it answers to an empty state vector.
+/// Two calls return the same bytes exactly when the server's doc did not change in between.
+pub(crate) async fn server_state(url: &str) -> TestResult<Vec<u8>> {
+    let mut ws = ask_everything(url).await?;
     let state = within("the server's sync step 2", WAIT, async {
         loop {
             match ws.next().await {

@@ -10,10 +10,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use palabre::board::held::{self, HeldNote, Holding};
 use palabre::board::schema::{board_root, field};
-use palabre::protocol;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -24,7 +23,7 @@ use crate::api::{
     edit_doc, get, model, send_json, server_state, upgrade, wait_denied, wait_server_has, Workshop,
 };
 use crate::client::TestClient;
-use crate::harness::{eventually, within, TestError, TestResult, TestServer, WAIT};
+use crate::harness::{eventually, TestError, TestResult, TestServer, WAIT};
 
 #[path = "held/lifecycle.rs"]
 mod lifecycle;
@@ -66,23 +65,7 @@ struct Spy {
 
 impl Spy {
     async fn open(url: &str) -> TestResult<Spy> {
-        let (mut ws, _) = within(
-            &format!("a WebSocket to {url}"),
-            WAIT,
-            tokio_tungstenite::connect_async(url),
-        )
-        .await?
-        .map_err(|e| TestError::Ws {
-            context: format!("connecting to {url}"),
-            source: Box::new(e),
-        })?;
-        let step1 = protocol::encode_sync_step1(&StateVector::default());
-        ws.send(WsMessage::Binary(step1))
-            .await
-            .map_err(|e| TestError::Ws {
-                context: "sending sync step 1".into(),
-                source: Box::new(e),
-            })?;
+        let mut ws = crate::api::ask_everything(url).await?;
         let seen: Arc<Mutex<Vec<u8>>> = Arc::default();
         let sink = seen.clone();
         let task = tokio::spawn(async move {
@@ -184,12 +167,7 @@ pub(crate) async fn act(
 /// The server's copy of `doc`, decoded.
 async fn server_doc(w: &Workshop, doc: &str) -> TestResult<Doc> {
     let bytes = server_state(&w.ws_url(doc, &w.facilitator)).await?;
-    let d = Doc::new();
-    let update = Update::decode_v1(&bytes).map_err(|e| TestError::Protocol(e.to_string()))?;
-    d.transact_mut()
-        .apply_update(update)
-        .map_err(|e| TestError::Protocol(e.to_string()))?;
-    Ok(d)
+    palabre::board::doc_from_update(&bytes).map_err(|e| TestError::Protocol(e.to_string()))
 }
 
 /// (id, sorted field names, text, createdAt) of every note of a board doc.
